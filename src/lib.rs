@@ -1,0 +1,18 @@
+//! cobranza: a voicebot that runs debt-collection phone calls over the Twilio Media Streams
+//! protocol, negotiates inside the creditor's policy and records promises to pay.
+//!
+//! Modules follow the stages of a call: `telephony` carries the stream, `audio` converts and
+//! paces it, `speech` turns it into text and back, `dialog` decides what to say, `call` wires one
+//! call together, and `collections` stores what happened.
+
+pub mod audio;
+pub mod call;
+pub mod clock;
+pub mod collections;
+pub mod config;
+pub mod demo;
+pub mod dialog;
+pub mod kpi;
+pub mod server;
+pub mod speech;
+pub mod telephony;
