@@ -1,0 +1,312 @@
+//! The collections KPIs, computed in one place so the demo summary, `cobranza kpi`, the API and
+//! the console show the same figures.
+//!
+//! Formulas, over the attempts and promises passed in:
+//!
+//! | figure | counts |
+//! |---|---|
+//! | dials | outbound attempts, whatever their outcome |
+//! | inbound calls | inbound attempts |
+//! | connects | outbound attempts that were answered, by a person or a machine |
+//! | contacts | attempts in either direction that were answered and whose disposition is neither `no_response` nor `technical_failure` |
+//! | right-party contacts | attempts in either direction where the debtor's identity was verified |
+//! | promises | promises to pay passed in |
+//!
+//! | rate | formula |
+//! |---|---|
+//! | connect rate | connects ÷ dials |
+//! | contact rate | contacts ÷ dials |
+//! | right-party contact rate | right-party contacts ÷ dials |
+//! | promise-to-pay rate | promises ÷ right-party contacts |
+//!
+//! Inbound calls count as contacts and right-party contacts but not as dials, so with many
+//! inbound calls the contact and right-party contact rates can exceed 100%. Every rate carries
+//! its numerator, its denominator and the denominator's name, and has no value when the
+//! denominator is zero.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::collections::model::{Disposition, Money};
+use crate::collections::store::{Attempt, Direction, StoredPromise};
+
+/// A ratio that states what it divides by.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rate {
+    pub numerator: u64,
+    pub denominator: u64,
+    /// The name of what the denominator counts, e.g. "dials".
+    pub denominator_name: &'static str,
+    /// `numerator ÷ denominator` as a fraction (0.25 is 25%), or `None` when the denominator is 0.
+    pub value: Option<f64>,
+}
+
+impl Rate {
+    pub fn new(numerator: u64, denominator: u64, denominator_name: &'static str) -> Rate {
+        let value = (denominator > 0).then(|| numerator as f64 / denominator as f64);
+        Rate { numerator, denominator, denominator_name, value }
+    }
+}
+
+impl fmt::Display for Rate {
+    /// Writes `45.0% (9 of 20 dials)`, or `n/a (0 dials)` without a denominator.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.value {
+            Some(value) => write!(
+                f,
+                "{:.1}% ({} of {} {})",
+                value * 100.0,
+                self.numerator,
+                self.denominator,
+                self.denominator_name
+            ),
+            None => write!(f, "n/a (0 {})", self.denominator_name),
+        }
+    }
+}
+
+/// The collections KPIs over one set of attempts and promises.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Kpis {
+    pub dials: u64,
+    pub inbound_calls: u64,
+    pub connects: u64,
+    pub contacts: u64,
+    pub right_party_contacts: u64,
+    pub promises: u64,
+    pub connect_rate: Rate,
+    pub contact_rate: Rate,
+    pub right_party_contact_rate: Rate,
+    pub promise_to_pay_rate: Rate,
+    /// The promised total in each currency, sorted by currency code.
+    pub amount_promised: Vec<Money>,
+}
+
+impl fmt::Display for Kpis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "dials {}, inbound calls {}, connects {}, contacts {}, right-party contacts {}, promises {}",
+            self.dials, self.inbound_calls, self.connects, self.contacts, self.right_party_contacts, self.promises
+        )?;
+        writeln!(f, "connect rate {}", self.connect_rate)?;
+        writeln!(f, "contact rate {}", self.contact_rate)?;
+        writeln!(f, "right-party contact rate {}", self.right_party_contact_rate)?;
+        writeln!(f, "promise-to-pay rate {}", self.promise_to_pay_rate)?;
+        let amounts: Vec<String> = self.amount_promised.iter().map(Money::to_string).collect();
+        if amounts.is_empty() {
+            write!(f, "amount promised: none")
+        } else {
+            write!(f, "amount promised: {}", amounts.join(", "))
+        }
+    }
+}
+
+/// Computes the KPIs over `attempts` and `promises` as given. Callers choose the window, for
+/// example with `Store::attempts_between` and `Store::promises_between` over the same period.
+pub fn compute(attempts: &[Attempt], promises: &[StoredPromise]) -> Kpis {
+    let outbound = || attempts.iter().filter(|attempt| attempt.direction == Direction::Outbound);
+    let dials = count(outbound());
+    let inbound_calls = count(attempts.iter().filter(|attempt| attempt.direction == Direction::Inbound));
+    let connects = count(outbound().filter(|attempt| attempt.answered));
+    let contacts = count(attempts.iter().filter(|attempt| is_contact(attempt)));
+    let right_party_contacts = count(attempts.iter().filter(|attempt| attempt.right_party_contact));
+    let promise_count = promises.len() as u64;
+
+    Kpis {
+        dials,
+        inbound_calls,
+        connects,
+        contacts,
+        right_party_contacts,
+        promises: promise_count,
+        connect_rate: Rate::new(connects, dials, "dials"),
+        contact_rate: Rate::new(contacts, dials, "dials"),
+        right_party_contact_rate: Rate::new(right_party_contacts, dials, "dials"),
+        promise_to_pay_rate: Rate::new(promise_count, right_party_contacts, "right-party contacts"),
+        amount_promised: amount_promised(promises),
+    }
+}
+
+/// Reports whether a live person spoke on the call.
+// NOTE: a voicemail greeting that answers an outbound call counts as a contact until attempts
+// record answering-machine detection; its disposition is then usually `no_response`.
+fn is_contact(attempt: &Attempt) -> bool {
+    let silent = matches!(attempt.disposition, Some(Disposition::NoResponse | Disposition::TechnicalFailure));
+    attempt.answered && !silent
+}
+
+fn count<'a>(attempts: impl Iterator<Item = &'a Attempt>) -> u64 {
+    attempts.count() as u64
+}
+
+fn amount_promised(promises: &[StoredPromise]) -> Vec<Money> {
+    let mut totals: BTreeMap<&'static str, Money> = BTreeMap::new();
+    for stored in promises {
+        let amount = stored.promise.amount;
+        totals
+            .entry(amount.currency.code())
+            .and_modify(|total| total.amount_minor += amount.amount_minor)
+            .or_insert(amount);
+    }
+    totals.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collections::model::{AttemptId, Currency, DebtId, DebtorId, Promise, PromiseId};
+    use chrono::{NaiveDate, TimeZone, Utc};
+
+    fn attempt(direction: Direction, answered: bool, disposition: Option<Disposition>, rpc: bool) -> Attempt {
+        Attempt {
+            id: AttemptId(1),
+            debt_id: DebtId(1),
+            debtor_id: DebtorId("MX-0001".to_string()),
+            phone: "+525550100001".to_string(),
+            direction,
+            call_sid: None,
+            started_at: Utc.with_ymd_and_hms(2026, 3, 2, 16, 0, 0).unwrap(),
+            answered,
+            ended_at: None,
+            disposition,
+            right_party_contact: rpc,
+            recording_path: None,
+        }
+    }
+
+    fn outbound(answered: bool, disposition: Disposition, rpc: bool) -> Attempt {
+        attempt(Direction::Outbound, answered, Some(disposition), rpc)
+    }
+
+    fn promise(amount_minor: i64, currency: Currency) -> StoredPromise {
+        StoredPromise {
+            id: PromiseId(1),
+            attempt_id: AttemptId(1),
+            promise: Promise {
+                debt_id: DebtId(1),
+                amount: Money::new(amount_minor, currency),
+                due_date: NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
+                installments: vec![],
+            },
+            created_at: Utc.with_ymd_and_hms(2026, 3, 2, 16, 5, 0).unwrap(),
+        }
+    }
+
+    /// Ten dials: 4 unanswered, 1 answered in silence, 1 failed on the media path, 1 wrong
+    /// party, and 3 verified debtors of whom 2 promised. One inbound call from a verified debtor.
+    fn sample_attempts() -> Vec<Attempt> {
+        let mut attempts = vec![outbound(false, Disposition::NoResponse, false); 4];
+        attempts.push(outbound(true, Disposition::NoResponse, false));
+        attempts.push(outbound(true, Disposition::TechnicalFailure, false));
+        attempts.push(outbound(true, Disposition::WrongParty, false));
+        attempts.push(outbound(true, Disposition::PromiseToPay, true));
+        attempts.push(outbound(true, Disposition::PromiseToPay, true));
+        attempts.push(outbound(true, Disposition::RefusedToPay, true));
+        attempts.push(attempt(Direction::Inbound, true, Some(Disposition::CallbackRequested), true));
+        attempts
+    }
+
+    #[test]
+    fn counts_per_formula() {
+        let kpis = compute(&sample_attempts(), &[promise(450_000, Currency::Mxn), promise(250_000, Currency::Clp)]);
+        assert_eq!(kpis.dials, 10);
+        assert_eq!(kpis.inbound_calls, 1);
+        assert_eq!(kpis.connects, 6);
+        assert_eq!(kpis.contacts, 5);
+        assert_eq!(kpis.right_party_contacts, 4);
+        assert_eq!(kpis.promises, 2);
+    }
+
+    #[test]
+    fn rates_state_denominators() {
+        let kpis = compute(&sample_attempts(), &[promise(450_000, Currency::Mxn), promise(250_000, Currency::Clp)]);
+        assert_eq!(
+            kpis.connect_rate,
+            Rate { numerator: 6, denominator: 10, denominator_name: "dials", value: Some(0.6) }
+        );
+        assert_eq!(
+            kpis.contact_rate,
+            Rate { numerator: 5, denominator: 10, denominator_name: "dials", value: Some(0.5) }
+        );
+        assert_eq!(
+            kpis.right_party_contact_rate,
+            Rate { numerator: 4, denominator: 10, denominator_name: "dials", value: Some(0.4) }
+        );
+        assert_eq!(
+            kpis.promise_to_pay_rate,
+            Rate { numerator: 2, denominator: 4, denominator_name: "right-party contacts", value: Some(0.5) }
+        );
+    }
+
+    #[test]
+    fn inbound_is_contact_not_dial() {
+        let inbound = attempt(Direction::Inbound, true, Some(Disposition::PromiseToPay), true);
+        let kpis = compute(&[inbound], &[promise(100, Currency::Usd)]);
+        assert_eq!(kpis.dials, 0);
+        assert_eq!(kpis.connects, 0);
+        assert_eq!(kpis.contacts, 1);
+        assert_eq!(kpis.right_party_contacts, 1);
+        assert_eq!(kpis.contact_rate.value, None);
+        assert_eq!(kpis.promise_to_pay_rate.value, Some(1.0));
+    }
+
+    #[test]
+    fn answered_call_in_progress_is_contact() {
+        let kpis = compute(&[attempt(Direction::Outbound, true, None, false)], &[]);
+        assert_eq!(kpis.contacts, 1);
+    }
+
+    #[test]
+    fn zero_denominators_have_no_value() {
+        let kpis = compute(&[], &[]);
+        for rate in [&kpis.connect_rate, &kpis.contact_rate, &kpis.right_party_contact_rate, &kpis.promise_to_pay_rate]
+        {
+            assert_eq!(rate.numerator, 0);
+            assert_eq!(rate.denominator, 0);
+            assert_eq!(rate.value, None);
+        }
+        assert_eq!(kpis.amount_promised, vec![]);
+    }
+
+    #[test]
+    fn amounts_summed_per_currency() {
+        let promises = [
+            promise(250_000, Currency::Usd),
+            promise(450_000, Currency::Mxn),
+            promise(120_050, Currency::Mxn),
+            promise(300_000, Currency::Clp),
+        ];
+        let kpis = compute(&[], &promises);
+        assert_eq!(
+            kpis.amount_promised,
+            vec![
+                Money::new(300_000, Currency::Clp),
+                Money::new(570_050, Currency::Mxn),
+                Money::new(250_000, Currency::Usd),
+            ]
+        );
+    }
+
+    #[test]
+    fn rate_display() {
+        assert_eq!(Rate::new(1, 3, "dials").to_string(), "33.3% (1 of 3 dials)");
+        assert_eq!(Rate::new(0, 0, "right-party contacts").to_string(), "n/a (0 right-party contacts)");
+    }
+
+    #[test]
+    fn kpis_display() {
+        let kpis = compute(&sample_attempts(), &[promise(450_000, Currency::Mxn), promise(250_000, Currency::Clp)]);
+        assert_eq!(
+            kpis.to_string(),
+            "dials 10, inbound calls 1, connects 6, contacts 5, right-party contacts 4, promises 2\n\
+             connect rate 60.0% (6 of 10 dials)\n\
+             contact rate 50.0% (5 of 10 dials)\n\
+             right-party contact rate 40.0% (4 of 10 dials)\n\
+             promise-to-pay rate 50.0% (2 of 4 right-party contacts)\n\
+             amount promised: 250000 CLP, 4500.00 MXN"
+        );
+    }
+}
