@@ -1,0 +1,263 @@
+//! The call recording: a stereo 8 kHz WAV with the caller on the left channel and the bot on
+//! the right, both placed on one timeline.
+//!
+//! The timeline is measured in samples since the media stream started. The bot's channel contains
+//! what the caller could hear: audio as sent, cut where a `clear` took effect.
+
+use std::path::{Path, PathBuf};
+
+use super::CALL_SAMPLE_RATE;
+
+/// Maximum recording length in samples: 4 hours at 8 kHz. Writes past it are dropped, so a wrong
+/// timestamp cannot make one call allocate without bound.
+pub const MAX_DURATION_SAMPLES: u64 = 4 * 3_600 * CALL_SAMPLE_RATE as u64;
+
+/// Errors writing a recording.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingError {
+    #[error("failed to write call recording {path}: {source}. Check that its directory exists and is writable")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: hound::Error,
+    },
+}
+
+/// Both sides of one call, kept in memory until the call ends.
+///
+/// Each side is written at the sample position where it played. Gaps read as silence, and a
+/// later write over the same position replaces the earlier one.
+// Limitation: memory grows by about 32 kB per second of call (two channels of 16-bit samples at
+// 8 kHz), about 19 MB for a 10-minute call.
+#[derive(Default, Clone)]
+pub struct CallRecorder {
+    caller: Vec<i16>,
+    bot: Vec<i16>,
+    /// Whether a write was already truncated at [`MAX_DURATION_SAMPLES`], to log it once.
+    overflow_logged: bool,
+}
+
+impl CallRecorder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Writes caller audio starting at sample `at_sample` of the timeline.
+    pub fn caller(&mut self, at_sample: u64, pcm: &[i16]) {
+        let fitting = self.clip_to_limit(at_sample, pcm);
+        write_at(&mut self.caller, at_sample, fitting);
+    }
+
+    /// Writes bot audio starting at sample `at_sample` of the timeline.
+    pub fn bot(&mut self, at_sample: u64, pcm: &[i16]) {
+        let fitting = self.clip_to_limit(at_sample, pcm);
+        write_at(&mut self.bot, at_sample, fitting);
+    }
+
+    /// Removes the bot audio from `at_sample` on, because a `clear` stopped its playout there.
+    /// Bot audio written later, at or after that point, is kept as usual.
+    pub fn cut_bot_after(&mut self, at_sample: u64) {
+        let keep = usize::try_from(at_sample).unwrap_or(usize::MAX);
+        self.bot.truncate(keep);
+    }
+
+    /// Length of the recording in samples per channel: up to the last sample of either side.
+    pub fn duration_samples(&self) -> u64 {
+        self.caller.len().max(self.bot.len()) as u64
+    }
+
+    /// Writes the recording as a 16-bit stereo WAV at 8 kHz, caller left and bot right.
+    pub fn write_wav(&self, path: &Path) -> Result<(), RecordingError> {
+        let error = |source| RecordingError::Write { path: path.to_path_buf(), source };
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: CALL_SAMPLE_RATE,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut writer = hound::WavWriter::create(path, spec).map_err(error)?;
+
+        for index in 0..self.duration_samples() as usize {
+            writer.write_sample(sample_at(&self.caller, index)).map_err(error)?;
+            writer.write_sample(sample_at(&self.bot, index)).map_err(error)?;
+        }
+        writer.finalize().map_err(error)
+    }
+
+    /// Returns the part of `pcm` that fits before [`MAX_DURATION_SAMPLES`].
+    fn clip_to_limit<'a>(&mut self, at_sample: u64, pcm: &'a [i16]) -> &'a [i16] {
+        let room = MAX_DURATION_SAMPLES.saturating_sub(at_sample);
+        if (pcm.len() as u64) <= room {
+            return pcm;
+        }
+        if !self.overflow_logged {
+            self.overflow_logged = true;
+            tracing::warn!(
+                at_sample,
+                samples = pcm.len(),
+                limit = MAX_DURATION_SAMPLES,
+                "recording reached its maximum length, so audio past it is dropped"
+            );
+        }
+        &pcm[..room as usize]
+    }
+}
+
+impl std::fmt::Debug for CallRecorder {
+    /// Shows lengths rather than the samples, which run to millions.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("CallRecorder")
+            .field("caller_samples", &self.caller.len())
+            .field("bot_samples", &self.bot.len())
+            .finish()
+    }
+}
+
+/// Writes `pcm` into `channel` at `at_sample`, filling any gap before it with silence.
+fn write_at(channel: &mut Vec<i16>, at_sample: u64, pcm: &[i16]) {
+    if pcm.is_empty() {
+        return;
+    }
+    let start = at_sample as usize;
+    let end = start + pcm.len();
+    if channel.len() < end {
+        channel.resize(end, 0);
+    }
+    channel[start..end].copy_from_slice(pcm);
+}
+
+fn sample_at(channel: &[i16], index: usize) -> i16 {
+    channel.get(index).copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_channels(path: &Path) -> (hound::WavSpec, Vec<i16>, Vec<i16>) {
+        let mut reader = hound::WavReader::open(path).unwrap();
+        let spec = reader.spec();
+        let samples: Vec<i16> = reader.samples::<i16>().map(|sample| sample.unwrap()).collect();
+        let left = samples.iter().step_by(2).copied().collect();
+        let right = samples.iter().skip(1).step_by(2).copied().collect();
+        (spec, left, right)
+    }
+
+    fn round_trip(recorder: &CallRecorder) -> (hound::WavSpec, Vec<i16>, Vec<i16>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("call.wav");
+        recorder.write_wav(&path).unwrap();
+        read_channels(&path)
+    }
+
+    #[test]
+    fn wav_format_is_stereo_8k_16_bit() {
+        let mut recorder = CallRecorder::new();
+        recorder.caller(0, &[1, 2]);
+        let (spec, _, _) = round_trip(&recorder);
+        assert_eq!(spec.channels, 2);
+        assert_eq!(spec.sample_rate, 8_000);
+        assert_eq!(spec.bits_per_sample, 16);
+        assert_eq!(spec.sample_format, hound::SampleFormat::Int);
+    }
+
+    #[test]
+    fn sides_land_on_their_channels() {
+        let mut recorder = CallRecorder::new();
+        recorder.caller(0, &[1, 2, 3]);
+        recorder.bot(0, &[-1, -2, -3]);
+        let (_, left, right) = round_trip(&recorder);
+        assert_eq!(left, vec![1, 2, 3]);
+        assert_eq!(right, vec![-1, -2, -3]);
+    }
+
+    #[test]
+    fn gaps_are_silence() {
+        let mut recorder = CallRecorder::new();
+        recorder.caller(2, &[10, 11]);
+        recorder.caller(6, &[12]);
+        recorder.bot(1, &[-5]);
+        assert_eq!(recorder.duration_samples(), 7);
+        let (_, left, right) = round_trip(&recorder);
+        assert_eq!(left, vec![0, 0, 10, 11, 0, 0, 12]);
+        assert_eq!(right, vec![0, -5, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn cut_removes_bot_audio_after_clear() {
+        let mut recorder = CallRecorder::new();
+        recorder.caller(0, &[1; 8]);
+        recorder.bot(0, &[7; 6]);
+        recorder.cut_bot_after(3);
+        let (_, left, right) = round_trip(&recorder);
+        assert_eq!(left, vec![1; 8]);
+        assert_eq!(right, vec![7, 7, 7, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn bot_audio_after_cut_is_kept() {
+        let mut recorder = CallRecorder::new();
+        recorder.bot(0, &[7; 6]);
+        recorder.cut_bot_after(2);
+        recorder.bot(4, &[8, 9]);
+        let (_, left, right) = round_trip(&recorder);
+        assert_eq!(left, vec![0; 6]);
+        assert_eq!(right, vec![7, 7, 0, 0, 8, 9]);
+    }
+
+    #[test]
+    fn cut_shortens_duration() {
+        let mut recorder = CallRecorder::new();
+        recorder.caller(0, &[1; 4]);
+        recorder.bot(0, &[7; 10]);
+        recorder.cut_bot_after(6);
+        assert_eq!(recorder.duration_samples(), 6);
+        recorder.cut_bot_after(2);
+        assert_eq!(recorder.duration_samples(), 4);
+    }
+
+    #[test]
+    fn cut_past_the_end_changes_nothing() {
+        let mut recorder = CallRecorder::new();
+        recorder.bot(0, &[7; 3]);
+        recorder.cut_bot_after(10);
+        let (_, _, right) = round_trip(&recorder);
+        assert_eq!(right, vec![7, 7, 7]);
+    }
+
+    #[test]
+    fn later_write_replaces_overlap() {
+        let mut recorder = CallRecorder::new();
+        recorder.caller(0, &[1, 1, 1, 1]);
+        recorder.caller(2, &[2, 2, 2]);
+        let (_, left, _) = round_trip(&recorder);
+        assert_eq!(left, vec![1, 1, 2, 2, 2]);
+    }
+
+    #[test]
+    fn writes_past_the_limit_are_dropped() {
+        let mut recorder = CallRecorder::new();
+        recorder.caller(MAX_DURATION_SAMPLES - 2, &[1, 2, 3, 4]);
+        recorder.bot(MAX_DURATION_SAMPLES + 5, &[1]);
+        assert_eq!(recorder.duration_samples(), MAX_DURATION_SAMPLES);
+    }
+
+    #[test]
+    fn empty_recording_writes_empty_wav() {
+        let (spec, left, right) = round_trip(&CallRecorder::new());
+        assert_eq!(spec.channels, 2);
+        assert!(left.is_empty());
+        assert!(right.is_empty());
+    }
+
+    #[test]
+    fn missing_directory_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent").join("call.wav");
+        let error = CallRecorder::new().write_wav(&path).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("absent/call.wav"), "{message}");
+        assert!(message.contains("Check that its directory exists"), "{message}");
+    }
+}
