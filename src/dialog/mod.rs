@@ -1,0 +1,139 @@
+//! The conversation: a pure state machine (`Machine::on(Event) -> Vec<Action>`, no I/O), the
+//! rule-based interpreter of what the caller said, and the script of what the bot says.
+//!
+//! The call session feeds the machine events (the caller said X, interpreted as Y; a promise was
+//! stored; a timer fired) and carries out the actions it returns. Amounts, dates and disclosures
+//! come from the machine and the templates in `prompts/`, never from the interpreter.
+
+pub mod machine;
+pub mod nlu;
+pub mod script;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::collections::model::{Account, Disposition, Money, PaymentClaim, Promise};
+
+pub use machine::Machine;
+pub use nlu::{Intent, Interpretation, Interpreter, RuleInterpreter};
+pub use script::Script;
+
+/// The language a call is held in. The portfolio locale picks the prompt set (`es-MX`, `en-US`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Es,
+    En,
+}
+
+impl Language {
+    pub fn from_locale(locale: &str) -> Language {
+        if locale.to_ascii_lowercase().starts_with("en") {
+            Language::En
+        } else {
+            Language::Es
+        }
+    }
+
+    /// The ISO 639-1 code speech engines take as a hint.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Es => "es",
+            Language::En => "en",
+        }
+    }
+}
+
+/// What the machine needs to know about the call it runs.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    pub account: Account,
+    /// The debtor's local date when the call started, for "el viernes" and "mañana".
+    pub today: NaiveDate,
+    /// The collection agency named in the first sentence.
+    pub agency: String,
+    /// The virtual assistant's name.
+    pub bot_name: String,
+    pub settings: DialogSettings,
+}
+
+/// Limits of a conversation, from configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DialogSettings {
+    /// Reprompts after silence before the bot ends the call.
+    pub max_reprompts: u32,
+    /// Times the bot asks again when it did not understand an answer.
+    pub max_clarifications: u32,
+    /// Tries at the identity question before the bot ends without discussing the debt.
+    pub max_verification_tries: u32,
+}
+
+impl Default for DialogSettings {
+    fn default() -> Self {
+        DialogSettings { max_reprompts: 2, max_clarifications: 2, max_verification_tries: 2 }
+    }
+}
+
+/// Something that happened in the call, fed to the machine by the session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The stream started: the bot speaks first.
+    CallStarted,
+    /// The caller finished a turn; `interpretation` is the interpreter's reading of `text`.
+    Heard { text: String, interpretation: Interpretation },
+    /// Keypad digits the caller pressed during one answer.
+    Digits(String),
+    /// The caller said nothing for the configured time after a question was heard in full.
+    Silence,
+    /// The result of an [`Action::StorePromise`]: only `true` lets the bot confirm it.
+    PromiseStored { ok: bool },
+    /// The result of any other store action (payment claim, callback, opt-out).
+    OutcomeStored { ok: bool },
+    /// The caller hung up.
+    CallerHungUp,
+}
+
+/// A phrase for the bot to speak.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Utterance {
+    /// The prompt it comes from (`greeting`, `ask_payment`, ...), carried in the phrase's mark.
+    pub key: String,
+    pub text: String,
+    /// The caller is expected to answer it, so silence after it counts.
+    pub expects_reply: bool,
+}
+
+/// Something the session must do for the machine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Say(Utterance),
+    /// Commit the promise to the store; the machine waits for [`Event::PromiseStored`].
+    StorePromise(Promise),
+    /// Commit the caller's statement that it was paid; answer with [`Event::OutcomeStored`].
+    StorePaymentClaim(PaymentClaim),
+    /// Commit a request to be called again; answer with [`Event::OutcomeStored`].
+    StoreCallback {
+        requested_for: Option<DateTime<Utc>>,
+    },
+    /// Commit a stop-contact request for this channel; answer with [`Event::OutcomeStored`].
+    StoreOptOut {
+        channel: String,
+    },
+    /// The debtor's identity is verified: a right-party contact.
+    RightPartyVerified,
+    /// The call's disposition; exactly one per call.
+    Dispose(Disposition),
+    /// End the call once everything already said has been heard.
+    Hangup,
+}
+
+/// An amount the caller mentioned, before the machine checks it against the debt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AmountMention {
+    /// A number, in the debt's currency unless the caller named another.
+    Exact(Money),
+    /// "todo", "el total", "the full balance".
+    FullBalance,
+    /// "la mitad", "half".
+    Half,
+}

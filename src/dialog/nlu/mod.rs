@@ -1,0 +1,187 @@
+//! Understanding what the caller said: the intent, and any amount, date or identity digits in
+//! it. [`RuleInterpreter`] reads Spanish (Mexico, Colombia, Peru, Chile) and English with fixed
+//! phrases; it is built for Whisper transcripts of phone audio, so accents, punctuation and case
+//! are optional and numbers may come as digits or words.
+//!
+//! The same modules write what the bot says: [`spell_number`], [`spoken_money`] and
+//! [`spoken_date`].
+
+mod dates;
+mod en;
+mod es;
+mod intent;
+mod money;
+mod numbers;
+mod text;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+
+use crate::collections::model::Currency;
+use crate::dialog::{AmountMention, Language};
+
+pub use dates::spoken_date;
+pub use money::spoken_money;
+pub use numbers::spell_number;
+
+use dates::Direction;
+use text::Words;
+
+/// The interpreter's reading of one caller turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interpretation {
+    pub intent: Intent,
+    /// An amount the caller offered or mentioned.
+    pub amount: Option<AmountMention>,
+    /// A date resolved against the call's date: never before it for a payment to come, never
+    /// after it for a payment the caller says was made.
+    pub date: Option<NaiveDate>,
+    /// Digits for the identity check, read only when the bot asked for them.
+    pub digits: Option<String>,
+    /// The caller's language, when the words leave no doubt.
+    pub language: Option<Language>,
+}
+
+impl Interpretation {
+    /// Builds a reading with only an intent.
+    pub fn intent(intent: Intent) -> Interpretation {
+        Interpretation { intent, amount: None, date: None, digits: None, language: None }
+    }
+}
+
+/// The meaning of a caller's turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Intent {
+    /// "sí", "soy yo", "es correcto".
+    Affirm,
+    /// "no", "incorrecto".
+    Deny,
+    /// Whoever answered is not the debtor: "número equivocado", "no vive aquí".
+    WrongPerson,
+    /// An offer to pay, with or without the amount and date.
+    PromiseToPay,
+    /// "no voy a pagar", "no tengo dinero".
+    RefuseToPay,
+    /// "ya pagué".
+    AlreadyPaid,
+    /// "llámeme más tarde", "estoy ocupado".
+    CallLater,
+    /// "no me vuelvan a llamar".
+    StopContact,
+    /// "quiero hablar con una persona".
+    AskForHuman,
+    /// "¿quién habla?"
+    WhoIsCalling,
+    /// The caller denies owing the debt: "no debo nada", "esa deuda no es mía".
+    Dispute,
+    Unknown,
+}
+
+/// The question the bot asked last, so that "sí" or "el 15" is read as an answer to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Expecting {
+    /// "¿Hablo con María López?"
+    Identity,
+    /// The last four digits of the debtor's national id.
+    VerificationDigits,
+    /// "¿Cuánto puede pagar y en qué fecha?"
+    PaymentOffer,
+    /// The read-back of a promise: "¿es correcto?"
+    PromiseConfirmation,
+    Date,
+    Amount,
+    /// When and how much the caller already paid: dates point back.
+    PaymentDetails,
+    Other,
+}
+
+impl Expecting {
+    /// Maps a question prompt (the `key` of an [`crate::dialog::Utterance`] that expects a reply)
+    /// to what it asks for. Prompts that ask nothing specific give `Other`.
+    pub fn from_prompt_key(key: &str) -> Expecting {
+        match key {
+            "greeting" | "ask_identity" => Expecting::Identity,
+            "verify_identity" | "verification_retry" => Expecting::VerificationDigits,
+            "ask_payment" => Expecting::PaymentOffer,
+            "ask_amount" => Expecting::Amount,
+            "ask_date" => Expecting::Date,
+            "read_back" => Expecting::PromiseConfirmation,
+            "already_paid_ask_details" => Expecting::PaymentDetails,
+            _ => Expecting::Other,
+        }
+    }
+}
+
+/// The call facts the interpreter reads a turn against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterpretContext {
+    pub language: Language,
+    /// The debt's currency: "pesos" and a bare number mean this currency.
+    pub currency: Currency,
+    /// The debtor's local date, against which "mañana" and "el viernes" resolve.
+    pub today: NaiveDate,
+    pub expecting: Expecting,
+}
+
+/// Reads a caller's turn. Implementations: [`RuleInterpreter`] (embedded), and LLM-backed ones
+/// in `speech::llm`.
+#[async_trait]
+pub trait Interpreter: Send + Sync {
+    async fn interpret(&self, text: &str, ctx: &InterpretContext) -> Interpretation;
+}
+
+/// The embedded interpreter: fixed phrases and number and date grammars, no network.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RuleInterpreter;
+
+impl RuleInterpreter {
+    /// Interprets `text` at once; the [`Interpreter`] implementation calls this.
+    pub fn interpret_now(&self, text: &str, ctx: &InterpretContext) -> Interpretation {
+        let words = Words::new(text);
+        let numbers = numbers::find_numbers(words.tokens());
+
+        let looks_back = ctx.expecting == Expecting::PaymentDetails || intent::says_already_paid(&words);
+        let direction = if looks_back { Direction::Past } else { Direction::Future };
+        let date_span = dates::find_date(&words, &numbers, ctx.today, direction)
+            .or_else(|| self.bare_day(&words, &numbers, ctx, direction));
+
+        let bare_numbers_are_amounts = matches!(
+            ctx.expecting,
+            Expecting::Amount | Expecting::PaymentOffer | Expecting::PromiseConfirmation | Expecting::PaymentDetails
+        ) || intent::offers_payment(&words);
+        let amount = money::find_amount(&words, &numbers, date_span.as_ref(), ctx.currency, bare_numbers_are_amounts);
+        let date = date_span.map(|span| span.date);
+
+        let digits = match ctx.expecting {
+            Expecting::VerificationDigits => numbers::spoken_digits(words.tokens()),
+            _ => None,
+        };
+        let intent = intent::classify(&words, ctx.expecting, amount.is_some() || date.is_some());
+        let language = intent::detect_language(&words);
+        Interpretation { intent, amount, date, digits, language }
+    }
+
+    /// A lone number from 1 to 31 answers "¿en qué fecha?" as a day of the month.
+    fn bare_day(
+        &self,
+        words: &Words,
+        numbers: &[numbers::NumberSpan],
+        ctx: &InterpretContext,
+        direction: Direction,
+    ) -> Option<dates::DateSpan> {
+        if ctx.expecting != Expecting::Date || numbers.len() != 1 {
+            return None;
+        }
+        dates::day_alone(words, &numbers[0], ctx.today, direction)
+    }
+}
+
+#[async_trait]
+impl Interpreter for RuleInterpreter {
+    async fn interpret(&self, text: &str, ctx: &InterpretContext) -> Interpretation {
+        self.interpret_now(text, ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests;

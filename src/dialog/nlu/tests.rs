@@ -1,0 +1,351 @@
+//! Whole-turn readings: intent, amount, date and digits together, as the machine receives them.
+
+use chrono::NaiveDate;
+
+use super::*;
+use crate::collections::model::Money;
+
+/// Wednesday.
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 12, 2).unwrap()
+}
+
+fn date(m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, m, d).unwrap()
+}
+
+fn read_as(text: &str, expecting: Expecting, currency: Currency) -> Interpretation {
+    let ctx = InterpretContext { language: Language::Es, currency, today: today(), expecting };
+    RuleInterpreter.interpret_now(text, &ctx)
+}
+
+fn read(text: &str, expecting: Expecting) -> Interpretation {
+    read_as(text, expecting, Currency::Mxn)
+}
+
+fn intent(text: &str, expecting: Expecting) -> Intent {
+    read(text, expecting).intent
+}
+
+fn pesos(major: i64) -> Option<AmountMention> {
+    Some(AmountMention::Exact(Money::from_major(major, Currency::Mxn)))
+}
+
+#[test]
+fn identity_answers() {
+    assert_eq!(intent("Sí, soy yo.", Expecting::Identity), Intent::Affirm);
+    assert_eq!(intent("sí, con él habla", Expecting::Identity), Intent::Affirm);
+    assert_eq!(intent("Con ella habla", Expecting::Identity), Intent::Affirm);
+    assert_eq!(intent("Yes, speaking.", Expecting::Identity), Intent::Affirm);
+    assert_eq!(intent("¿Quién habla?", Expecting::Identity), Intent::WhoIsCalling);
+    assert_eq!(intent("Who is this?", Expecting::Identity), Intent::WhoIsCalling);
+}
+
+#[test]
+fn wrong_person_answers() {
+    assert_eq!(intent("No, se equivocó.", Expecting::Identity), Intent::WrongPerson);
+    assert_eq!(intent("No vive aquí", Expecting::Identity), Intent::WrongPerson);
+    assert_eq!(intent("número equivocado", Expecting::Identity), Intent::WrongPerson);
+    assert_eq!(intent("No, está equivocado. Aquí no vive esa persona.", Expecting::Identity), Intent::WrongPerson);
+    assert_eq!(intent("Wrong number", Expecting::Identity), Intent::WrongPerson);
+    assert_eq!(intent("No, soy su esposa", Expecting::Identity), Intent::WrongPerson);
+    assert_eq!(intent("no", Expecting::Identity), Intent::Deny);
+}
+
+#[test]
+fn mistake_words_outside_identity_are_not_wrong_person() {
+    let heard = read("no, se equivocó, es el lunes", Expecting::PromiseConfirmation);
+    assert_eq!(heard.intent, Intent::Deny);
+    assert_eq!(heard.date, Some(date(12, 7)));
+}
+
+#[test]
+fn already_paid_answers() {
+    assert_eq!(intent("Ya pagué", Expecting::PaymentOffer), Intent::AlreadyPaid);
+    assert_eq!(intent("ya lo pagué la semana pasada", Expecting::PaymentOffer), Intent::AlreadyPaid);
+    assert_eq!(intent("I already paid", Expecting::PaymentOffer), Intent::AlreadyPaid);
+    assert_eq!(intent("ya cancelé la deuda", Expecting::PaymentOffer), Intent::AlreadyPaid);
+}
+
+#[test]
+fn already_paid_dates_point_back() {
+    let heard = read("ya pagué el lunes", Expecting::PaymentOffer);
+    assert_eq!(heard.date, Some(date(11, 30)));
+    let heard = read("pagué en el banco el lunes pasado", Expecting::PaymentDetails);
+    assert_eq!(heard.date, Some(date(11, 30)));
+    let heard = read("ya lo pagué la semana pasada", Expecting::PaymentOffer);
+    assert_eq!(heard.date, None);
+}
+
+#[test]
+fn refusals() {
+    assert_eq!(intent("No voy a pagar", Expecting::PaymentOffer), Intent::RefuseToPay);
+    assert_eq!(intent("no tengo dinero", Expecting::PaymentOffer), Intent::RefuseToPay);
+    assert_eq!(intent("I can't pay", Expecting::PaymentOffer), Intent::RefuseToPay);
+}
+
+#[test]
+fn call_later_requests() {
+    assert_eq!(intent("llámeme más tarde", Expecting::Identity), Intent::CallLater);
+    assert_eq!(intent("ahora no puedo", Expecting::Identity), Intent::CallLater);
+    assert_eq!(intent("estoy ocupado", Expecting::Identity), Intent::CallLater);
+    assert_eq!(intent("Ahora no puedo hablar. Llámeme más tarde, por favor.", Expecting::Identity), Intent::CallLater);
+    assert_eq!(intent("Call me later", Expecting::Identity), Intent::CallLater);
+}
+
+#[test]
+fn callback_day_is_read() {
+    let heard = read("llámeme mañana", Expecting::Identity);
+    assert_eq!(heard.intent, Intent::CallLater);
+    assert_eq!(heard.date, Some(date(12, 3)));
+}
+
+#[test]
+fn stop_contact_and_human() {
+    assert_eq!(intent("no me vuelvan a llamar", Expecting::PaymentOffer), Intent::StopContact);
+    assert_eq!(intent("Stop calling me", Expecting::PaymentOffer), Intent::StopContact);
+    assert_eq!(intent("quiero hablar con una persona", Expecting::PaymentOffer), Intent::AskForHuman);
+    assert_eq!(intent("Let me talk to a person", Expecting::PaymentOffer), Intent::AskForHuman);
+    assert_eq!(intent("Yo no debo nada", Expecting::PaymentOffer), Intent::Dispute);
+}
+
+#[test]
+fn full_offer_with_amount_and_date() {
+    let heard = read("Sí, voy a pagar el total, cuatro mil quinientos pesos, el viernes", Expecting::PaymentOffer);
+    assert_eq!(heard.intent, Intent::PromiseToPay);
+    assert_eq!(heard.amount, pesos(4_500));
+    assert_eq!(heard.date, Some(date(12, 4)));
+}
+
+#[test]
+fn half_offer_with_words_and_date() {
+    let said = "puedo pagar la mitad, dos mil doscientos cincuenta pesos, el próximo lunes";
+    let heard = read(said, Expecting::PaymentOffer);
+    assert_eq!(heard.intent, Intent::PromiseToPay);
+    assert_eq!(heard.amount, pesos(2_250));
+    assert_eq!(heard.date, Some(date(12, 7)));
+}
+
+#[test]
+fn partial_refusal_with_an_offer_is_an_offer() {
+    let said = "No puedo pagar todo. Puedo pagar dos mil doscientos cincuenta pesos el próximo lunes.";
+    let heard = read(said, Expecting::PaymentOffer);
+    assert_eq!(heard.intent, Intent::PromiseToPay);
+    assert_eq!(heard.amount, pesos(2_250));
+}
+
+#[test]
+fn amounts_in_every_written_form() {
+    for said in ["4.500", "4,500", "$4,500.00", "4500", "cuatro mil quinientos", "4500 pesos"] {
+        assert_eq!(read(said, Expecting::Amount).amount, pesos(4_500), "{said}");
+    }
+    let dollars = Some(AmountMention::Exact(Money::from_major(1_500, Currency::Usd)));
+    assert_eq!(read_as("fifteen hundred dollars", Expecting::Amount, Currency::Usd).amount, dollars);
+    assert_eq!(read("la mitad", Expecting::Amount).amount, Some(AmountMention::Half));
+    assert_eq!(read("el saldo completo", Expecting::Amount).amount, Some(AmountMention::FullBalance));
+    assert_eq!(read("the full balance", Expecting::Amount).amount, Some(AmountMention::FullBalance));
+}
+
+#[test]
+fn soles_and_pesos_follow_the_debt() {
+    let heard = read_as("quinientos soles", Expecting::Amount, Currency::Pen);
+    assert_eq!(heard.amount, Some(AmountMention::Exact(Money::from_major(500, Currency::Pen))));
+    let heard = read_as("quinientos mil pesos", Expecting::Amount, Currency::Cop);
+    assert_eq!(heard.amount, Some(AmountMention::Exact(Money::from_major(500_000, Currency::Cop))));
+    let heard = read_as("un millón", Expecting::Amount, Currency::Clp);
+    assert_eq!(heard.amount, Some(AmountMention::Exact(Money::from_major(1_000_000, Currency::Clp))));
+}
+
+#[test]
+fn date_numbers_are_not_amounts() {
+    let heard = read("el 15 de diciembre", Expecting::PaymentOffer);
+    assert_eq!(heard.date, Some(date(12, 15)));
+    assert_eq!(heard.amount, None);
+    let heard = read("en una semana", Expecting::PaymentOffer);
+    assert_eq!(heard.date, Some(date(12, 9)));
+    assert_eq!(heard.amount, None);
+}
+
+#[test]
+fn bare_day_answers_the_date_question() {
+    assert_eq!(read("15", Expecting::Date).date, Some(date(12, 15)));
+    assert_eq!(read("el quince", Expecting::Date).date, Some(date(12, 15)));
+    assert_eq!(read("December 15th", Expecting::Date).date, Some(date(12, 15)));
+    assert_eq!(read("15", Expecting::Amount).date, None);
+}
+
+#[test]
+fn dates_in_the_brief() {
+    let cases = [
+        ("hoy", date(12, 2)),
+        ("mañana", date(12, 3)),
+        ("pasado mañana", date(12, 4)),
+        ("el viernes", date(12, 4)),
+        ("este viernes", date(12, 4)),
+        ("el próximo viernes", date(12, 4)),
+        ("el 15", date(12, 15)),
+        ("el 15 de diciembre", date(12, 15)),
+        ("el quince de diciembre", date(12, 15)),
+        ("en una semana", date(12, 9)),
+        ("today", date(12, 2)),
+        ("tomorrow", date(12, 3)),
+        ("next Friday", date(12, 4)),
+        ("on Friday", date(12, 4)),
+        ("December 15th", date(12, 15)),
+    ];
+    for (said, expected) in cases {
+        assert_eq!(read(said, Expecting::Date).date, Some(expected), "{said}");
+    }
+}
+
+#[test]
+fn spoken_digits_only_when_asked() {
+    for said in ["uno dos tres cuatro", "1234", "12 34", "Sí, 1, 2, 3, 4."] {
+        assert_eq!(read(said, Expecting::VerificationDigits).digits.as_deref(), Some("1234"), "{said}");
+    }
+    assert_eq!(read("1234", Expecting::PaymentOffer).digits, None);
+}
+
+#[test]
+fn read_back_answers() {
+    assert_eq!(intent("sí, es correcto", Expecting::PromiseConfirmation), Intent::Affirm);
+    assert_eq!(intent("Yes, that is correct.", Expecting::PromiseConfirmation), Intent::Affirm);
+    assert_eq!(intent("no", Expecting::PromiseConfirmation), Intent::Deny);
+    assert_eq!(intent("no sé", Expecting::PromiseConfirmation), Intent::Unknown);
+}
+
+#[test]
+fn pay_later_is_a_promise_not_a_callback() {
+    assert_eq!(intent("le pago más tarde", Expecting::PaymentOffer), Intent::PromiseToPay);
+    assert_eq!(intent("más tarde", Expecting::Identity), Intent::CallLater);
+}
+
+#[test]
+fn language_is_detected_only_when_clear() {
+    assert_eq!(read("Yes, this is she.", Expecting::Identity).language, Some(Language::En));
+    assert_eq!(read("Sí, soy yo.", Expecting::Identity).language, Some(Language::Es));
+    assert_eq!(read("okay", Expecting::Identity).language, None);
+    assert_eq!(read("no", Expecting::Identity).language, None);
+}
+
+#[test]
+fn expecting_follows_question_keys() {
+    assert_eq!(Expecting::from_prompt_key("greeting"), Expecting::Identity);
+    assert_eq!(Expecting::from_prompt_key("verification_retry"), Expecting::VerificationDigits);
+    assert_eq!(Expecting::from_prompt_key("read_back"), Expecting::PromiseConfirmation);
+    assert_eq!(Expecting::from_prompt_key("goodbye"), Expecting::Other);
+}
+
+#[tokio::test]
+async fn trait_object_reads_like_the_rules() {
+    let interpreter: &dyn Interpreter = &RuleInterpreter;
+    let ctx = InterpretContext {
+        language: Language::Es,
+        currency: Currency::Mxn,
+        today: today(),
+        expecting: Expecting::Identity,
+    };
+    assert_eq!(interpreter.interpret("sí, soy yo", &ctx).await.intent, Intent::Affirm);
+}
+
+#[test]
+fn whisper_style_transcripts() {
+    let heard = read("Si. Voy a pagar el total. 4,500 pesos. El viernes.", Expecting::PaymentOffer);
+    assert_eq!((heard.intent, heard.amount, heard.date), (Intent::PromiseToPay, pesos(4_500), Some(date(12, 4))));
+
+    let heard = read("Puedo pagar 2.250 pesos el proximo lunes", Expecting::PaymentOffer);
+    assert_eq!((heard.intent, heard.amount, heard.date), (Intent::PromiseToPay, pesos(2_250), Some(date(12, 7))));
+
+    let heard = read("4 mil 500 el 15 de diciembre", Expecting::PaymentOffer);
+    assert_eq!((heard.amount, heard.date), (pesos(4_500), Some(date(12, 15))));
+
+    assert_eq!(intent("Ya pague.", Expecting::PaymentOffer), Intent::AlreadyPaid);
+    assert_eq!(intent("Llameme mas tarde.", Expecting::Identity), Intent::CallLater);
+    assert_eq!(intent("SI, SOY YO", Expecting::Identity), Intent::Affirm);
+}
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn expecting() -> impl Strategy<Value = Expecting> {
+        prop::sample::select(vec![
+            Expecting::Identity,
+            Expecting::VerificationDigits,
+            Expecting::PaymentOffer,
+            Expecting::PromiseConfirmation,
+            Expecting::Date,
+            Expecting::Amount,
+            Expecting::Other,
+        ])
+    }
+
+    /// Text made of the words the interpreter looks for, in any order, with noise between them.
+    fn wordy_text() -> impl Strategy<Value = String> {
+        let words = prop::sample::select(vec![
+            "el",
+            "de",
+            "la",
+            "mil",
+            "millones",
+            "y",
+            "con",
+            "pesos",
+            "viernes",
+            "próximo",
+            "pasado",
+            "mañana",
+            "15",
+            "4.500",
+            "$",
+            "%",
+            "diciembre",
+            "en",
+            "una",
+            "semana",
+            "ya",
+            "pagué",
+            "no",
+            "sí",
+            "hace",
+            "días",
+            "the",
+            "a",
+            "hundred",
+            "thousand",
+            "dollars",
+            "next",
+            "and",
+            "¿",
+            "!",
+            "quinientos",
+            "veinte",
+            "treinta",
+            "fin",
+            "mes",
+            "quincena",
+            "99999999999999999999",
+        ]);
+        prop::collection::vec(words, 0..12).prop_map(|words| words.join(" "))
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_read_without_panic(text in any::<String>(), expecting in expecting()) {
+            let heard = read(&text, expecting);
+            if let (Some(found), false) = (heard.date, heard.intent == Intent::AlreadyPaid) {
+                prop_assert!(found >= today());
+            }
+        }
+
+        #[test]
+        fn payment_dates_are_never_before_today(text in wordy_text(), expecting in expecting()) {
+            let heard = read(&text, expecting);
+            if heard.intent != Intent::AlreadyPaid {
+                if let Some(found) = heard.date {
+                    prop_assert!(found >= today(), "{text} gave {found}");
+                }
+            }
+        }
+    }
+}

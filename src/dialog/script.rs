@@ -1,0 +1,490 @@
+//! What the bot says, per locale, from `prompts/<locale>/script.toml`.
+//!
+//! Each language has a base file (`es-419` for Spanish, `en-US` for English) that contains every
+//! prompt. A country file (`es-MX`, `es-CO`, `es-PE`, `es-CL`) contains only the prompts it words
+//! differently. Templates use named placeholders such as `{full_name}` and `{balance}`. Loading
+//! rejects unknown prompts and placeholders, and any placeholder that would name the creditor,
+//! the debt or an amount in a prompt said before the debtor's identity is verified.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::dialog::Language;
+
+// The spoken forms live with the parsers that read them back; they are re-exported here because
+// what the bot says is the script's concern.
+pub use crate::dialog::nlu::{spell_number, spoken_date, spoken_money};
+
+/// A phrase the bot can say: one key of `script.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Prompt {
+    Greeting,
+    AskIdentity,
+    WhoIsCalling,
+    VerifyIdentity,
+    VerificationRetry,
+    VerificationFailedGoodbye,
+    StateDebt,
+    AskPayment,
+    AskAmount,
+    AskDate,
+    AmountInvalid,
+    ReadBack,
+    PromiseConfirmed,
+    PromiseStoreFailed,
+    OutcomeStoreFailed,
+    AlreadyPaidAskDetails,
+    AlreadyPaidRecorded,
+    RefusedGoodbye,
+    CallbackAck,
+    WrongPersonGoodbye,
+    OptOutAck,
+    HumanCallback,
+    Reprompt,
+    NotUnderstood,
+    Goodbye,
+    NoResponseGoodbye,
+}
+
+impl Prompt {
+    pub const ALL: [Prompt; 26] = [
+        Prompt::Greeting,
+        Prompt::AskIdentity,
+        Prompt::WhoIsCalling,
+        Prompt::VerifyIdentity,
+        Prompt::VerificationRetry,
+        Prompt::VerificationFailedGoodbye,
+        Prompt::StateDebt,
+        Prompt::AskPayment,
+        Prompt::AskAmount,
+        Prompt::AskDate,
+        Prompt::AmountInvalid,
+        Prompt::ReadBack,
+        Prompt::PromiseConfirmed,
+        Prompt::PromiseStoreFailed,
+        Prompt::OutcomeStoreFailed,
+        Prompt::AlreadyPaidAskDetails,
+        Prompt::AlreadyPaidRecorded,
+        Prompt::RefusedGoodbye,
+        Prompt::CallbackAck,
+        Prompt::WrongPersonGoodbye,
+        Prompt::OptOutAck,
+        Prompt::HumanCallback,
+        Prompt::Reprompt,
+        Prompt::NotUnderstood,
+        Prompt::Goodbye,
+        Prompt::NoResponseGoodbye,
+    ];
+
+    /// Returns the key in `script.toml`, also carried in the phrase's mark.
+    pub fn key(self) -> &'static str {
+        match self {
+            Prompt::Greeting => "greeting",
+            Prompt::AskIdentity => "ask_identity",
+            Prompt::WhoIsCalling => "who_is_calling",
+            Prompt::VerifyIdentity => "verify_identity",
+            Prompt::VerificationRetry => "verification_retry",
+            Prompt::VerificationFailedGoodbye => "verification_failed_goodbye",
+            Prompt::StateDebt => "state_debt",
+            Prompt::AskPayment => "ask_payment",
+            Prompt::AskAmount => "ask_amount",
+            Prompt::AskDate => "ask_date",
+            Prompt::AmountInvalid => "amount_invalid",
+            Prompt::ReadBack => "read_back",
+            Prompt::PromiseConfirmed => "promise_confirmed",
+            Prompt::PromiseStoreFailed => "promise_store_failed",
+            Prompt::OutcomeStoreFailed => "outcome_store_failed",
+            Prompt::AlreadyPaidAskDetails => "already_paid_ask_details",
+            Prompt::AlreadyPaidRecorded => "already_paid_recorded",
+            Prompt::RefusedGoodbye => "refused_goodbye",
+            Prompt::CallbackAck => "callback_ack",
+            Prompt::WrongPersonGoodbye => "wrong_person_goodbye",
+            Prompt::OptOutAck => "opt_out_ack",
+            Prompt::HumanCallback => "human_callback",
+            Prompt::Reprompt => "reprompt",
+            Prompt::NotUnderstood => "not_understood",
+            Prompt::Goodbye => "goodbye",
+            Prompt::NoResponseGoodbye => "no_response_goodbye",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Prompt> {
+        Prompt::ALL.into_iter().find(|prompt| prompt.key() == key)
+    }
+
+    /// Tells whether the machine may say this prompt before the debtor's identity is verified,
+    /// in which case it must not name the creditor, the product, the debt or any amount.
+    pub fn said_before_verification(self) -> bool {
+        !matches!(
+            self,
+            Prompt::StateDebt
+                | Prompt::AskPayment
+                | Prompt::AskAmount
+                | Prompt::AskDate
+                | Prompt::AmountInvalid
+                | Prompt::ReadBack
+                | Prompt::PromiseConfirmed
+                | Prompt::PromiseStoreFailed
+                | Prompt::AlreadyPaidAskDetails
+                | Prompt::AlreadyPaidRecorded
+                | Prompt::RefusedGoodbye
+        )
+    }
+
+    /// Tells whether the machine has a promise's amount and date when it says this prompt.
+    fn knows_promise(self) -> bool {
+        matches!(self, Prompt::ReadBack | Prompt::PromiseConfirmed | Prompt::PromiseStoreFailed)
+    }
+
+    fn check(self, placeholder: Placeholder) -> Result<(), &'static str> {
+        if placeholder.reveals_debt() && self.said_before_verification() {
+            return Err("this prompt can be said before identity verification, so it must not disclose the debt");
+        }
+        if placeholder.is_promise_term() && !self.knows_promise() {
+            return Err("only read_back, promise_confirmed and promise_store_failed know a promise's amount and date");
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Prompt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// A named value a template can use, written `{name}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Placeholder {
+    FirstName,
+    FullName,
+    Agency,
+    BotName,
+    Creditor,
+    Product,
+    Balance,
+    DaysPastDue,
+    Amount,
+    Date,
+}
+
+impl Placeholder {
+    const ALL: [Placeholder; 10] = [
+        Placeholder::FirstName,
+        Placeholder::FullName,
+        Placeholder::Agency,
+        Placeholder::BotName,
+        Placeholder::Creditor,
+        Placeholder::Product,
+        Placeholder::Balance,
+        Placeholder::DaysPastDue,
+        Placeholder::Amount,
+        Placeholder::Date,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Placeholder::FirstName => "first_name",
+            Placeholder::FullName => "full_name",
+            Placeholder::Agency => "agency",
+            Placeholder::BotName => "bot_name",
+            Placeholder::Creditor => "creditor",
+            Placeholder::Product => "product",
+            Placeholder::Balance => "balance",
+            Placeholder::DaysPastDue => "days_past_due",
+            Placeholder::Amount => "amount",
+            Placeholder::Date => "date",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Placeholder> {
+        Placeholder::ALL.into_iter().find(|placeholder| placeholder.name() == name)
+    }
+
+    fn reveals_debt(self) -> bool {
+        matches!(
+            self,
+            Placeholder::Creditor
+                | Placeholder::Product
+                | Placeholder::Balance
+                | Placeholder::DaysPastDue
+                | Placeholder::Amount
+        )
+    }
+
+    fn is_promise_term(self) -> bool {
+        matches!(self, Placeholder::Amount | Placeholder::Date)
+    }
+}
+
+/// The values a prompt is filled with, already in words: the machine spells amounts and dates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PromptValues {
+    pub first_name: String,
+    pub full_name: String,
+    pub agency: String,
+    pub bot_name: String,
+    pub creditor: String,
+    pub product: String,
+    pub balance: String,
+    pub days_past_due: String,
+    pub amount: String,
+    pub date: String,
+}
+
+impl PromptValues {
+    fn get(&self, placeholder: Placeholder) -> &str {
+        match placeholder {
+            Placeholder::FirstName => &self.first_name,
+            Placeholder::FullName => &self.full_name,
+            Placeholder::Agency => &self.agency,
+            Placeholder::BotName => &self.bot_name,
+            Placeholder::Creditor => &self.creditor,
+            Placeholder::Product => &self.product,
+            Placeholder::Balance => &self.balance,
+            Placeholder::DaysPastDue => &self.days_past_due,
+            Placeholder::Amount => &self.amount,
+            Placeholder::Date => &self.date,
+        }
+    }
+}
+
+/// Error loading a script. Each variant names the file and, where it applies, the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    #[error("locale '{0}' is not a locale tag such as es-MX or en-US")]
+    InvalidLocale(String),
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{file}: invalid TOML: {message}")]
+    Toml { file: String, message: String },
+    #[error("{file}: unknown prompt '{key}'; the prompts are: {known}")]
+    UnknownPrompt { file: String, key: String, known: String },
+    #[error("{file}: prompt '{key}' must be a text string")]
+    NotText { file: String, key: String },
+    #[error("{file}: prompt '{key}' is empty")]
+    Empty { file: String, key: String },
+    #[error("{file}: prompt '{key}' has an unclosed '{{'; write placeholders as {{name}}")]
+    UnclosedBrace { file: String, key: String },
+    #[error("{file}: prompt '{key}' uses unknown placeholder {{{placeholder}}}; the placeholders are: {known}")]
+    UnknownPlaceholder { file: String, key: String, placeholder: String, known: String },
+    #[error("{file}: prompt '{key}' must not use {{{placeholder}}}: {reason}")]
+    PlaceholderNotAllowed { file: String, key: String, placeholder: String, reason: &'static str },
+    #[error("{file}: prompt '{key}' is missing; the base file of each language must hold every prompt")]
+    MissingPrompt { file: String, key: String },
+}
+
+/// The prompts of one locale, checked and ready to fill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    locale: String,
+    language: Language,
+    templates: HashMap<Prompt, Template>,
+}
+
+impl Script {
+    /// Loads `<prompts_dir>/<base>/script.toml` and, over it, `<prompts_dir>/<locale>/script.toml`.
+    /// A locale without its own folder (say `es-AR`) speaks its language's base.
+    pub fn load(prompts_dir: &Path, locale: &str) -> Result<Script, ScriptError> {
+        let locale = canonical_locale(locale)?;
+        let base = base_locale(&locale);
+        let base_path = prompts_dir.join(base).join("script.toml");
+        let base_text = read(&base_path)?;
+        let overlay_path = prompts_dir.join(&locale).join("script.toml");
+        let overlay_text = match locale != base && overlay_path.exists() {
+            true => Some(read(&overlay_path)?),
+            false => None,
+        };
+
+        let base_file = Source { name: base_path.display().to_string(), text: &base_text };
+        let overlay = overlay_text.as_deref().map(|text| Source { name: overlay_path.display().to_string(), text });
+        Script::build(locale, base_file, overlay)
+    }
+
+    /// Loads the same prompts as [`Script::load`] on the repository's `prompts/`, compiled into
+    /// the binary, so tests and the binary need no prompts folder.
+    pub fn embedded(locale: &str) -> Result<Script, ScriptError> {
+        let locale = canonical_locale(locale)?;
+        let base = base_locale(&locale);
+        let source = |name: &str| {
+            embedded_file(name).map(|text| Source { name: format!("prompts/{name}/script.toml (embedded)"), text })
+        };
+        let base_file = source(base).ok_or_else(|| ScriptError::Read {
+            path: PathBuf::from(format!("prompts/{base}/script.toml")),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "not embedded"),
+        })?;
+        let overlay = if locale == base { None } else { source(&locale) };
+        Script::build(locale, base_file, overlay)
+    }
+
+    pub fn locale(&self) -> &str {
+        &self.locale
+    }
+
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
+    /// Fills a prompt's template with `values`.
+    pub fn render(&self, prompt: Prompt, values: &PromptValues) -> String {
+        // Every prompt is present: building the script fails otherwise.
+        let Some(template) = self.templates.get(&prompt) else {
+            return String::new();
+        };
+        let mut text = String::new();
+        for part in &template.parts {
+            match part {
+                Part::Text(literal) => text.push_str(literal),
+                Part::Slot(placeholder) => text.push_str(values.get(*placeholder)),
+            }
+        }
+        text
+    }
+
+    fn build(locale: String, base: Source, overlay: Option<Source>) -> Result<Script, ScriptError> {
+        let mut templates = parse_file(&base)?;
+        if let Some(missing) = Prompt::ALL.into_iter().find(|prompt| !templates.contains_key(prompt)) {
+            return Err(ScriptError::MissingPrompt { file: base.name, key: missing.key().to_string() });
+        }
+        if let Some(overlay) = overlay {
+            templates.extend(parse_file(&overlay)?);
+        }
+        let language = Language::from_locale(&locale);
+        Ok(Script { locale, language, templates })
+    }
+}
+
+struct Source<'a> {
+    name: String,
+    text: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Slot(Placeholder),
+}
+
+fn read(path: &Path) -> Result<String, ScriptError> {
+    std::fs::read_to_string(path).map_err(|source| ScriptError::Read { path: path.to_path_buf(), source })
+}
+
+fn parse_file(source: &Source) -> Result<HashMap<Prompt, Template>, ScriptError> {
+    let file = &source.name;
+    let table: toml::Table = source.text.parse().map_err(|error: toml::de::Error| ScriptError::Toml {
+        file: file.clone(),
+        message: error.message().to_string(),
+    })?;
+
+    let mut templates = HashMap::new();
+    for (key, value) in table {
+        let Some(prompt) = Prompt::from_key(&key) else {
+            let known = Prompt::ALL.map(Prompt::key).join(", ");
+            return Err(ScriptError::UnknownPrompt { file: file.clone(), key, known });
+        };
+        let Some(text) = value.as_str() else {
+            return Err(ScriptError::NotText { file: file.clone(), key });
+        };
+        templates.insert(prompt, parse_template(file, prompt, text)?);
+    }
+    Ok(templates)
+}
+
+fn parse_template(file: &str, prompt: Prompt, text: &str) -> Result<Template, ScriptError> {
+    let key = || prompt.key().to_string();
+    if text.trim().is_empty() {
+        return Err(ScriptError::Empty { file: file.to_string(), key: key() });
+    }
+
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        if open > 0 {
+            parts.push(Part::Text(rest[..open].to_string()));
+        }
+        let Some(close) = rest[open..].find('}') else {
+            return Err(ScriptError::UnclosedBrace { file: file.to_string(), key: key() });
+        };
+        let name = &rest[open + 1..open + close];
+        let Some(placeholder) = Placeholder::from_name(name) else {
+            let known = Placeholder::ALL.map(Placeholder::name).join(", ");
+            return Err(ScriptError::UnknownPlaceholder {
+                file: file.to_string(),
+                key: key(),
+                placeholder: name.to_string(),
+                known,
+            });
+        };
+        if let Err(reason) = prompt.check(placeholder) {
+            return Err(ScriptError::PlaceholderNotAllowed {
+                file: file.to_string(),
+                key: key(),
+                placeholder: name.to_string(),
+                reason,
+            });
+        }
+        parts.push(Part::Slot(placeholder));
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Text(rest.to_string()));
+    }
+    Ok(Template { parts })
+}
+
+/// Normalises a locale tag: `es_mx` and `ES-MX` become `es-MX`; `es-419` stays.
+fn canonical_locale(locale: &str) -> Result<String, ScriptError> {
+    let invalid = || ScriptError::InvalidLocale(locale.to_string());
+    let mut parts = locale.trim().split(['-', '_']);
+    let language =
+        parts.next().filter(|part| (2..=3).contains(&part.len()) && part.chars().all(|c| c.is_ascii_alphabetic()));
+    let language = language.ok_or_else(invalid)?.to_ascii_lowercase();
+    let region = match parts.next() {
+        None => None,
+        Some(part) if part.len() == 2 && part.chars().all(|c| c.is_ascii_alphabetic()) => {
+            Some(part.to_ascii_uppercase())
+        }
+        Some(part) if part.len() == 3 && part.chars().all(|c| c.is_ascii_digit()) => Some(part.to_string()),
+        Some(_) => return Err(invalid()),
+    };
+    if parts.next().is_some() {
+        return Err(invalid());
+    }
+    Ok(match region {
+        Some(region) => format!("{language}-{region}"),
+        None => language,
+    })
+}
+
+/// Returns the locale whose file contains every prompt of the locale's language.
+fn base_locale(locale: &str) -> &'static str {
+    match Language::from_locale(locale) {
+        Language::Es => "es-419",
+        Language::En => "en-US",
+    }
+}
+
+fn embedded_file(locale: &str) -> Option<&'static str> {
+    let text = match locale {
+        "es-419" => include_str!("../../prompts/es-419/script.toml"),
+        "es-MX" => include_str!("../../prompts/es-MX/script.toml"),
+        "es-CO" => include_str!("../../prompts/es-CO/script.toml"),
+        "es-PE" => include_str!("../../prompts/es-PE/script.toml"),
+        "es-CL" => include_str!("../../prompts/es-CL/script.toml"),
+        "en-US" => include_str!("../../prompts/en-US/script.toml"),
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// The locales with a folder under `prompts/`.
+pub const LOCALES: [&str; 6] = ["es-419", "es-MX", "es-CO", "es-PE", "es-CL", "en-US"];
+
+#[cfg(test)]
+mod tests;

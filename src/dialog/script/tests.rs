@@ -1,0 +1,193 @@
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+fn repo_prompts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts")
+}
+
+fn values() -> PromptValues {
+    PromptValues {
+        first_name: "María".into(),
+        full_name: "María López Pérez".into(),
+        agency: "Cobranzas del Centro".into(),
+        bot_name: "Sofía".into(),
+        creditor: "Financiera Aurora".into(),
+        product: "tarjeta de crédito".into(),
+        balance: "cuatro mil quinientos pesos".into(),
+        days_past_due: "45".into(),
+        amount: "dos mil pesos".into(),
+        date: "el viernes 4 de diciembre".into(),
+    }
+}
+
+/// Writes a prompts folder with a complete Spanish base and the given country file.
+fn prompts_dir_with(overlay_locale: &str, overlay: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let base = fs::read_to_string(repo_prompts().join("es-419/script.toml")).expect("base file");
+    fs::create_dir_all(dir.path().join("es-419")).expect("base folder");
+    fs::write(dir.path().join("es-419/script.toml"), base).expect("base written");
+    fs::create_dir_all(dir.path().join(overlay_locale)).expect("overlay folder");
+    fs::write(dir.path().join(overlay_locale).join("script.toml"), overlay).expect("overlay written");
+    dir
+}
+
+#[test]
+fn every_locale_loads_embedded() {
+    for locale in LOCALES {
+        let script = Script::embedded(locale).unwrap_or_else(|error| panic!("{locale}: {error}"));
+        assert_eq!(script.locale(), locale);
+        for prompt in Prompt::ALL {
+            assert!(!script.render(prompt, &values()).trim().is_empty(), "{locale} {prompt}");
+        }
+    }
+}
+
+#[test]
+fn embedded_matches_the_folder() {
+    for locale in LOCALES {
+        let loaded = Script::load(&repo_prompts(), locale).unwrap_or_else(|error| panic!("{locale}: {error}"));
+        let embedded = Script::embedded(locale).expect("embedded script");
+        assert_eq!(loaded, embedded, "{locale}");
+    }
+}
+
+#[test]
+fn country_file_overrides_only_its_prompts() {
+    let base = Script::embedded("es-419").expect("base");
+    let mexico = Script::embedded("es-MX").expect("es-MX");
+    let id_question = mexico.render(Prompt::VerifyIdentity, &values());
+    assert!(id_question.contains("identificación oficial"), "{id_question}");
+    assert_ne!(id_question, base.render(Prompt::VerifyIdentity, &values()));
+    assert_eq!(mexico.render(Prompt::Greeting, &values()), base.render(Prompt::Greeting, &values()));
+}
+
+#[test]
+fn greeting_is_filled() {
+    let script = Script::embedded("es-419").expect("base");
+    assert_eq!(
+        script.render(Prompt::Greeting, &values()),
+        "Hola, le saluda Sofía, asistente virtual de Cobranzas del Centro. Esta llamada es grabada. \
+         ¿Hablo con María López Pérez?"
+    );
+}
+
+#[test]
+fn locale_tags_are_normalised() {
+    assert_eq!(Script::embedded("es_mx").expect("es_mx").locale(), "es-MX");
+    assert_eq!(Script::embedded("EN-us").expect("EN-us").language(), Language::En);
+}
+
+#[test]
+fn locale_without_folder_speaks_the_base() {
+    let argentina = Script::embedded("es-AR").expect("es-AR");
+    let base = Script::embedded("es-419").expect("base");
+    assert_eq!(argentina.locale(), "es-AR");
+    assert_eq!(argentina.render(Prompt::VerifyIdentity, &values()), base.render(Prompt::VerifyIdentity, &values()));
+    let loaded = Script::load(&repo_prompts(), "es-AR").expect("es-AR from the folder");
+    assert_eq!(loaded, argentina);
+}
+
+#[test]
+fn path_like_locale_is_rejected() {
+    let error = Script::load(&repo_prompts(), "../../etc").expect_err("a path is not a locale");
+    assert!(matches!(error, ScriptError::InvalidLocale(ref locale) if locale == "../../etc"), "{error}");
+}
+
+#[test]
+fn unknown_placeholder_names_file_and_key() {
+    let dir = prompts_dir_with("es-MX", "ask_amount = \"¿Cuánto puede pagar, {nombre}?\"\n");
+    let error = Script::load(dir.path(), "es-MX").expect_err("unknown placeholder");
+    let message = error.to_string();
+    assert!(
+        matches!(error, ScriptError::UnknownPlaceholder { ref key, ref placeholder, .. }
+        if key == "ask_amount" && placeholder == "nombre"),
+        "{message}"
+    );
+    assert!(message.contains("es-MX/script.toml"), "{message}");
+    assert!(message.contains("ask_amount"), "{message}");
+}
+
+#[test]
+fn debt_placeholder_before_verification_is_rejected() {
+    let dir = prompts_dir_with("es-MX", "greeting = \"Hola, le llamo de {creditor}.\"\n");
+    let error = Script::load(dir.path(), "es-MX").expect_err("creditor in the greeting");
+    assert!(
+        matches!(error, ScriptError::PlaceholderNotAllowed { ref key, ref placeholder, .. }
+        if key == "greeting" && placeholder == "creditor"),
+        "{error}"
+    );
+}
+
+#[test]
+fn promise_terms_outside_read_back_are_rejected() {
+    let dir = prompts_dir_with("es-MX", "state_debt = \"Debe {amount}.\"\n");
+    let error = Script::load(dir.path(), "es-MX").expect_err("amount in state_debt");
+    assert!(
+        matches!(error, ScriptError::PlaceholderNotAllowed { ref key, ref placeholder, .. }
+        if key == "state_debt" && placeholder == "amount"),
+        "{error}"
+    );
+}
+
+#[test]
+fn unknown_prompt_is_rejected() {
+    let dir = prompts_dir_with("es-MX", "greting = \"Hola\"\n");
+    let error = Script::load(dir.path(), "es-MX").expect_err("misspelt key");
+    assert!(matches!(error, ScriptError::UnknownPrompt { ref key, .. } if key == "greting"), "{error}");
+}
+
+#[test]
+fn unclosed_brace_is_rejected() {
+    let dir = prompts_dir_with("es-MX", "ask_amount = \"¿Cuánto, {first_name?\"\n");
+    let error = Script::load(dir.path(), "es-MX").expect_err("unclosed brace");
+    assert!(matches!(error, ScriptError::UnclosedBrace { ref key, .. } if key == "ask_amount"), "{error}");
+}
+
+#[test]
+fn non_text_prompt_is_rejected() {
+    let dir = prompts_dir_with("es-MX", "ask_amount = 3\n");
+    let error = Script::load(dir.path(), "es-MX").expect_err("a number");
+    assert!(matches!(error, ScriptError::NotText { ref key, .. } if key == "ask_amount"), "{error}");
+}
+
+#[test]
+fn base_missing_a_prompt_is_rejected() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    fs::create_dir_all(dir.path().join("en-US")).expect("folder");
+    fs::write(dir.path().join("en-US/script.toml"), "greeting = \"Hello, {full_name}?\"\n").expect("written");
+    let error = Script::load(dir.path(), "en-US").expect_err("incomplete base");
+    assert!(matches!(error, ScriptError::MissingPrompt { ref key, .. } if key == "ask_identity"), "{error}");
+}
+
+#[test]
+fn missing_base_file_names_its_path() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let error = Script::load(dir.path(), "es-CO").expect_err("no files");
+    assert!(error.to_string().contains("es-419"), "{error}");
+}
+
+#[test]
+fn invalid_toml_names_the_file() {
+    let dir = prompts_dir_with("es-CL", "greeting = \"sin cerrar\n");
+    let error = Script::load(dir.path(), "es-CL").expect_err("invalid TOML");
+    assert!(matches!(error, ScriptError::Toml { ref file, .. } if file.contains("es-CL")), "{error}");
+}
+
+/// Words that disclose a debt, in every language the scripts speak.
+const DEBT_WORDS: [&str; 9] = ["deuda", "adeudo", "saldo", "pago", "pagar", "debt", "balance", "payment", "pay"];
+
+#[test]
+fn prompts_before_verification_never_mention_debt() {
+    for locale in LOCALES {
+        let script = Script::embedded(locale).expect("script");
+        for prompt in Prompt::ALL.into_iter().filter(|prompt| prompt.said_before_verification()) {
+            let text = script.render(prompt, &PromptValues::default()).to_lowercase();
+            for word in DEBT_WORDS {
+                let found = text.split(|c: char| !c.is_alphanumeric()).any(|token| token.starts_with(word));
+                assert!(!found, "{locale} {prompt} mentions '{word}': {text}");
+            }
+        }
+    }
+}
