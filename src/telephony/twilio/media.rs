@@ -1,0 +1,168 @@
+//! `/twilio/media`: the Media Streams WebSocket. The upgrade must be signed; the stream must
+//! present the single-use token its TwiML carried before any audio is bridged to a call.
+
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use super::messages::{OutboundMessage, StreamMessage};
+use super::signature;
+use super::webhooks::SIGNATURE_HEADER;
+use crate::call::run_call;
+use crate::server::AppState;
+use crate::telephony::{Inbound, Outbound, StreamStart};
+
+/// `GET /twilio/media`: validates the signature of the upgrade, then runs the stream.
+pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    // Twilio signs the stream URL exactly as the TwiML wrote it, with no parameters.
+    let url = format!("{}/twilio/media", state.twilio.stream_base_url());
+    let provided = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !signature::is_valid(&state.twilio.auth_token, &url, &[], provided) {
+        warn!(%url, "rejected a media stream upgrade with a missing or invalid signature");
+        return (StatusCode::FORBIDDEN, "invalid X-Twilio-Signature\n").into_response();
+    }
+    ws.on_upgrade(move |socket| serve_stream(state, socket))
+}
+
+async fn serve_stream(state: Arc<AppState>, socket: WebSocket) {
+    let (mut sink, mut source) = socket.split();
+
+    let Some(start) = wait_for_start(&mut source).await else {
+        debug!("media stream closed before its start message");
+        return;
+    };
+    let Some(attempt_id) = start.custom_parameters.get("token").and_then(|t| state.redeem_stream_token(t)) else {
+        warn!(call_sid = %start.call_sid, "media stream presented no valid token; closing");
+        let _ = sink.send(Message::Close(Some(CloseFrame { code: 1008, reason: "invalid stream token".into() }))).await;
+        return;
+    };
+    let attempt = match state.services.store.attempt(attempt_id).await {
+        Ok(Some(attempt)) => attempt,
+        Ok(None) | Err(_) => {
+            warn!(%attempt_id, "media stream for an attempt the store does not have; closing");
+            let _ = sink.send(Message::Close(None)).await;
+            return;
+        }
+    };
+
+    let (inbound_sender, inbound) = mpsc::channel::<Inbound>(1024);
+    let (outbound, mut outbound_queue) = mpsc::channel::<Outbound>(256);
+    let stream_sid = start.stream_sid.clone();
+    let writer = tokio::spawn(async move {
+        while let Some(command) = outbound_queue.recv().await {
+            let message = match command {
+                Outbound::Audio(mulaw) => OutboundMessage::media(&stream_sid, &mulaw),
+                Outbound::Mark(name) => OutboundMessage::mark(&stream_sid, &name),
+                Outbound::Clear => OutboundMessage::clear(&stream_sid),
+                Outbound::Hangup => {
+                    // Closing the socket ends <Connect><Stream>; with no verb after it, the call hangs up.
+                    let _ =
+                        sink.send(Message::Close(Some(CloseFrame { code: 1000, reason: "call ended".into() }))).await;
+                    return;
+                }
+            };
+            if sink.send(Message::Text(message.to_json().into())).await.is_err() {
+                return;
+            }
+        }
+    });
+    let call = tokio::spawn(run_call(state.services.clone(), start, attempt, inbound, outbound));
+
+    read_stream(&mut source, &inbound_sender).await;
+    let _ = inbound_sender.send(Inbound::Stop).await;
+    drop(inbound_sender);
+
+    match call.await {
+        Ok(Ok(report)) => debug!(%attempt_id, disposition = %report.disposition, "stream finished"),
+        Ok(Err(error)) => warn!(%attempt_id, %error, "call could not run"),
+        Err(error) => warn!(%attempt_id, %error, "call task failed"),
+    }
+    let _ = writer.await;
+}
+
+/// Reads until `start`; `connected` and anything else before it is ignored.
+async fn wait_for_start(source: &mut futures_util::stream::SplitStream<WebSocket>) -> Option<StreamStart> {
+    while let Some(Ok(message)) = source.next().await {
+        let Message::Text(text) = message else {
+            if matches!(message, Message::Close(_)) {
+                return None;
+            }
+            continue;
+        };
+        match StreamMessage::parse(&text) {
+            Ok(StreamMessage::Start { stream_sid, start, .. }) => {
+                info!(call_sid = %start.call_sid, %stream_sid, "media stream started");
+                return Some(StreamStart {
+                    stream_sid,
+                    call_sid: start.call_sid,
+                    account_sid: start.account_sid,
+                    custom_parameters: start.custom_parameters,
+                });
+            }
+            Ok(_) => {}
+            Err(error) => warn!(%error, "ignored a media stream message before start"),
+        }
+    }
+    None
+}
+
+/// Forwards carrier events to the call until the stream stops or the socket closes. A message
+/// that cannot be read is logged and skipped: one bad frame must not end the call.
+async fn read_stream(source: &mut futures_util::stream::SplitStream<WebSocket>, inbound: &mpsc::Sender<Inbound>) {
+    while let Some(received) = source.next().await {
+        let text = match received {
+            Ok(Message::Text(text)) => text,
+            Ok(Message::Close(_)) => return,
+            Ok(Message::Binary(_)) => {
+                warn!("ignored a binary frame: media stream messages are JSON text");
+                continue;
+            }
+            Ok(_) => continue,
+            Err(error) => {
+                debug!(%error, "media stream read failed");
+                return;
+            }
+        };
+        let event = match StreamMessage::parse(&text) {
+            Ok(message) => match to_inbound(message) {
+                Some(event) => event,
+                None => continue,
+            },
+            Err(error) => {
+                warn!(%error, "ignored a media stream message");
+                continue;
+            }
+        };
+        let stop = event == Inbound::Stop;
+        if inbound.send(event).await.is_err() || stop {
+            return;
+        }
+    }
+}
+
+/// Maps a parsed message to what the call session needs; `None` for messages it ignores.
+pub fn to_inbound(message: StreamMessage) -> Option<Inbound> {
+    match message {
+        StreamMessage::Media { media, .. } => match media.audio() {
+            Ok(mulaw) => Some(Inbound::Audio { timestamp_ms: media.timestamp, mulaw }),
+            Err(error) => {
+                warn!(%error, "ignored a media message whose payload is not base64");
+                None
+            }
+        },
+        StreamMessage::Dtmf { dtmf, .. } => dtmf.digit.chars().next().map(Inbound::Dtmf),
+        StreamMessage::Mark { mark, .. } => Some(Inbound::MarkPlayed(mark.name)),
+        StreamMessage::Stop { .. } => Some(Inbound::Stop),
+        StreamMessage::Connected { .. } | StreamMessage::Start { .. } => None,
+        StreamMessage::Unknown => {
+            debug!("ignored an unknown media stream event");
+            None
+        }
+    }
+}

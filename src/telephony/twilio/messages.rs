@@ -1,0 +1,212 @@
+//! Twilio Media Streams messages as they cross the WebSocket: JSON text frames, numbers that
+//! arrive as strings, and events this version does not know.
+
+use std::collections::BTreeMap;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A message Twilio sends on a media stream.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+pub enum StreamMessage {
+    Connected {
+        #[serde(default)]
+        protocol: Option<String>,
+        #[serde(default)]
+        version: Option<String>,
+    },
+    Start {
+        #[serde(rename = "sequenceNumber", default, deserialize_with = "opt_number")]
+        sequence_number: Option<u64>,
+        #[serde(rename = "streamSid")]
+        stream_sid: String,
+        start: StartInfo,
+    },
+    Media {
+        #[serde(rename = "sequenceNumber", default, deserialize_with = "opt_number")]
+        sequence_number: Option<u64>,
+        #[serde(rename = "streamSid")]
+        stream_sid: String,
+        media: MediaInfo,
+    },
+    Dtmf {
+        #[serde(rename = "sequenceNumber", default, deserialize_with = "opt_number")]
+        sequence_number: Option<u64>,
+        #[serde(rename = "streamSid")]
+        stream_sid: String,
+        dtmf: DtmfInfo,
+    },
+    Mark {
+        #[serde(rename = "sequenceNumber", default, deserialize_with = "opt_number")]
+        sequence_number: Option<u64>,
+        #[serde(rename = "streamSid")]
+        stream_sid: String,
+        mark: MarkInfo,
+    },
+    Stop {
+        #[serde(rename = "sequenceNumber", default, deserialize_with = "opt_number")]
+        sequence_number: Option<u64>,
+        #[serde(rename = "streamSid")]
+        stream_sid: String,
+        #[serde(default)]
+        stop: Option<StopInfo>,
+    },
+    /// An event this version does not handle; it is ignored and the socket stays open.
+    #[serde(other)]
+    Unknown,
+}
+
+/// The `start` payload: who the call is and what the TwiML passed in `<Parameter>`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StartInfo {
+    #[serde(rename = "streamSid", default)]
+    pub stream_sid: Option<String>,
+    #[serde(rename = "accountSid")]
+    pub account_sid: String,
+    #[serde(rename = "callSid")]
+    pub call_sid: String,
+    #[serde(default)]
+    pub tracks: Vec<String>,
+    #[serde(rename = "customParameters", default)]
+    pub custom_parameters: BTreeMap<String, String>,
+    #[serde(rename = "mediaFormat")]
+    pub media_format: MediaFormat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct MediaFormat {
+    pub encoding: String,
+    #[serde(rename = "sampleRate", deserialize_with = "number")]
+    pub sample_rate: u64,
+    #[serde(deserialize_with = "number")]
+    pub channels: u64,
+}
+
+/// One chunk of caller audio: base64 μ-law with no header.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct MediaInfo {
+    #[serde(default)]
+    pub track: Option<String>,
+    #[serde(default, deserialize_with = "opt_number")]
+    pub chunk: Option<u64>,
+    /// Milliseconds since the stream began (stream time, not wall time).
+    #[serde(default, deserialize_with = "opt_number")]
+    pub timestamp: Option<u64>,
+    pub payload: String,
+}
+
+impl MediaInfo {
+    /// Decodes the payload into μ-law bytes.
+    pub fn audio(&self) -> Result<Vec<u8>, base64::DecodeError> {
+        BASE64.decode(self.payload.as_bytes())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DtmfInfo {
+    #[serde(default)]
+    pub track: Option<String>,
+    pub digit: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct MarkInfo {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StopInfo {
+    #[serde(rename = "accountSid", default)]
+    pub account_sid: Option<String>,
+    #[serde(rename = "callSid", default)]
+    pub call_sid: Option<String>,
+}
+
+/// Why a text frame could not be read as a stream message.
+#[derive(Debug, thiserror::Error)]
+#[error("media stream message is not valid: {source}; message starts with {excerpt:?}")]
+pub struct MessageError {
+    source: serde_json::Error,
+    excerpt: String,
+}
+
+impl StreamMessage {
+    /// Parses one text frame. Unknown events parse as [`StreamMessage::Unknown`].
+    pub fn parse(text: &str) -> Result<StreamMessage, MessageError> {
+        serde_json::from_str(text).map_err(|source| MessageError { source, excerpt: text.chars().take(80).collect() })
+    }
+}
+
+/// A message cobranza sends to Twilio on a bidirectional stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+pub enum OutboundMessage {
+    Media {
+        #[serde(rename = "streamSid")]
+        stream_sid: String,
+        media: OutboundMedia,
+    },
+    Mark {
+        #[serde(rename = "streamSid")]
+        stream_sid: String,
+        mark: MarkInfoOut,
+    },
+    Clear {
+        #[serde(rename = "streamSid")]
+        stream_sid: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundMedia {
+    /// Base64 (standard, padded) of raw μ-law 8 kHz mono.
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkInfoOut {
+    pub name: String,
+}
+
+impl OutboundMessage {
+    pub fn media(stream_sid: &str, mulaw: &[u8]) -> OutboundMessage {
+        OutboundMessage::Media {
+            stream_sid: stream_sid.to_string(),
+            media: OutboundMedia { payload: BASE64.encode(mulaw) },
+        }
+    }
+
+    pub fn mark(stream_sid: &str, name: &str) -> OutboundMessage {
+        OutboundMessage::Mark { stream_sid: stream_sid.to_string(), mark: MarkInfoOut { name: name.to_string() } }
+    }
+
+    pub fn clear(stream_sid: &str) -> OutboundMessage {
+        OutboundMessage::Clear { stream_sid: stream_sid.to_string() }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("outbound messages always serialize")
+    }
+}
+
+/// Accepts an integer sent either as a JSON string (`"42"`, what Twilio sends) or a number.
+fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum StringOrNumber {
+        Text(String),
+        Number(u64),
+    }
+    match StringOrNumber::deserialize(deserializer)? {
+        StringOrNumber::Number(n) => Ok(n),
+        StringOrNumber::Text(text) => {
+            text.trim().parse().map_err(|_| serde::de::Error::custom(format!("'{text}' is not a whole number")))
+        }
+    }
+}
+
+fn opt_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    number(deserializer).map(Some)
+}
