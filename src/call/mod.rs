@@ -1,0 +1,51 @@
+//! One call: the session wires the carrier stream to the ears (speech-to-text), the turn
+//! decisions, the brain (the dialog machine), the mouth (text-to-speech, paced frames, marks)
+//! and the tape (the stereo recording), and publishes what happens on the event bus.
+
+mod mouth;
+mod session;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::clock::Clock;
+use crate::collections::model::{AttemptId, Disposition, TranscriptLine};
+use crate::collections::Store;
+use crate::config::Config;
+use crate::dialog::Interpreter;
+use crate::speech::stt::SpeechToText;
+use crate::speech::tts::TextToSpeech;
+
+pub use session::{run_call, CallError, CallReport};
+
+/// Everything a call needs from outside itself; shared by all calls of a process.
+#[derive(Clone)]
+pub struct CallServices {
+    pub store: Arc<dyn Store>,
+    pub stt: Arc<dyn SpeechToText>,
+    pub tts: Arc<dyn TextToSpeech>,
+    pub interpreter: Arc<dyn Interpreter>,
+    pub clock: Arc<Clock>,
+    pub config: Arc<Config>,
+    /// Recordings are written under `data_dir/<call.recordings_dir>`.
+    pub data_dir: PathBuf,
+    pub bus: broadcast::Sender<CallEvent>,
+}
+
+/// What calls publish for supervisors, the demo and the store's listeners.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CallEvent {
+    Started { attempt_id: AttemptId, call_sid: String },
+    Transcript { attempt_id: AttemptId, line: TranscriptLine },
+    StateChanged { attempt_id: AttemptId, state: String },
+    Ended { attempt_id: AttemptId, disposition: Disposition },
+}
+
+/// A new event bus with room for bursts from many calls.
+pub fn event_bus() -> broadcast::Sender<CallEvent> {
+    broadcast::channel(4096).0
+}

@@ -1,0 +1,164 @@
+//! Configuration: `config/default.toml` is compiled in; a file passed with `--config` overrides
+//! any of its keys. Secrets come only from `COBRANZA_*` environment variables.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::dialog::DialogSettings;
+use crate::speech::tts::espeak::EspeakVoice;
+
+const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub agency: AgencyConfig,
+    pub call: CallConfig,
+    pub dialog: DialogSettings,
+    pub speech: SpeechConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub public_base_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AgencyConfig {
+    pub name: String,
+    pub bot_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CallConfig {
+    pub end_of_turn_silence_ms: u32,
+    pub reply_timeout_ms: u64,
+    pub pacing_lead_ms: u64,
+    pub dtmf_inter_digit_ms: u64,
+    pub goodbye_wait_ms: u64,
+    pub max_call_seconds: u64,
+    pub recordings_dir: PathBuf,
+}
+
+impl CallConfig {
+    pub fn reply_timeout(&self) -> Duration {
+        Duration::from_millis(self.reply_timeout_ms)
+    }
+    pub fn pacing_lead(&self) -> Duration {
+        Duration::from_millis(self.pacing_lead_ms)
+    }
+    pub fn dtmf_inter_digit(&self) -> Duration {
+        Duration::from_millis(self.dtmf_inter_digit_ms)
+    }
+    pub fn goodbye_wait(&self) -> Duration {
+        Duration::from_millis(self.goodbye_wait_ms)
+    }
+    pub fn max_call(&self) -> Duration {
+        Duration::from_secs(self.max_call_seconds)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SpeechConfig {
+    pub whisper_model_dir: PathBuf,
+    pub whisper_workers: usize,
+    pub whisper_threads_per_worker: usize,
+    pub whisper_max_tokens: usize,
+    pub whisper_beam_size: usize,
+    pub voice_es: EspeakVoice,
+    pub voice_en: EspeakVoice,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path} is not valid: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl Config {
+    /// The compiled-in defaults.
+    pub fn embedded() -> Config {
+        toml::from_str(DEFAULT_TOML).expect("config/default.toml is valid")
+    }
+
+    /// The defaults with the keys of `path` laid over them.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Config::embedded());
+        };
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+        let invalid = |message: String| ConfigError::Invalid { path: shown.clone(), message };
+        let mut merged: toml::Value = toml::from_str(DEFAULT_TOML).expect("config/default.toml is valid");
+        let overrides: toml::Value = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        merge(&mut merged, overrides);
+        merged.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))
+    }
+}
+
+fn merge(base: &mut toml::Value, overrides: toml::Value) {
+    match (base, overrides) {
+        (toml::Value::Table(base), toml::Value::Table(overrides)) => {
+            for (key, value) in overrides {
+                match base.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, value) => *base = value,
+    }
+}
+
+/// Secrets read from the environment.
+#[derive(Clone)]
+pub struct Secrets {
+    pub twilio_account_sid: String,
+    pub twilio_auth_token: String,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets").field("twilio_account_sid", &self.twilio_account_sid).finish_non_exhaustive()
+    }
+}
+
+impl Secrets {
+    /// Reads `COBRANZA_TWILIO_ACCOUNT_SID` and `COBRANZA_TWILIO_AUTH_TOKEN`.
+    pub fn from_env() -> Result<Secrets, String> {
+        let read = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("{name} is not set: export it with your Twilio account's value"))
+        };
+        Ok(Secrets {
+            twilio_account_sid: read("COBRANZA_TWILIO_ACCOUNT_SID")?,
+            twilio_auth_token: read("COBRANZA_TWILIO_AUTH_TOKEN")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn override_file_changes_only_its_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("site.toml");
+        std::fs::write(&path, "[agency]\nname = \"Recupera SA\"\n[call]\nreply_timeout_ms = 5000\n").expect("write");
+        let config = Config::load(Some(&path)).expect("valid");
+        assert_eq!(config.agency.name, "Recupera SA");
+        assert_eq!(config.agency.bot_name, "Sofía");
+        assert_eq!(config.call.reply_timeout_ms, 5000);
+        assert_eq!(config.call.pacing_lead_ms, 120);
+    }
+}

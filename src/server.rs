@@ -1,0 +1,80 @@
+//! The axum router that mounts the Twilio webhooks, the media stream and the health check.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tracing::info;
+
+use crate::call::CallServices;
+use crate::collections::model::AttemptId;
+use crate::telephony::twilio::{media, webhooks};
+
+/// The Twilio account the server answers for.
+#[derive(Clone)]
+pub struct TwilioSettings {
+    pub account_sid: String,
+    pub auth_token: String,
+    /// The base URL Twilio reaches, e.g. `https://calls.example.com`; signatures cover it.
+    pub public_base_url: String,
+}
+
+impl TwilioSettings {
+    /// The WebSocket form of the public base URL (`https` → `wss`, `http` → `ws`).
+    pub fn stream_base_url(&self) -> String {
+        let base = self.public_base_url.trim_end_matches('/');
+        if let Some(rest) = base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            base.to_string()
+        }
+    }
+}
+
+/// State shared by every request.
+pub struct AppState {
+    pub services: CallServices,
+    pub twilio: TwilioSettings,
+    /// Single-use tokens minted by `/twilio/voice`, redeemed by the stream's `start`.
+    stream_tokens: Mutex<HashMap<String, AttemptId>>,
+}
+
+impl AppState {
+    pub fn new(services: CallServices, twilio: TwilioSettings) -> Arc<AppState> {
+        Arc::new(AppState { services, twilio, stream_tokens: Mutex::new(HashMap::new()) })
+    }
+
+    pub(crate) fn mint_stream_token(&self, attempt: AttemptId) -> String {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        self.stream_tokens.lock().expect("token lock").insert(token.clone(), attempt);
+        token
+    }
+
+    pub(crate) fn redeem_stream_token(&self, token: &str) -> Option<AttemptId> {
+        self.stream_tokens.lock().expect("token lock").remove(token)
+    }
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/twilio/voice", post(webhooks::voice))
+        .route("/twilio/status", post(webhooks::status))
+        .route("/twilio/media", get(media::upgrade))
+        .route("/health", get(|| async { "ok\n" }))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let address = listener.local_addr()?;
+    info!(%address, public_base_url = %state.twilio.public_base_url, "server listening");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
