@@ -1,0 +1,392 @@
+//! `cobranza demo`: a fresh SQLite store, the sample portfolio, the server on loopback, and one
+//! simulated call per persona, run at once; then each call's transcript and the KPIs.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc, Weekday};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tracing::warn;
+
+use crate::call::{CallEvent, CallServices};
+use crate::clock::Clock;
+use crate::collections::import::parse_portfolio_bytes;
+use crate::collections::model::{Account, AttemptId, DebtorId, Speaker};
+use crate::collections::sqlite::SqliteStore;
+use crate::collections::store::utc_day_bounds;
+use crate::collections::{Direction, NewAttempt, Store};
+use crate::config::Config;
+use crate::dialog::RuleInterpreter;
+use crate::kpi::{self, Kpis};
+use crate::server::{self, AppState, TwilioSettings};
+use crate::speech::stt::whisper::{WhisperPool, WhisperSettings, WhisperStt};
+use crate::speech::stt::SpeechToText;
+use crate::speech::tts::espeak::{EspeakTts, EspeakVoice};
+use crate::telephony::simulator::persona::{self, IntendedPromise};
+use crate::telephony::simulator::{self, SimulatedCall, SimulationReport};
+
+/// The sample portfolio, compiled in so the demo runs from any directory.
+pub const SAMPLE_PORTFOLIO: &[u8] = include_bytes!("../fixtures/portfolio.csv");
+pub const SAMPLE_PORTFOLIO_NAME: &str = "fixtures/portfolio.csv";
+
+/// Options of one demo run.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub data_dir: PathBuf,
+    pub now: DateTime<Utc>,
+    pub config: Config,
+}
+
+/// The demo's default "now": 16:00 UTC on today's date, or the next Monday on a weekend. That
+/// is mid-morning from Mexico City to Santiago and 08:00 to 11:00 across the United States.
+pub fn default_now(today: chrono::NaiveDate) -> DateTime<Utc> {
+    let day = match today.weekday() {
+        Weekday::Sat => today + Duration::days(2),
+        Weekday::Sun => today + Duration::days(1),
+        _ => today,
+    };
+    day.and_time(NaiveTime::from_hms_opt(16, 0, 0).expect("valid time")).and_utc()
+}
+
+/// One call as written to `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallSummary {
+    pub persona: String,
+    pub debtor_id: DebtorId,
+    pub attempt_id: AttemptId,
+    pub disposition: Option<String>,
+    pub right_party_contact: bool,
+    pub promise: Option<PromiseSummary>,
+    /// What the persona meant to promise, stated in its own words during the call.
+    pub intended_promise: Option<IntendedPromise>,
+    pub transcript: Vec<LineSummary>,
+    pub recording: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PromiseSummary {
+    pub amount_minor: i64,
+    pub currency: String,
+    pub due_date: chrono::NaiveDate,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LineSummary {
+    pub speaker: Speaker,
+    pub text: String,
+}
+
+/// The whole run, as written to `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSummary {
+    pub now: DateTime<Utc>,
+    pub wall_seconds: f64,
+    pub calls: Vec<CallSummary>,
+    pub kpis: Kpis,
+}
+
+/// Runs the demo to completion, or until `cancel` resolves (Ctrl-C).
+pub async fn run(options: DemoOptions, cancel: impl std::future::Future<Output = ()>) -> anyhow::Result<DemoSummary> {
+    let started = Instant::now();
+    let store = Arc::new(fresh_store(&options.data_dir).await?);
+    let portfolio = parse_portfolio_bytes(SAMPLE_PORTFOLIO_NAME, SAMPLE_PORTFOLIO)?;
+    if !portfolio.rejected.is_empty() {
+        anyhow::bail!("the sample portfolio has invalid rows: {}", portfolio.rejected[0]);
+    }
+    let counts = store.import_portfolio(&portfolio.rows).await?;
+    println!("Imported {} debtors and {} debts from {SAMPLE_PORTFOLIO_NAME}.", counts.debtors, counts.debts);
+
+    let clock = Clock::starting_at(options.now);
+    let config = Arc::new(options.config.clone());
+    let whisper = WhisperPool::load(&WhisperSettings::from_config(&config))?;
+    let server = EmbeddedServer::start(
+        store.clone(),
+        Arc::new(WhisperStt::new(whisper)),
+        config.clone(),
+        clock.clone(),
+        options.data_dir.clone(),
+    )
+    .await?;
+    let bus = server.bus.clone();
+
+    let calls = plan_calls(store.as_ref(), &clock).await?;
+    println!("Calling {} debtors, one per persona, at {} UTC...\n", calls.len(), options.now.format("%Y-%m-%d %H:%M"));
+    let events = bus.subscribe();
+    let printer =
+        tokio::spawn(print_calls_as_they_end(events, store.clone(), calls.iter().map(|c| c.attempt_id).collect()));
+
+    let mut simulations = Vec::new();
+    for planned in &calls {
+        let call = server.simulated_call(planned.attempt_id, &planned.account, planned.persona.clone(), &config);
+        simulations.push(tokio::spawn(simulator::run(call)));
+    }
+
+    let mut reports: HashMap<AttemptId, Result<SimulationReport, String>> = HashMap::new();
+    let all = futures_util::future::join_all(simulations);
+    tokio::select! {
+        results = all => {
+            for (planned, result) in calls.iter().zip(results) {
+                let result = match result {
+                    Ok(Ok(report)) => Ok(report),
+                    Ok(Err(error)) => Err(error.to_string()),
+                    Err(error) => Err(error.to_string()),
+                };
+                reports.insert(planned.attempt_id, result);
+            }
+        }
+        () = cancel => println!("\nInterrupted: stopping the calls in progress."),
+    }
+    // The printer ends once every call's outcome is stored; a cancelled run does not wait.
+    if reports.len() == calls.len() {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), printer).await;
+    } else {
+        printer.abort();
+    }
+    server.stop().await;
+
+    let summary = summarise(store.as_ref(), &calls, &reports, options.now, started).await?;
+    std::fs::write(options.data_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;
+    print_summary(&summary);
+    println!("\nWrote {}", options.data_dir.join("summary.json").display());
+    Ok(summary)
+}
+
+/// The server on a loopback port with a fresh auth token, wired as `cobranza serve` wires it.
+pub struct EmbeddedServer {
+    pub base_url: String,
+    pub twilio: TwilioSettings,
+    pub bus: broadcast::Sender<CallEvent>,
+    /// The bot's espeak-ng, shared with the simulator for its cache.
+    pub voice: Arc<EspeakTts>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl EmbeddedServer {
+    pub async fn start(
+        store: Arc<dyn Store>,
+        stt: Arc<dyn SpeechToText>,
+        config: Arc<Config>,
+        clock: Arc<Clock>,
+        data_dir: PathBuf,
+    ) -> anyhow::Result<EmbeddedServer> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let twilio = TwilioSettings {
+            account_sid: format!("AC{}", uuid::Uuid::new_v4().simple()),
+            auth_token: uuid::Uuid::new_v4().simple().to_string(),
+            public_base_url: base_url.clone(),
+        };
+        let voice = Arc::new(EspeakTts::new(config.speech.voice_es.clone(), config.speech.voice_en.clone()));
+        let bus = crate::call::event_bus();
+        let services = CallServices {
+            store,
+            stt,
+            tts: voice.clone(),
+            interpreter: Arc::new(RuleInterpreter),
+            clock,
+            config,
+            data_dir,
+            bus: bus.clone(),
+        };
+        let state = AppState::new(services, twilio.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        Ok(EmbeddedServer { base_url, twilio, bus, voice, stop, task })
+    }
+
+    /// A simulated call to this server for the attempt, played by `persona`.
+    pub fn simulated_call(
+        &self,
+        attempt_id: AttemptId,
+        account: &Account,
+        persona: persona::Persona,
+        config: &Config,
+    ) -> SimulatedCall {
+        SimulatedCall {
+            server_url: self.base_url.clone(),
+            account_sid: self.twilio.account_sid.clone(),
+            auth_token: self.twilio.auth_token.clone(),
+            attempt_id: attempt_id.0,
+            from: "+15005550006".to_string(),
+            to: account.debtor.phone.clone(),
+            persona,
+            voice: self.voice.clone(),
+            persona_voice: persona_voice(config),
+        }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// The personas' voice.
+pub fn persona_voice(config: &Config) -> EspeakVoice {
+    // Slower, higher and with longer gaps than the bot: easier for Whisper, and clearly another
+    // speaker on the recording.
+    EspeakVoice { voice: config.speech.voice_es.voice.clone(), rate: 125, pitch: 70, word_gap: 4 }
+}
+
+async fn fresh_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
+    std::fs::create_dir_all(data_dir)?;
+    for name in ["cobranza.db", "cobranza.db-wal", "cobranza.db-shm", "summary.json"] {
+        let path = data_dir.join(name);
+        if path.exists() {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    let recordings = data_dir.join("recordings");
+    if recordings.exists() {
+        std::fs::remove_dir_all(&recordings)?;
+    }
+    Ok(SqliteStore::open(&data_dir.join("cobranza.db")).await?)
+}
+
+struct PlannedCall {
+    attempt_id: AttemptId,
+    account: Account,
+    persona: persona::Persona,
+}
+
+/// Which sample debtor each persona plays. The negotiator's debtor owes 10,000 MXN so that its
+/// offer of half is "cinco mil pesos", which Whisper base hears reliably in espeak-ng's voice.
+pub const PERSONA_DEBTORS: [(&str, &str); 6] = [
+    ("cooperative", "MX-0001"),
+    ("negotiator", "MX-0002"),
+    ("wrong_person", "PE-0001"),
+    ("already_paid", "CL-0001"),
+    ("call_later", "CO-0001"),
+    ("silent", "CO-0002"),
+];
+
+/// Pairs each persona with its debtor and creates the attempts.
+async fn plan_calls(store: &dyn Store, clock: &Clock) -> anyhow::Result<Vec<PlannedCall>> {
+    let mut calls = Vec::new();
+    for (name, debtor_id) in PERSONA_DEBTORS {
+        let account = store
+            .account_by_debtor(&DebtorId(debtor_id.to_string()))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("debtor {debtor_id} is not in the sample portfolio"))?;
+        let today = clock.now().with_timezone(&account.debtor.time_zone).date_naive();
+        let persona = persona::build(name, &account, today).expect("every listed persona builds");
+        let attempt_id = store
+            .create_attempt(&NewAttempt {
+                debt_id: account.debt.id,
+                phone: account.debtor.phone.clone(),
+                direction: Direction::Outbound,
+                started_at: clock.now(),
+            })
+            .await?;
+        calls.push(PlannedCall { attempt_id, account, persona });
+    }
+    Ok(calls)
+}
+
+async fn print_calls_as_they_end(
+    mut events: broadcast::Receiver<CallEvent>,
+    store: Arc<SqliteStore>,
+    mut waiting: Vec<AttemptId>,
+) {
+    while !waiting.is_empty() {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let CallEvent::Ended { attempt_id, disposition } = event else { continue };
+        waiting.retain(|id| *id != attempt_id);
+        let transcript = store.transcript(attempt_id).await.unwrap_or_default();
+        println!("── call {attempt_id} ended: {disposition}");
+        for line in transcript {
+            let who = match line.speaker {
+                Speaker::Bot => "bot   ",
+                Speaker::Debtor => "debtor",
+            };
+            println!("   {who} │ {}", line.text);
+        }
+        println!();
+    }
+}
+
+async fn summarise(
+    store: &dyn Store,
+    calls: &[PlannedCall],
+    reports: &HashMap<AttemptId, Result<SimulationReport, String>>,
+    now: DateTime<Utc>,
+    started: Instant,
+) -> anyhow::Result<DemoSummary> {
+    let mut summaries = Vec::new();
+    for planned in calls {
+        let attempt = store.attempt(planned.attempt_id).await?;
+        let promise =
+            store.promises_for_attempt(planned.attempt_id).await?.into_iter().next().map(|stored| PromiseSummary {
+                amount_minor: stored.promise.amount.amount_minor,
+                currency: stored.promise.amount.currency.code().to_string(),
+                due_date: stored.promise.due_date,
+            });
+        let transcript = store
+            .transcript(planned.attempt_id)
+            .await?
+            .into_iter()
+            .map(|line| LineSummary { speaker: line.speaker, text: line.text })
+            .collect();
+        let error = match reports.get(&planned.attempt_id) {
+            Some(Err(error)) => {
+                warn!(attempt_id = %planned.attempt_id, %error, "simulated call failed");
+                Some(error.clone())
+            }
+            Some(Ok(_)) => None,
+            None => Some("interrupted".to_string()),
+        };
+        summaries.push(CallSummary {
+            persona: planned.persona.name.to_string(),
+            debtor_id: planned.account.debtor.id.clone(),
+            attempt_id: planned.attempt_id,
+            disposition: attempt.as_ref().and_then(|a| a.disposition).map(|d| d.as_str().to_string()),
+            right_party_contact: attempt.as_ref().is_some_and(|a| a.right_party_contact),
+            promise,
+            intended_promise: planned.persona.intended_promise.clone(),
+            transcript,
+            recording: attempt.and_then(|a| a.recording_path),
+            error,
+        });
+    }
+
+    let (from, _) = utc_day_bounds(now.date_naive() - Duration::days(1));
+    let (_, to) = utc_day_bounds(now.date_naive() + Duration::days(1));
+    let attempts = store.attempts_between(from, to).await?;
+    let promises = store.promises_between(from, to + Duration::days(1)).await?;
+    Ok(DemoSummary {
+        now,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        calls: summaries,
+        kpis: kpi::compute(&attempts, &promises),
+    })
+}
+
+fn print_summary(summary: &DemoSummary) {
+    let kpis = &summary.kpis;
+    println!("════ Summary ({:.0} s)", summary.wall_seconds);
+    for call in &summary.calls {
+        let promise = call.promise.as_ref().map_or(String::from("no promise"), |p| {
+            format!("promise {} {} due {}", p.amount_minor, p.currency, p.due_date)
+        });
+        println!(
+            "  {:<13} {:<8} {:<26} {}",
+            call.persona,
+            call.debtor_id,
+            call.disposition.as_deref().unwrap_or("(none)"),
+            promise
+        );
+    }
+    println!("{kpis}");
+}

@@ -1,0 +1,201 @@
+//! The `cobranza` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use cobranza::call::{event_bus, CallServices};
+use cobranza::clock::Clock;
+use cobranza::collections::import::{import_portfolio_file, ImportMode};
+use cobranza::collections::model::DebtorId;
+use cobranza::collections::sqlite::SqliteStore;
+use cobranza::collections::{Direction, NewAttempt, Store};
+use cobranza::config::{Config, Secrets};
+use cobranza::demo::{self, DemoOptions};
+use cobranza::dialog::RuleInterpreter;
+use cobranza::server::{self, AppState, TwilioSettings};
+use cobranza::speech::stt::whisper::{WhisperPool, WhisperSettings, WhisperStt};
+use cobranza::speech::tts::espeak::EspeakTts;
+use cobranza::telephony::simulator::{self, persona, SimulatedCall};
+
+#[derive(Parser)]
+#[command(name = "cobranza", version, about = "Voicebot for debt-collection calls over Twilio Media Streams")]
+struct Cli {
+    /// Directory of the SQLite store and recordings [env: COBRANZA_DATA_DIR; default: ./data]
+    #[arg(long, global = true, env = "COBRANZA_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// A TOML file whose keys override config/default.toml.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import the sample portfolio, call one debtor per persona through the carrier simulator,
+    /// and print transcripts, dispositions and KPIs.
+    Demo {
+        /// The instant the demo treats as now (RFC 3339); by default a weekday mid-morning.
+        #[arg(long)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Serve the Twilio webhooks and media stream. Needs COBRANZA_TWILIO_ACCOUNT_SID and
+    /// COBRANZA_TWILIO_AUTH_TOKEN.
+    Serve,
+    /// Import a portfolio CSV (debtors and debts) into the store.
+    Import {
+        file: PathBuf,
+        /// Import the valid rows and list the rejected ones, instead of importing nothing when a
+        /// row is invalid.
+        #[arg(long)]
+        valid_rows_only: bool,
+    },
+    /// Place one simulated call to a running server, as Twilio would, playing a debtor persona.
+    /// Signs with COBRANZA_TWILIO_AUTH_TOKEN.
+    Simulate {
+        /// The server's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Debtor to call (a `debtor_id` from the portfolio).
+        #[arg(long)]
+        debtor: String,
+        /// One of: cooperative, negotiator, wrong_person, already_paid, call_later, silent.
+        #[arg(long, default_value = "cooperative")]
+        persona: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "cobranza=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Demo { now } => {
+            let data_dir = cli.data_dir.unwrap_or_else(|| PathBuf::from("data/demo"));
+            let now = now.unwrap_or_else(|| demo::default_now(Utc::now().date_naive()));
+            let cancel = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            demo::run(DemoOptions { data_dir, now, config }, cancel).await?;
+            Ok(())
+        }
+        Command::Serve => serve(config, data_dir(cli.data_dir)).await,
+        Command::Import { file, valid_rows_only } => {
+            let store = open_store(&data_dir(cli.data_dir)).await?;
+            let mode = if valid_rows_only { ImportMode::ValidRowsOnly } else { ImportMode::AllOrNothing };
+            let report = import_portfolio_file(&store, &file, mode).await?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Simulate { url, debtor, persona } => {
+            simulate(config, data_dir(cli.data_dir), url, debtor, persona).await
+        }
+    }
+}
+
+fn data_dir(flag: Option<PathBuf>) -> PathBuf {
+    flag.unwrap_or_else(|| PathBuf::from("data"))
+}
+
+async fn open_store(data_dir: &std::path::Path) -> anyhow::Result<SqliteStore> {
+    let path = data_dir.join("cobranza.db");
+    SqliteStore::open(&path).await.with_context(|| format!("opening the store at {}", path.display()))
+}
+
+async fn serve(config: Config, data_dir: PathBuf) -> anyhow::Result<()> {
+    let secrets = Secrets::from_env().map_err(anyhow::Error::msg)?;
+    let store = Arc::new(open_store(&data_dir).await?);
+    let whisper = WhisperPool::load(&WhisperSettings::from_config(&config))?;
+    let listener = TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("binding {} (server.listen)", config.server.listen))?;
+    let twilio = TwilioSettings {
+        account_sid: secrets.twilio_account_sid,
+        auth_token: secrets.twilio_auth_token,
+        public_base_url: config.server.public_base_url.clone(),
+    };
+    let config = Arc::new(config);
+    let services = CallServices {
+        store,
+        stt: Arc::new(WhisperStt::new(whisper)),
+        tts: Arc::new(EspeakTts::new(config.speech.voice_es.clone(), config.speech.voice_en.clone())),
+        interpreter: Arc::new(RuleInterpreter),
+        clock: Clock::system(),
+        config,
+        data_dir,
+        bus: event_bus(),
+    };
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    server::serve(listener, AppState::new(services, twilio), shutdown).await?;
+    Ok(())
+}
+
+async fn simulate(
+    config: Config,
+    data_dir: PathBuf,
+    url: String,
+    debtor: String,
+    persona_name: String,
+) -> anyhow::Result<()> {
+    let auth_token = std::env::var("COBRANZA_TWILIO_AUTH_TOKEN")
+        .context("COBRANZA_TWILIO_AUTH_TOKEN is not set: export the token the server was started with")?;
+    let store = open_store(&data_dir).await?;
+    let account = store
+        .account_by_debtor(&DebtorId(debtor.clone()))
+        .await?
+        .with_context(|| format!("debtor {debtor} is not in the store: import a portfolio first"))?;
+    let clock = Clock::system();
+    let today = clock.now().with_timezone(&account.debtor.time_zone).date_naive();
+    let persona = persona::build(&persona_name, &account, today)
+        .with_context(|| format!("unknown persona '{persona_name}': use one of {}", persona::PERSONAS.join(", ")))?;
+    let attempt_id = store
+        .create_attempt(&NewAttempt {
+            debt_id: account.debt.id,
+            phone: account.debtor.phone.clone(),
+            direction: Direction::Outbound,
+            started_at: clock.now(),
+        })
+        .await?;
+    let voice = Arc::new(EspeakTts::new(config.speech.voice_es.clone(), config.speech.voice_en.clone()));
+    let persona_voice = demo::persona_voice(&config);
+    let report = simulator::run(SimulatedCall {
+        server_url: url,
+        account_sid: std::env::var("COBRANZA_TWILIO_ACCOUNT_SID").unwrap_or_else(|_| "ACsimulator".to_string()),
+        auth_token,
+        attempt_id: attempt_id.0,
+        from: "+15005550006".to_string(),
+        to: account.debtor.phone.clone(),
+        persona,
+        voice,
+        persona_voice,
+    })
+    .await?;
+    println!("call {} (attempt {attempt_id}) ended", report.call_sid);
+    println!("bot phrases heard: {}", report.heard_prompts.join(", "));
+    println!("persona turns: {}", report.persona_turns.join(" | "));
+    Ok(())
+}

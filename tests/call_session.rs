@@ -1,0 +1,308 @@
+//! The call session on its own channels, with a scripted caller: a
+//! promise is stored before its confirmation is sent, and a failed write is never confirmed.
+//! These check order, not timing, so they run on the real clock (the store pool's timeouts do
+//! not work on a paused one); a keyed answer ends with `#` so nothing waits for a timer.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use tokio::sync::mpsc;
+
+use cobranza::call::{event_bus, run_call, CallServices};
+use cobranza::clock::Clock;
+use cobranza::collections::import::{parse_portfolio_bytes, PortfolioRow};
+use cobranza::collections::model::*;
+use cobranza::collections::sqlite::SqliteStore;
+use cobranza::collections::store::ImportCounts;
+use cobranza::collections::{Attempt, AttemptOutcome, Direction, NewAttempt, Store, StoreError, StoredPromise};
+use cobranza::config::Config;
+use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
+use cobranza::dialog::{Language, RuleInterpreter};
+use cobranza::speech::stt::{SpeechToText, SttEvent, SttInput, SttStream};
+use cobranza::speech::tts::{TextToSpeech, TtsStream};
+use cobranza::speech::SpeechError;
+use cobranza::telephony::{Inbound, Outbound, StreamStart};
+
+/// Speech-to-text that answers each end of turn with the next scripted transcript.
+struct ScriptedStt {
+    turns: Arc<Mutex<VecDeque<String>>>,
+}
+
+#[async_trait]
+impl SpeechToText for ScriptedStt {
+    async fn open(&self, _language: Language) -> Result<SttStream, SpeechError> {
+        let (input, mut inputs) = mpsc::channel(4096);
+        let (events_sender, events) = mpsc::channel(16);
+        let turns = Arc::clone(&self.turns);
+        tokio::spawn(async move {
+            while let Some(input) = inputs.recv().await {
+                if input == SttInput::Finalize {
+                    let text = turns.lock().expect("lock").pop_front().unwrap_or_default();
+                    if events_sender.send(SttEvent::Final { text }).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(SttStream { input, events })
+    }
+}
+
+/// Text-to-speech that renders every phrase as 200 ms of a tone.
+struct ToneTts;
+
+#[async_trait]
+impl TextToSpeech for ToneTts {
+    async fn synthesize(&self, _text: &str, _language: Language) -> Result<TtsStream, SpeechError> {
+        let (sender, stream) = mpsc::channel(1);
+        let tone: Vec<i16> = (0..1600).map(|i| ((i as f64 * 0.3).sin() * 6000.0) as i16).collect();
+        sender.send(Ok(tone)).await.expect("receiver alive");
+        Ok(stream)
+    }
+}
+
+/// The SQLite store with promise writes that always fail.
+struct PromiseWritesFail(SqliteStore);
+
+#[async_trait]
+impl Store for PromiseWritesFail {
+    async fn import_portfolio(&self, rows: &[PortfolioRow]) -> Result<ImportCounts, StoreError> {
+        self.0.import_portfolio(rows).await
+    }
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.0.accounts().await
+    }
+    async fn account_by_debtor(&self, id: &DebtorId) -> Result<Option<Account>, StoreError> {
+        self.0.account_by_debtor(id).await
+    }
+    async fn account_by_debt(&self, id: DebtId) -> Result<Option<Account>, StoreError> {
+        self.0.account_by_debt(id).await
+    }
+    async fn create_attempt(&self, attempt: &NewAttempt) -> Result<AttemptId, StoreError> {
+        self.0.create_attempt(attempt).await
+    }
+    async fn attempt(&self, id: AttemptId) -> Result<Option<Attempt>, StoreError> {
+        self.0.attempt(id).await
+    }
+    async fn set_call_sid(&self, id: AttemptId, sid: &CallSid) -> Result<(), StoreError> {
+        self.0.set_call_sid(id, sid).await
+    }
+    async fn append_transcript(&self, id: AttemptId, line: &TranscriptLine) -> Result<(), StoreError> {
+        self.0.append_transcript(id, line).await
+    }
+    async fn transcript(&self, id: AttemptId) -> Result<Vec<TranscriptLine>, StoreError> {
+        self.0.transcript(id).await
+    }
+    async fn store_promise(&self, _: AttemptId, _: &Promise, _: DateTime<Utc>) -> Result<PromiseId, StoreError> {
+        Err(StoreError::Corrupt("disk full".into()))
+    }
+    async fn promises_for_attempt(&self, id: AttemptId) -> Result<Vec<StoredPromise>, StoreError> {
+        self.0.promises_for_attempt(id).await
+    }
+    async fn record_payment_claim(
+        &self,
+        id: AttemptId,
+        claim: &PaymentClaim,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.0.record_payment_claim(id, claim, at).await
+    }
+    async fn record_callback_request(
+        &self,
+        id: AttemptId,
+        when: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.0.record_callback_request(id, when, at).await
+    }
+    async fn record_opt_out(&self, id: &DebtorId, channel: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.0.record_opt_out(id, channel, at).await
+    }
+    async fn opted_out(&self, id: &DebtorId, channel: &str) -> Result<bool, StoreError> {
+        self.0.opted_out(id, channel).await
+    }
+    async fn finish_attempt(&self, id: AttemptId, outcome: &AttemptOutcome) -> Result<(), StoreError> {
+        self.0.finish_attempt(id, outcome).await
+    }
+    async fn attempts_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Attempt>, StoreError> {
+        self.0.attempts_between(from, to).await
+    }
+    async fn promises_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<StoredPromise>, StoreError> {
+        self.0.promises_between(from, to).await
+    }
+}
+
+/// What the scripted caller does after the bot's phrase with a given prompt key.
+enum CallerTurn {
+    Say(&'static str),
+    Keys(&'static str),
+}
+
+fn cooperative_caller(key: &str) -> Option<CallerTurn> {
+    match key {
+        "greeting" => Some(CallerTurn::Say("Sí, soy yo.")),
+        "verify_identity" => Some(CallerTurn::Keys("1234#")),
+        "ask_payment" => Some(CallerTurn::Say("Voy a pagar el total, cuatro mil quinientos pesos, el viernes.")),
+        "read_back" => Some(CallerTurn::Say("Sí, es correcto.")),
+        _ => None,
+    }
+}
+
+/// One outbound message as the carrier saw it, with the promises stored at that moment.
+#[derive(Debug)]
+struct Observed {
+    message: Outbound,
+    promises_stored: usize,
+}
+
+struct CallRun {
+    observed: Vec<Observed>,
+    attempt: Attempt,
+}
+
+/// Sends the caller's spoken turn: 400 ms of a loud tone, then a second of silence so the
+/// voice activity detector ends the turn.
+async fn speak(inbound: &mpsc::Sender<Inbound>, stream_ms: &mut u64) {
+    for frame in 0..70 {
+        let mulaw: Vec<u8> = if frame < 20 {
+            (0..160).map(|i| cobranza::audio::mulaw::encode(((i as f64 * 0.7).sin() * 9000.0) as i16)).collect()
+        } else {
+            vec![0xFF; 160]
+        };
+        inbound.send(Inbound::Audio { timestamp_ms: Some(*stream_ms), mulaw }).await.expect("session alive");
+        *stream_ms += 20;
+    }
+}
+
+async fn run_scripted_call(store: Arc<dyn Store>, sqlite: &SqliteStore, transcripts: &[&str]) -> CallRun {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let portfolio = parse_portfolio_bytes(SAMPLE_PORTFOLIO_NAME, SAMPLE_PORTFOLIO).expect("fixture parses");
+    store.import_portfolio(&portfolio.rows).await.expect("fixture imports");
+    let account = store.account_by_debtor(&DebtorId("MX-0001".into())).await.expect("read").expect("MX-0001");
+    let now = Utc.with_ymd_and_hms(2026, 12, 2, 16, 0, 0).single().expect("instant");
+    let attempt_id = store
+        .create_attempt(&NewAttempt {
+            debt_id: account.debt.id,
+            phone: account.debtor.phone.clone(),
+            direction: Direction::Outbound,
+            started_at: now,
+        })
+        .await
+        .expect("attempt");
+    let attempt = store.attempt(attempt_id).await.expect("read").expect("attempt");
+
+    let services = CallServices {
+        store: Arc::clone(&store),
+        stt: Arc::new(ScriptedStt { turns: Arc::new(Mutex::new(transcripts.iter().map(|t| t.to_string()).collect())) }),
+        tts: Arc::new(ToneTts),
+        interpreter: Arc::new(RuleInterpreter),
+        clock: Clock::starting_at(now),
+        config: Arc::new(Config::embedded()),
+        data_dir: dir.path().to_path_buf(),
+        bus: event_bus(),
+    };
+    let start = StreamStart {
+        stream_sid: "MZ1".into(),
+        call_sid: "CA1".into(),
+        account_sid: "AC1".into(),
+        custom_parameters: Default::default(),
+    };
+    let (inbound, inbound_receiver) = mpsc::channel(4096);
+    let (outbound_sender, mut outbound) = mpsc::channel(4096);
+    let call = tokio::spawn(run_call(services, start, attempt, inbound_receiver, outbound_sender));
+
+    let mut observed = Vec::new();
+    let mut stream_ms = 0;
+    while let Some(message) = outbound.recv().await {
+        let promises_stored = sqlite.promises_for_attempt(attempt_id).await.expect("read").len();
+        observed.push(Observed { message: message.clone(), promises_stored });
+        match message {
+            Outbound::Mark(name) => {
+                inbound.send(Inbound::MarkPlayed(name.clone())).await.expect("session alive");
+                let key = name.split_once(':').map_or("", |(_, key)| key);
+                match cooperative_caller(key) {
+                    Some(CallerTurn::Say(_)) => speak(&inbound, &mut stream_ms).await,
+                    Some(CallerTurn::Keys(keys)) => {
+                        for key in keys.chars() {
+                            inbound.send(Inbound::Dtmf(key)).await.expect("session alive");
+                        }
+                    }
+                    None => {}
+                }
+            }
+            Outbound::Hangup => break,
+            Outbound::Audio(_) | Outbound::Clear => {}
+        }
+    }
+    call.await.expect("call task").expect("call runs");
+    let attempt = sqlite.attempt(attempt_id).await.expect("read").expect("attempt");
+    CallRun { observed, attempt }
+}
+
+const COOPERATIVE: [&str; 3] =
+    ["Sí, soy yo.", "Voy a pagar el total, cuatro mil quinientos pesos, el viernes.", "Sí, es correcto."];
+
+fn marks(run: &CallRun) -> Vec<String> {
+    run.observed
+        .iter()
+        .filter_map(|o| match &o.message {
+            Outbound::Mark(name) => Some(name.split_once(':').map_or(name.clone(), |(_, key)| key.to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promise_is_stored_before_its_confirmation_is_sent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store"));
+    let run = run_scripted_call(store, &sqlite, &COOPERATIVE).await;
+
+    let keys = marks(&run);
+    assert!(keys.contains(&"promise_confirmed".to_string()), "{keys:?}");
+    // Every frame after the read-back's mark belongs to phrases said after the caller agreed:
+    // each one must find the promise already stored.
+    let read_back = run
+        .observed
+        .iter()
+        .position(|o| matches!(&o.message, Outbound::Mark(name) if name.ends_with(":read_back")))
+        .expect("read-back was said");
+    let after: Vec<&Observed> =
+        run.observed[read_back + 1..].iter().filter(|o| matches!(o.message, Outbound::Audio(_))).collect();
+    assert!(!after.is_empty());
+    assert!(after.iter().all(|o| o.promises_stored == 1));
+    assert_eq!(run.attempt.disposition, Some(Disposition::PromiseToPay));
+    assert!(run.attempt.right_party_contact);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_promise_write_is_never_confirmed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store");
+    let failing = PromiseWritesFail(SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store"));
+    let run = run_scripted_call(Arc::new(failing), &sqlite, &COOPERATIVE).await;
+
+    let keys = marks(&run);
+    assert!(!keys.contains(&"promise_confirmed".to_string()), "{keys:?}");
+    assert!(keys.contains(&"promise_store_failed".to_string()), "{keys:?}");
+    assert_eq!(run.attempt.disposition, Some(Disposition::StoreFailed));
+    assert!(sqlite.promises_for_attempt(run.attempt.id).await.expect("read").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bot_lines_enter_the_transcript_when_their_mark_returns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store"));
+    let run = run_scripted_call(store, &sqlite, &COOPERATIVE).await;
+
+    let transcript = sqlite.transcript(run.attempt.id).await.expect("read");
+    let speakers: Vec<Speaker> = transcript.iter().map(|line| line.speaker).collect();
+    assert_eq!(speakers.first(), Some(&Speaker::Bot));
+    let debtor_lines: Vec<&str> =
+        transcript.iter().filter(|l| l.speaker == Speaker::Debtor).map(|l| l.text.as_str()).collect();
+    assert_eq!(debtor_lines, vec!["Sí, soy yo.", "[DTMF ••••]", COOPERATIVE[1], COOPERATIVE[2]]);
+}
