@@ -127,6 +127,7 @@ pub async fn run(options: DemoOptions, cancel: impl std::future::Future<Output =
     }
 
     let mut reports: HashMap<AttemptId, Result<SimulationReport, String>> = HashMap::new();
+    let aborts: Vec<_> = simulations.iter().map(|task| task.abort_handle()).collect();
     let all = futures_util::future::join_all(simulations);
     tokio::select! {
         results = all => {
@@ -139,14 +140,15 @@ pub async fn run(options: DemoOptions, cancel: impl std::future::Future<Output =
                 reports.insert(planned.attempt_id, result);
             }
         }
-        () = cancel => println!("\nInterrupted: stopping the calls in progress."),
+        () = cancel => {
+            // Dropping a simulated call closes its socket, as a caller hanging up would, so the
+            // server still stores how each call ended.
+            println!("\nInterrupted: hanging up the calls in progress.");
+            aborts.iter().for_each(|abort| abort.abort());
+        }
     }
-    // The printer ends once every call's outcome is stored; a cancelled run does not wait.
-    if reports.len() == calls.len() {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), printer).await;
-    } else {
-        printer.abort();
-    }
+    // The printer ends once every call's outcome is stored.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), printer).await;
     server.stop().await;
 
     let summary = summarise(store.as_ref(), &calls, &reports, options.now, started).await?;
@@ -380,13 +382,28 @@ fn print_summary(summary: &DemoSummary) {
         let promise = call.promise.as_ref().map_or(String::from("no promise"), |p| {
             format!("promise {} {} due {}", p.amount_minor, p.currency, p.due_date)
         });
+        let check = match (&call.promise, &call.intended_promise) {
+            (Some(stored), Some(intended))
+                if stored.amount_minor == intended.amount_minor
+                    && stored.currency == intended.currency
+                    && stored.due_date == intended.due_date =>
+            {
+                " (as the persona said)".to_string()
+            }
+            (_, Some(intended)) => {
+                format!(" (the persona said {} {} due {})", intended.amount_minor, intended.currency, intended.due_date)
+            }
+            _ => String::new(),
+        };
         println!(
-            "  {:<13} {:<8} {:<26} {}",
+            "  {:<13} {:<8} {:<26} {promise}{check}",
             call.persona,
             call.debtor_id,
             call.disposition.as_deref().unwrap_or("(none)"),
-            promise
         );
+        if let Some(error) = &call.error {
+            println!("  {:<13} simulated call failed: {error}", "");
+        }
     }
     println!("{kpis}");
 }
