@@ -41,8 +41,8 @@ pub struct DemoOptions {
     pub config: Config,
 }
 
-/// The demo's default "now": 16:00 UTC on today's date, or the next Monday on a weekend. That
-/// is mid-morning from Mexico City to Santiago and 08:00 to 11:00 across the United States.
+/// Picks the demo's default "now": 16:00 UTC on today's date, or the next Monday on a weekend.
+/// That is mid-morning from Mexico City to Santiago and 08:00 to 11:00 across the United States.
 pub fn default_now(today: chrono::NaiveDate) -> DateTime<Utc> {
     let day = match today.weekday() {
         Weekday::Sat => today + Duration::days(2),
@@ -61,7 +61,7 @@ pub struct CallSummary {
     pub disposition: Option<String>,
     pub right_party_contact: bool,
     pub promise: Option<PromiseSummary>,
-    /// What the persona meant to promise, stated in its own words during the call.
+    /// The promise the persona meant to make, stated in words during the call.
     pub intended_promise: Option<IntendedPromise>,
     pub transcript: Vec<LineSummary>,
     pub recording: Option<String>,
@@ -204,7 +204,7 @@ impl EmbeddedServer {
         Ok(EmbeddedServer { base_url, twilio, bus, voice, stop, task })
     }
 
-    /// A simulated call to this server for the attempt, played by `persona`.
+    /// Builds a simulated call to this server for the attempt, played by `persona`.
     pub fn simulated_call(
         &self,
         attempt_id: AttemptId,
@@ -231,7 +231,7 @@ impl EmbeddedServer {
     }
 }
 
-/// The personas' voice.
+/// Returns the personas' voice.
 pub fn persona_voice(config: &Config) -> EspeakVoice {
     // Slower, higher and with longer gaps than the bot: easier for Whisper, and clearly another
     // speaker on the recording.
@@ -259,7 +259,7 @@ struct PlannedCall {
     persona: persona::Persona,
 }
 
-/// Which sample debtor each persona plays. The negotiator's debtor owes 10,000 MXN so that its
+/// The sample debtor each persona plays. The negotiator's debtor owes 10,000 MXN so that its
 /// offer of half is "cinco mil pesos", which Whisper base hears reliably in espeak-ng's voice.
 pub const PERSONA_DEBTORS: [(&str, &str); 6] = [
     ("cooperative", "MX-0001"),

@@ -8,7 +8,7 @@ use crate::collections::model::{Account, Money};
 use crate::dialog::script::spoken_money;
 use crate::dialog::Language;
 
-/// What the persona does when the bot finishes a phrase with a given prompt key.
+/// A persona's response when the bot finishes a phrase with a given prompt key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     Say(String),
@@ -54,7 +54,7 @@ impl Persona {
 /// The persona names the simulator knows, in the order the demo runs them.
 pub const PERSONAS: [&str; 6] = ["cooperative", "negotiator", "wrong_person", "already_paid", "call_later", "silent"];
 
-/// The next `weekday` strictly after `today`.
+/// Finds the next `weekday` strictly after `today`.
 pub fn next_weekday(today: NaiveDate, weekday: Weekday) -> NaiveDate {
     let ahead = (7 + weekday.num_days_from_monday() as i64 - today.weekday().num_days_from_monday() as i64) % 7;
     today + Duration::days(if ahead == 0 { 7 } else { ahead })

@@ -124,7 +124,7 @@ pub struct StopInfo {
     pub call_sid: Option<String>,
 }
 
-/// Why a text frame could not be read as a stream message.
+/// The error for a text frame that is not a valid stream message.
 #[derive(Debug, thiserror::Error)]
 #[error("media stream message is not valid: {source}; message starts with {excerpt:?}")]
 pub struct MessageError {

@@ -38,7 +38,7 @@ pub fn is_valid(auth_token: &str, url: &str, params: &[(String, String)], provid
     })
 }
 
-/// The URL as given, without its port, and with the scheme's default port.
+/// Lists the URL as given, without its port, and with the scheme's default port.
 fn url_variants(url: &str) -> Vec<String> {
     let mut variants = vec![url.to_string()];
     let Some((scheme, rest)) = url.split_once("://") else {

@@ -21,7 +21,7 @@ pub fn hangup() -> String {
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Hangup/></Response>".to_string()
 }
 
-/// What a `<Connect><Stream>` document asks the carrier to open.
+/// The stream a `<Connect><Stream>` document tells the carrier to open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamTarget {
     pub url: String,
