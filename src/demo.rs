@@ -18,7 +18,7 @@ use crate::collections::import::parse_portfolio_bytes;
 use crate::collections::model::{Account, AttemptId, DebtorId, Speaker};
 use crate::collections::sqlite::SqliteStore;
 use crate::collections::store::utc_day_bounds;
-use crate::collections::{Direction, NewAttempt, Store};
+use crate::collections::{NewAttempt, Store};
 use crate::config::Config;
 use crate::dialog::RuleInterpreter;
 use crate::kpi::{self, Kpis};
@@ -280,14 +280,7 @@ async fn plan_calls(store: &dyn Store, clock: &Clock) -> anyhow::Result<Vec<Plan
             .ok_or_else(|| anyhow::anyhow!("debtor {debtor_id} is not in the sample portfolio"))?;
         let today = clock.now().with_timezone(&account.debtor.time_zone).date_naive();
         let persona = persona::build(name, &account, today).expect("every listed persona builds");
-        let attempt_id = store
-            .create_attempt(&NewAttempt {
-                debt_id: account.debt.id,
-                phone: account.debtor.phone.clone(),
-                direction: Direction::Outbound,
-                started_at: clock.now(),
-            })
-            .await?;
+        let attempt_id = store.create_attempt(&NewAttempt::outbound(&account, clock.now())).await?;
         calls.push(PlannedCall { attempt_id, account, persona });
     }
     Ok(calls)

@@ -14,7 +14,7 @@ use cobranza::clock::Clock;
 use cobranza::collections::import::{import_portfolio_file, ImportMode};
 use cobranza::collections::model::DebtorId;
 use cobranza::collections::sqlite::SqliteStore;
-use cobranza::collections::{Direction, NewAttempt, Store};
+use cobranza::collections::{NewAttempt, Store};
 use cobranza::config::{Config, Secrets};
 use cobranza::demo::{self, DemoOptions};
 use cobranza::dialog::RuleInterpreter;
@@ -172,14 +172,7 @@ async fn simulate(
     let today = clock.now().with_timezone(&account.debtor.time_zone).date_naive();
     let persona = persona::build(&persona_name, &account, today)
         .with_context(|| format!("unknown persona '{persona_name}': use one of {}", persona::PERSONAS.join(", ")))?;
-    let attempt_id = store
-        .create_attempt(&NewAttempt {
-            debt_id: account.debt.id,
-            phone: account.debtor.phone.clone(),
-            direction: Direction::Outbound,
-            started_at: clock.now(),
-        })
-        .await?;
+    let attempt_id = store.create_attempt(&NewAttempt::outbound(&account, clock.now())).await?;
     let voice = Arc::new(EspeakTts::new(config.speech.voice_es.clone(), config.speech.voice_en.clone()));
     let persona_voice = demo::persona_voice(&config);
     let report = simulator::run(SimulatedCall {

@@ -16,7 +16,7 @@ use cobranza::collections::import::{parse_portfolio_bytes, PortfolioRow};
 use cobranza::collections::model::*;
 use cobranza::collections::sqlite::SqliteStore;
 use cobranza::collections::store::ImportCounts;
-use cobranza::collections::{Attempt, AttemptOutcome, Direction, NewAttempt, Store, StoreError, StoredPromise};
+use cobranza::collections::{Attempt, AttemptOutcome, NewAttempt, Store, StoreError, StoredPromise};
 use cobranza::config::Config;
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::{Language, RuleInterpreter};
@@ -176,26 +176,20 @@ async fn speak(inbound: &mpsc::Sender<Inbound>, stream_ms: &mut u64) {
     }
 }
 
-async fn run_scripted_call(store: Arc<dyn Store>, sqlite: &SqliteStore, transcripts: &[&str]) -> CallRun {
+async fn run_scripted_call(store: Arc<dyn Store>, sqlite: &SqliteStore) -> CallRun {
     let dir = tempfile::tempdir().expect("tempdir");
     let portfolio = parse_portfolio_bytes(SAMPLE_PORTFOLIO_NAME, SAMPLE_PORTFOLIO).expect("fixture parses");
     store.import_portfolio(&portfolio.rows).await.expect("fixture imports");
     let account = store.account_by_debtor(&DebtorId("MX-0001".into())).await.expect("read").expect("MX-0001");
     let now = Utc.with_ymd_and_hms(2026, 12, 2, 16, 0, 0).single().expect("instant");
-    let attempt_id = store
-        .create_attempt(&NewAttempt {
-            debt_id: account.debt.id,
-            phone: account.debtor.phone.clone(),
-            direction: Direction::Outbound,
-            started_at: now,
-        })
-        .await
-        .expect("attempt");
+    let attempt_id = store.create_attempt(&NewAttempt::outbound(&account, now)).await.expect("attempt");
     let attempt = store.attempt(attempt_id).await.expect("read").expect("attempt");
 
+    // What the caller says reaches the scripted speech-to-text as they say it.
+    let heard = Arc::new(Mutex::new(VecDeque::new()));
     let services = CallServices {
         store: Arc::clone(&store),
-        stt: Arc::new(ScriptedStt { turns: Arc::new(Mutex::new(transcripts.iter().map(|t| t.to_string()).collect())) }),
+        stt: Arc::new(ScriptedStt { turns: Arc::clone(&heard) }),
         tts: Arc::new(ToneTts),
         interpreter: Arc::new(RuleInterpreter),
         clock: Clock::starting_at(now),
@@ -223,7 +217,10 @@ async fn run_scripted_call(store: Arc<dyn Store>, sqlite: &SqliteStore, transcri
                 inbound.send(Inbound::MarkPlayed(name.clone())).await.expect("session alive");
                 let key = name.split_once(':').map_or("", |(_, key)| key);
                 match cooperative_caller(key) {
-                    Some(CallerTurn::Say(_)) => speak(&inbound, &mut stream_ms).await,
+                    Some(CallerTurn::Say(text)) => {
+                        heard.lock().expect("lock").push_back(text.to_string());
+                        speak(&inbound, &mut stream_ms).await;
+                    }
                     Some(CallerTurn::Keys(keys)) => {
                         for key in keys.chars() {
                             inbound.send(Inbound::Dtmf(key)).await.expect("session alive");
@@ -241,9 +238,6 @@ async fn run_scripted_call(store: Arc<dyn Store>, sqlite: &SqliteStore, transcri
     CallRun { observed, attempt }
 }
 
-const COOPERATIVE: [&str; 3] =
-    ["Sí, soy yo.", "Voy a pagar el total, cuatro mil quinientos pesos, el viernes.", "Sí, es correcto."];
-
 fn marks(run: &CallRun) -> Vec<String> {
     run.observed
         .iter()
@@ -259,7 +253,7 @@ async fn promise_is_stored_before_its_confirmation_is_sent() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store");
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store"));
-    let run = run_scripted_call(store, &sqlite, &COOPERATIVE).await;
+    let run = run_scripted_call(store, &sqlite).await;
 
     let keys = marks(&run);
     assert!(keys.contains(&"promise_confirmed".to_string()), "{keys:?}");
@@ -283,7 +277,7 @@ async fn failed_promise_write_is_never_confirmed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store");
     let failing = PromiseWritesFail(SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store"));
-    let run = run_scripted_call(Arc::new(failing), &sqlite, &COOPERATIVE).await;
+    let run = run_scripted_call(Arc::new(failing), &sqlite).await;
 
     let keys = marks(&run);
     assert!(!keys.contains(&"promise_confirmed".to_string()), "{keys:?}");
@@ -297,12 +291,20 @@ async fn bot_lines_enter_the_transcript_when_their_mark_returns() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store");
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store"));
-    let run = run_scripted_call(store, &sqlite, &COOPERATIVE).await;
+    let run = run_scripted_call(store, &sqlite).await;
 
     let transcript = sqlite.transcript(run.attempt.id).await.expect("read");
     let speakers: Vec<Speaker> = transcript.iter().map(|line| line.speaker).collect();
     assert_eq!(speakers.first(), Some(&Speaker::Bot));
     let debtor_lines: Vec<&str> =
         transcript.iter().filter(|l| l.speaker == Speaker::Debtor).map(|l| l.text.as_str()).collect();
-    assert_eq!(debtor_lines, vec!["Sí, soy yo.", "[DTMF ••••]", COOPERATIVE[1], COOPERATIVE[2]]);
+    assert_eq!(
+        debtor_lines,
+        vec![
+            "Sí, soy yo.",
+            "[DTMF ••••]",
+            "Voy a pagar el total, cuatro mil quinientos pesos, el viernes.",
+            "Sí, es correcto."
+        ]
+    );
 }

@@ -10,7 +10,7 @@ use cobranza::clock::Clock;
 use cobranza::collections::import::parse_portfolio_bytes;
 use cobranza::collections::model::{Currency, DebtorId, Disposition, Speaker};
 use cobranza::collections::sqlite::SqliteStore;
-use cobranza::collections::{Direction, NewAttempt, Store};
+use cobranza::collections::{NewAttempt, Store};
 use cobranza::config::Config;
 use cobranza::demo::{EmbeddedServer, SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::speech::stt::whisper::{WhisperPool, WhisperSettings, WhisperStt};
@@ -52,15 +52,7 @@ async fn cooperative_call_stores_the_spoken_promise() {
     .expect("server starts");
 
     let account = store.account_by_debtor(&DebtorId("MX-0001".into())).await.expect("read").expect("debtor MX-0001");
-    let attempt_id = store
-        .create_attempt(&NewAttempt {
-            debt_id: account.debt.id,
-            phone: account.debtor.phone.clone(),
-            direction: Direction::Outbound,
-            started_at: now,
-        })
-        .await
-        .expect("attempt created");
+    let attempt_id = store.create_attempt(&NewAttempt::outbound(&account, now)).await.expect("attempt created");
     let today = NaiveDate::from_ymd_opt(2026, 12, 2).expect("date");
     let cooperative = persona::build("cooperative", &account, today).expect("persona");
     let mut events = server.bus.subscribe();

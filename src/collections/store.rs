@@ -49,6 +49,18 @@ pub struct NewAttempt {
     pub started_at: DateTime<Utc>,
 }
 
+impl NewAttempt {
+    /// An outbound call to the debtor's phone about the account's debt.
+    pub fn outbound(account: &Account, started_at: DateTime<Utc>) -> NewAttempt {
+        NewAttempt {
+            debt_id: account.debt.id,
+            phone: account.debtor.phone.clone(),
+            direction: Direction::Outbound,
+            started_at,
+        }
+    }
+}
+
 /// One call to or from a debtor, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {

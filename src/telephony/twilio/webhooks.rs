@@ -36,8 +36,16 @@ pub(crate) fn verify(
     }
 }
 
-fn form_params(body: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body).into_owned().collect()
+/// Parses the form body, keeping repeated names, once its signature is checked.
+fn verified_form(
+    state: &AppState,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, Response> {
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    verify(state, uri, headers, &params)?;
+    Ok(params)
 }
 
 fn query_param(uri: &axum::http::Uri, name: &str) -> Option<String> {
@@ -57,10 +65,10 @@ pub async fn voice(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params = form_params(&body);
-    if let Err(rejection) = verify(&state, &uri, &headers, &params) {
-        return rejection;
-    }
+    let params = match verified_form(&state, &uri, &headers, &body) {
+        Ok(params) => params,
+        Err(rejection) => return rejection,
+    };
     let fields: HashMap<&str, &str> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let call_sid = fields.get("CallSid").copied().unwrap_or_default().to_string();
 
@@ -122,10 +130,10 @@ pub async fn status(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params = form_params(&body);
-    if let Err(rejection) = verify(&state, &uri, &headers, &params) {
-        return rejection;
-    }
+    let params = match verified_form(&state, &uri, &headers, &body) {
+        Ok(params) => params,
+        Err(rejection) => return rejection,
+    };
     let field = |name: &str| params.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str()).to_string();
     info!(
         call_sid = %field("CallSid"),
