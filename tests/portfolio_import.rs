@@ -222,3 +222,25 @@ async fn non_utf8_file_error() {
     );
     assert_eq!(store.accounts().await.unwrap(), vec![]);
 }
+
+#[tokio::test]
+async fn unclosed_quote_rejects_whole_file() {
+    let text = std::fs::read_to_string(FIXTURE).expect("fixture readable");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[2] = lines[2].replacen(",", ",\"", 1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("quoted.csv");
+    std::fs::write(&path, lines.join("\n")).expect("write");
+    let store = fresh_store(&dir).await;
+
+    let error = import_portfolio_file(&store, &path, ImportMode::ValidRowsOnly).await.expect_err("rejected");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{} line 3 opens a double quote that is not closed on that line, so the lines after it cannot be \
+             read: close the quote or remove it; nothing was imported",
+            path.display()
+        )
+    );
+    assert!(store.accounts().await.expect("read").is_empty());
+}

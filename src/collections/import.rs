@@ -147,6 +147,11 @@ pub enum ImportError {
     DuplicateColumn { file: String, column: String },
     #[error("{file} line {line} is not valid CSV ({message}): check the quotes on that line")]
     Malformed { file: String, line: u64, message: String },
+    #[error(
+        "{file} line {line} opens a double quote that is not closed on that line, so the lines after it \
+         cannot be read: close the quote or remove it; nothing was imported"
+    )]
+    UnclosedQuote { file: String, line: u64 },
     #[error("{}", invalid_rows_message(.file, .rejected))]
     InvalidRows { file: String, rejected: Vec<RowError> },
     #[error("storing the portfolio failed: {0}")]
@@ -203,6 +208,12 @@ pub fn parse_portfolio_bytes_as_of(name: &str, bytes: &[u8], today: NaiveDate) -
         }
         lines_read += 1;
         let line = record.position().map_or(0, |position| record_start_line(text, position));
+        // No portfolio cell holds a line break, so one means a double quote was never closed and
+        // the record swallowed the lines after it. Rows cannot be told apart past that point, so
+        // the whole file is rejected rather than losing them.
+        if record.iter().any(|cell| cell.contains(['\n', '\r'])) {
+            return Err(ImportError::UnclosedQuote { file, line });
+        }
         match row_reader.read(line, &record) {
             Ok(row) => parsed.rows.push(row),
             Err(errors) => parsed.rejected.extend(errors),
