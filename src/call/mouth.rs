@@ -37,6 +37,14 @@ pub enum MouthReport {
 pub struct Mouth {
     pub phrases: mpsc::UnboundedSender<Phrase>,
     pub reports: mpsc::UnboundedReceiver<MouthReport>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Mouth {
+    /// Stops speaking at once: queued phrases and the rest of the current one are dropped.
+    pub fn stop(&self) {
+        self.task.abort();
+    }
 }
 
 /// Starts the mouth task of one call. `stream_start` is the instant stream time zero.
@@ -49,7 +57,7 @@ pub fn spawn(
 ) -> Mouth {
     let (phrases, mut queue) = mpsc::unbounded_channel::<Phrase>();
     let (report_sender, reports) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let mut timeline = Timeline { stream_start, lead, next_sample: 0 };
         while let Some(phrase) = queue.recv().await {
             let report = match play(&*tts, &phrase, &outbound, &recorder, &mut timeline).await {
@@ -66,7 +74,7 @@ pub fn spawn(
             let _ = report_sender.send(report);
         }
     });
-    Mouth { phrases, reports }
+    Mouth { phrases, reports, task }
 }
 
 /// Where the next outbound frame sits on the call's playout timeline.

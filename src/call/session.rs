@@ -16,6 +16,7 @@ use crate::audio::recording::CallRecorder;
 use crate::audio::vad::{VadConfig, VadEvent, VoiceActivityDetector};
 use crate::collections::model::{mask_phone, Account, Disposition, Speaker, TranscriptLine};
 use crate::collections::{Attempt, AttemptOutcome, StoreError};
+use crate::dialog::nlu::Expecting;
 use crate::dialog::{Action, CallContext, Event, Language, Machine, Script, Utterance};
 use crate::speech::stt::{SttEvent, SttInput, SttStream};
 use crate::speech::SpeechError;
@@ -46,6 +47,8 @@ pub struct CallReport {
 struct PendingPhrase {
     mark: String,
     utterance: Utterance,
+    /// Text-to-speech failed, so the caller never heard it even when its mark returns.
+    failed: bool,
 }
 
 /// Runs one call to its end: returns when the bot hung up or the caller did.
@@ -187,6 +190,8 @@ impl Session {
                     return;
                 }
                 _ = sleep_until(self.call_deadline) => {
+                    // NOTE: the stream is closed without a goodbye, because the dialog has no
+                    // maximum-length prompt yet.
                     warn!(attempt_id = %self.attempt.id, "maximum call length reached");
                     return;
                 }
@@ -213,7 +218,13 @@ impl Session {
 
     async fn on_audio(&mut self, timestamp_ms: Option<u64>, bytes: &[u8]) {
         let pcm = mulaw::decode_slice(bytes);
-        let at = timestamp_ms.map_or(self.caller_samples, |ms| ms * 8);
+        // A timestamp past the longest possible call is not to be trusted: the audio goes right
+        // after the previous chunk instead of growing the recording without bound.
+        let longest_ms = self.services.config.call.max_call().as_millis() as u64 + 60_000;
+        let at = match timestamp_ms {
+            Some(ms) if ms <= longest_ms => ms * 8,
+            _ => self.caller_samples,
+        };
         self.recorder.lock().expect("recorder lock").caller(at, &pcm);
         self.caller_samples = at + pcm.len() as u64;
 
@@ -247,7 +258,13 @@ impl Session {
             return;
         }
         if !text.is_empty() {
-            self.write_transcript(Speaker::Debtor, &text).await;
+            // Identity digits are personal data: the transcript keeps how many, not which.
+            let line = if self.machine.expecting() == Expecting::VerificationDigits {
+                text.chars().map(|c| if c.is_ascii_digit() { '•' } else { c }).collect()
+            } else {
+                text.clone()
+            };
+            self.write_transcript(Speaker::Debtor, &line).await;
         }
         let context = self.machine.interpret_context();
         let interpretation = self.services.interpreter.interpret(&text, &context).await;
@@ -272,6 +289,9 @@ impl Session {
             }
             MouthReport::Failed { mark, reason } => {
                 warn!(attempt_id = %self.attempt.id, %mark, %reason, "a phrase could not be spoken");
+                if let Some(phrase) = self.pending.iter_mut().find(|phrase| phrase.mark == mark) {
+                    phrase.failed = true;
+                }
                 mark
             }
         };
@@ -296,7 +316,7 @@ impl Session {
         };
         // Marks come back in order, so every phrase before this one was played too.
         let played: Vec<PendingPhrase> = self.pending.drain(..=position).collect();
-        for phrase in &played {
+        for phrase in played.iter().filter(|phrase| !phrase.failed) {
             self.write_transcript(Speaker::Bot, &phrase.utterance.text).await;
         }
         let last = played.last().expect("drained at least one");
@@ -381,7 +401,7 @@ impl Session {
         let mark = format!("{}:{}", self.phrase_count, utterance.key);
         let phrase = Phrase { mark: mark.clone(), text: utterance.text.clone(), language: self.machine.language() };
         let _ = self.mouth.phrases.send(phrase);
-        self.pending.push_back(PendingPhrase { mark, utterance });
+        self.pending.push_back(PendingPhrase { mark, utterance, failed: false });
     }
 
     async fn write_transcript(&self, speaker: Speaker, text: &str) {
@@ -395,6 +415,7 @@ impl Session {
     /// Stores the outcome and the recording, then closes the stream unless the caller already
     /// hung up.
     async fn finish(mut self) -> CallReport {
+        self.mouth.stop();
         self.flush_digits_silently();
         let disposition = match self.machine.disposition() {
             Some(disposition) => disposition,

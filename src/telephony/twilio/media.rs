@@ -18,6 +18,9 @@ use crate::call::run_call;
 use crate::server::AppState;
 use crate::telephony::{Inbound, Outbound, StreamStart};
 
+/// Twilio sends `start` right after `connected`; a stream that has not started by then is closed.
+const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// `GET /twilio/media`: validates the signature of the upgrade, then runs the stream.
 pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
     // Twilio signs the stream URL exactly as the TwiML wrote it, with no parameters.
@@ -33,8 +36,9 @@ pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws:
 async fn serve_stream(state: Arc<AppState>, socket: WebSocket) {
     let (mut sink, mut source) = socket.split();
 
-    let Some(start) = wait_for_start(&mut source).await else {
-        debug!("media stream closed before its start message");
+    let Ok(Some(start)) = tokio::time::timeout(START_TIMEOUT, wait_for_start(&mut source)).await else {
+        warn!("media stream closed, stopped or timed out before its start message");
+        let _ = sink.send(Message::Close(Some(CloseFrame { code: 1008, reason: "no start message".into() }))).await;
         return;
     };
     let Some(attempt_id) = start.custom_parameters.get("token").and_then(|t| state.redeem_stream_token(t)) else {
@@ -96,6 +100,7 @@ async fn wait_for_start(source: &mut futures_util::stream::SplitStream<WebSocket
             continue;
         };
         match StreamMessage::parse(&text) {
+            Ok(StreamMessage::Stop { .. }) => return None,
             Ok(StreamMessage::Start { stream_sid, start, .. }) => {
                 info!(call_sid = %start.call_sid, %stream_sid, "media stream started");
                 return Some(StreamStart {
