@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
@@ -63,11 +64,19 @@ impl TextToSpeech for ToneTts {
     }
 }
 
-/// The SQLite store with promise writes that always fail.
-struct PromiseWritesFail(SqliteStore);
+/// How the wrapped store treats promise writes.
+enum PromiseWrites {
+    /// Each write takes this long before it reaches SQLite, like a slow disk: a session that
+    /// spoke before the write returned would send its confirmation in that window.
+    Slow(Duration),
+    Fail,
+}
+
+/// The SQLite store with slow or failing promise writes.
+struct WrappedStore(SqliteStore, PromiseWrites);
 
 #[async_trait]
-impl Store for PromiseWritesFail {
+impl Store for WrappedStore {
     async fn import_portfolio(&self, rows: &[PortfolioRow]) -> Result<ImportCounts, StoreError> {
         self.0.import_portfolio(rows).await
     }
@@ -95,8 +104,19 @@ impl Store for PromiseWritesFail {
     async fn transcript(&self, id: AttemptId) -> Result<Vec<TranscriptLine>, StoreError> {
         self.0.transcript(id).await
     }
-    async fn store_promise(&self, _: AttemptId, _: &Promise, _: DateTime<Utc>) -> Result<PromiseId, StoreError> {
-        Err(StoreError::Corrupt("disk full".into()))
+    async fn store_promise(
+        &self,
+        id: AttemptId,
+        promise: &Promise,
+        at: DateTime<Utc>,
+    ) -> Result<PromiseId, StoreError> {
+        match self.1 {
+            PromiseWrites::Slow(delay) => {
+                tokio::time::sleep(delay).await;
+                self.0.store_promise(id, promise, at).await
+            }
+            PromiseWrites::Fail => Err(StoreError::Corrupt("disk full".into())),
+        }
     }
     async fn promises_for_attempt(&self, id: AttemptId) -> Result<Vec<StoredPromise>, StoreError> {
         self.0.promises_for_attempt(id).await
@@ -252,8 +272,11 @@ fn marks(run: &CallRun) -> Vec<String> {
 async fn promise_is_stored_before_its_confirmation_is_sent() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store");
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store"));
-    let run = run_scripted_call(store, &sqlite).await;
+    let slow = WrappedStore(
+        SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store"),
+        PromiseWrites::Slow(Duration::from_millis(300)),
+    );
+    let run = run_scripted_call(Arc::new(slow), &sqlite).await;
 
     let keys = marks(&run);
     assert!(keys.contains(&"promise_confirmed".to_string()), "{keys:?}");
@@ -276,7 +299,8 @@ async fn promise_is_stored_before_its_confirmation_is_sent() {
 async fn failed_promise_write_is_never_confirmed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store");
-    let failing = PromiseWritesFail(SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store"));
+    let failing =
+        WrappedStore(SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store"), PromiseWrites::Fail);
     let run = run_scripted_call(Arc::new(failing), &sqlite).await;
 
     let keys = marks(&run);
