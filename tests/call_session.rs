@@ -89,6 +89,9 @@ impl Store for WrappedStore {
     async fn account_by_debt(&self, id: DebtId) -> Result<Option<Account>, StoreError> {
         self.0.account_by_debt(id).await
     }
+    async fn account_by_phone(&self, phone: &str) -> Result<Option<Account>, StoreError> {
+        self.0.account_by_phone(phone).await
+    }
     async fn create_attempt(&self, attempt: &NewAttempt) -> Result<AttemptId, StoreError> {
         self.0.create_attempt(attempt).await
     }

@@ -236,3 +236,47 @@ async fn bad_frames_do_not_end_the_call() {
     assert!(!attempt.right_party_contact);
     fixture.server.stop().await;
 }
+
+#[tokio::test]
+async fn ended_attempt_is_not_bridged_again() {
+    let fixture = start().await;
+    let outcome = cobranza::collections::AttemptOutcome {
+        disposition: Disposition::WrongParty,
+        answered: true,
+        right_party_contact: false,
+        ended_at: Utc.with_ymd_and_hms(2026, 12, 2, 16, 5, 0).single().expect("instant"),
+        recording_path: None,
+    };
+    fixture.store.finish_attempt(fixture.attempt_id, &outcome).await.expect("finished");
+    let url = format!("{}/twilio/voice?attempt={}", fixture.server.base_url, fixture.attempt_id);
+    let signed = signature::compute(&fixture.server.twilio.auth_token, &url, &voice_params());
+    let response = post_voice(&fixture, Some(signed)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.expect("body"), twiml::hangup());
+    fixture.server.stop().await;
+}
+
+#[tokio::test]
+async fn inbound_call_finds_debtor_by_phone() {
+    let fixture = start().await;
+    let url = format!("{}/twilio/voice", fixture.server.base_url);
+    let params: Vec<(String, String)> = [("CallSid", "CA0002"), ("From", "+525550100001"), ("To", "+15005550006")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let signed = signature::compute(&fixture.server.twilio.auth_token, &url, &params);
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header("x-twilio-signature", signed)
+        .form(&params)
+        .send()
+        .await
+        .expect("answer");
+    let target = twiml::parse_stream_target(&response.text().await.expect("body")).expect("bridged");
+    let attempt_id = AttemptId(target.parameters[0].1.parse().expect("attempt id"));
+    let attempt = fixture.store.attempt(attempt_id).await.expect("read").expect("inbound attempt");
+    assert_eq!(attempt.debtor_id, DebtorId("MX-0001".into()));
+    assert_eq!(attempt.direction, cobranza::collections::Direction::Inbound);
+    assert_eq!(attempt.call_sid.map(|sid| sid.0), Some("CA0002".to_string()));
+    fixture.server.stop().await;
+}

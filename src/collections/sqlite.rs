@@ -295,6 +295,18 @@ impl Store for SqliteStore {
         row.as_ref().map(decode::account).transpose()
     }
 
+    async fn account_by_phone(&self, phone: &str) -> Result<Option<Account>, StoreError> {
+        // NOTE: when several debtors share a number, the one with it as primary, then the lowest
+        // debtor id, gets the call.
+        let sql = format!(
+            "{ACCOUNT_QUERY} WHERE debtor.id = (SELECT debtor_id FROM phones WHERE number = $1
+                 ORDER BY is_primary DESC, debtor_id LIMIT 1)
+             ORDER BY debt.account_ref LIMIT 1"
+        );
+        let row = sqlx::query(&sql).bind(phone).fetch_optional(&self.pool).await?;
+        row.as_ref().map(decode::account).transpose()
+    }
+
     async fn create_attempt(&self, attempt: &NewAttempt) -> Result<AttemptId, StoreError> {
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO attempts (debt_id, debtor_id, phone, direction, started_at)

@@ -119,6 +119,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn account_by_debt(&self, debt_id: DebtId) -> Result<Option<Account>, StoreError>;
 
+    /// The first account (by account reference) of the debtor with this phone number on file.
+    async fn account_by_phone(&self, phone: &str) -> Result<Option<Account>, StoreError>;
+
     /// Creates the attempt row; done before a call is placed so a crash never dials twice.
     async fn create_attempt(&self, attempt: &NewAttempt) -> Result<AttemptId, StoreError>;
 

@@ -83,6 +83,21 @@ pub async fn voice(
     let Some(attempt_id) = attempt_id else {
         return xml(twiml::hangup());
     };
+    match state.services.store.attempt(attempt_id).await {
+        Ok(Some(attempt)) if attempt.ended_at.is_none() => {}
+        Ok(Some(_)) => {
+            warn!(%attempt_id, %call_sid, "voice webhook for an attempt that already ended; hanging up");
+            return xml(twiml::hangup());
+        }
+        Ok(None) => {
+            warn!(%attempt_id, %call_sid, "voice webhook for an attempt the store does not have; hanging up");
+            return xml(twiml::hangup());
+        }
+        Err(error) => {
+            warn!(%attempt_id, %error, "attempt could not be read; hanging up");
+            return xml(twiml::hangup());
+        }
+    }
     if let Err(error) = state.services.store.set_call_sid(attempt_id, &CallSid(call_sid.clone())).await {
         warn!(%attempt_id, %error, "call sid could not be stored; hanging up");
         return xml(twiml::hangup());
@@ -97,16 +112,16 @@ pub async fn voice(
 
 /// Creates an inbound attempt for a caller whose number is in the portfolio.
 async fn inbound_attempt(state: &AppState, from: &str) -> Option<AttemptId> {
-    let accounts = match state.services.store.accounts().await {
-        Ok(accounts) => accounts,
-        Err(error) => {
-            warn!(%error, "accounts could not be read for an inbound call");
+    let account = match state.services.store.account_by_phone(from).await {
+        Ok(Some(account)) => account,
+        Ok(None) => {
+            info!(from = %mask_phone(from), "inbound call from a number not in the portfolio; hanging up");
             return None;
         }
-    };
-    let Some(account) = accounts.into_iter().find(|a| a.debtor.phone == from) else {
-        info!(from = %mask_phone(from), "inbound call from a number not in the portfolio; hanging up");
-        return None;
+        Err(error) => {
+            warn!(%error, "the caller's account could not be read for an inbound call");
+            return None;
+        }
     };
     let attempt = NewAttempt {
         debt_id: account.debt.id,
