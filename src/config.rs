@@ -40,6 +40,7 @@ pub struct CallConfig {
     pub dtmf_inter_digit_ms: u64,
     pub goodbye_wait_ms: u64,
     pub max_call_seconds: u64,
+    pub uninterruptible_prompts: Vec<String>,
     pub recordings_dir: PathBuf,
 }
 

@@ -199,7 +199,21 @@ async fn speak(inbound: &mpsc::Sender<Inbound>, stream_ms: &mut u64) {
     }
 }
 
+/// Where an impatient caller talks over the bot instead of waiting for its question.
+#[derive(Clone, Copy, PartialEq)]
+enum SpeakOver {
+    Nothing,
+    /// Answers "sí, soy yo" as soon as the greeting starts.
+    Greeting,
+    /// Gives the payment offer as soon as the bot starts stating the balance.
+    Balance,
+}
+
 async fn run_scripted_call(store: Arc<dyn Store>, sqlite: &SqliteStore) -> CallRun {
+    run_caller(store, sqlite, SpeakOver::Nothing).await
+}
+
+async fn run_caller(store: Arc<dyn Store>, sqlite: &SqliteStore, speak_over: SpeakOver) -> CallRun {
     let dir = tempfile::tempdir().expect("tempdir");
     let portfolio = parse_portfolio_bytes(SAMPLE_PORTFOLIO_NAME, SAMPLE_PORTFOLIO).expect("fixture parses");
     store.import_portfolio(&portfolio.rows).await.expect("fixture imports");
@@ -232,14 +246,29 @@ async fn run_scripted_call(store: Arc<dyn Store>, sqlite: &SqliteStore) -> CallR
 
     let mut observed = Vec::new();
     let mut stream_ms = 0;
+    let mut keyed_identity = false;
+    let mut greeted = false;
     while let Some(message) = outbound.recv().await {
+        let audio = matches!(message, Outbound::Audio(_));
+        if speak_over == SpeakOver::Greeting && audio && !greeted {
+            greeted = true;
+            heard.lock().expect("lock").push_back("Sí, soy yo.".to_string());
+            speak(&inbound, &mut stream_ms).await;
+        }
+        if speak_over == SpeakOver::Balance && audio && keyed_identity {
+            keyed_identity = false;
+            let offer = "Voy a pagar el total, cuatro mil quinientos pesos, el viernes.";
+            heard.lock().expect("lock").push_back(offer.to_string());
+            speak(&inbound, &mut stream_ms).await;
+        }
         let promises_stored = sqlite.promises_for_attempt(attempt_id).await.expect("read").len();
         observed.push(Observed { message: message.clone(), promises_stored });
         match message {
             Outbound::Mark(name) => {
                 inbound.send(Inbound::MarkPlayed(name.clone())).await.expect("session alive");
                 let key = name.split_once(':').map_or("", |(_, key)| key);
-                match cooperative_caller(key) {
+                let answered_already = speak_over == SpeakOver::Greeting && key == "greeting";
+                match cooperative_caller(key).filter(|_| !answered_already) {
                     Some(CallerTurn::Say(text)) => {
                         heard.lock().expect("lock").push_back(text.to_string());
                         speak(&inbound, &mut stream_ms).await;
@@ -248,6 +277,7 @@ async fn run_scripted_call(store: Arc<dyn Store>, sqlite: &SqliteStore) -> CallR
                         for key in keys.chars() {
                             inbound.send(Inbound::Dtmf(key)).await.expect("session alive");
                         }
+                        keyed_identity = true;
                     }
                     None => {}
                 }
@@ -334,4 +364,38 @@ async fn bot_lines_enter_the_transcript_when_their_mark_returns() {
             "Sí, es correcto."
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speaking_over_bot_clears_playback() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store"));
+    let run = run_caller(store, &sqlite, SpeakOver::Balance).await;
+
+    let clears = run.observed.iter().filter(|o| o.message == Outbound::Clear).count();
+    assert_eq!(clears, 1);
+    let keys = marks(&run);
+    assert!(!keys.contains(&"state_debt".to_string()), "{keys:?}");
+    assert!(!keys.contains(&"ask_payment".to_string()), "{keys:?}");
+    assert!(keys.contains(&"promise_confirmed".to_string()), "{keys:?}");
+    assert_eq!(run.attempt.disposition, Some(Disposition::PromiseToPay));
+
+    // The cleared balance statement was never heard, so it is not in the transcript.
+    let transcript = sqlite.transcript(run.attempt.id).await.expect("read");
+    assert!(transcript.iter().all(|line| !line.text.contains("saldo") && !line.text.contains("adeudo de")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greeting_is_not_interruptible() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store"));
+    let run = run_caller(store, &sqlite, SpeakOver::Greeting).await;
+
+    assert_eq!(run.observed.iter().filter(|o| o.message == Outbound::Clear).count(), 0);
+    assert_eq!(marks(&run).first().map(String::as_str), Some("greeting"));
+    let transcript = sqlite.transcript(run.attempt.id).await.expect("read");
+    assert!(transcript.iter().any(|line| line.speaker == Speaker::Bot && line.text.contains("asistente virtual")));
+    assert_eq!(run.attempt.disposition, Some(Disposition::PromiseToPay));
 }

@@ -233,6 +233,9 @@ impl Session {
                 VadEvent::SpeechStarted { .. } => {
                     self.caller_speaking = true;
                     self.reply_deadline = None;
+                    if self.may_barge_in() {
+                        self.barge_in().await;
+                    }
                 }
                 VadEvent::SpeechEnded { .. } => {
                     self.caller_speaking = false;
@@ -306,6 +309,29 @@ impl Session {
         if self.hanging_up && last_sent && self.hangup_deadline.is_none() {
             self.hangup_deadline = Some(Instant::now() + self.services.config.call.goodbye_wait());
         }
+    }
+
+    /// Whether the caller's speech now would cut the bot: something is still playing, the bot
+    /// is not saying goodbye, and nothing pending is an uninterruptible prompt.
+    fn may_barge_in(&self) -> bool {
+        let protected = &self.services.config.call.uninterruptible_prompts;
+        !self.pending.is_empty()
+            && !self.hanging_up
+            && !self.pending.iter().any(|phrase| protected.contains(&phrase.utterance.key))
+    }
+
+    /// The caller spoke over the bot: the bot stops, and what it had not played yet is dropped
+    /// on both sides. Cleared phrases never enter the transcript, and their echoed marks are
+    /// ignored because they are no longer pending.
+    // NOTE: any voice interrupts, backchannels ("ajá") included, and the dialog is not told
+    // which phrase was cut.
+    async fn barge_in(&mut self) {
+        self.mouth.interrupt();
+        let _ = self.outbound.send(Outbound::Clear).await;
+        self.recorder.lock().expect("recorder lock").cut_bot_after(self.caller_samples);
+        let cut = self.pending.len();
+        self.pending.clear();
+        info!(attempt_id = %self.attempt.id, phrases = cut, "caller spoke over the bot; playback cleared");
     }
 
     /// A mark came back: the phrase was played. Only then does it enter the transcript and
@@ -399,7 +425,12 @@ impl Session {
     fn say(&mut self, utterance: Utterance) {
         self.phrase_count += 1;
         let mark = format!("{}:{}", self.phrase_count, utterance.key);
-        let phrase = Phrase { mark: mark.clone(), text: utterance.text.clone(), language: self.machine.language() };
+        let phrase = Phrase {
+            mark: mark.clone(),
+            text: utterance.text.clone(),
+            language: self.machine.language(),
+            generation: self.mouth.generation(),
+        };
         let _ = self.mouth.phrases.send(phrase);
         self.pending.push_back(PendingPhrase { mark, utterance, failed: false });
     }
