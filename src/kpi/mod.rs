@@ -8,7 +8,7 @@
 //! | dials | outbound attempts, whatever their outcome |
 //! | inbound calls | inbound attempts |
 //! | connects | outbound attempts that were answered, by a person or a machine |
-//! | contacts | attempts in either direction that were answered and whose disposition is neither `no_response` nor `technical_failure` |
+//! | contacts | attempts in either direction that were answered and whose disposition is neither `no_response` nor `technical_failure`, nor `hung_up` before the debtor was verified (the store cannot tell whether anyone spoke) |
 //! | right-party contacts | attempts in either direction where the debtor's identity was verified |
 //! | promises | promises to pay passed in |
 //!
@@ -134,7 +134,11 @@ pub fn compute(attempts: &[Attempt], promises: &[StoredPromise]) -> Kpis {
 // NOTE: a voicemail greeting that answers an outbound call counts as a contact until attempts
 // record answering-machine detection; its disposition is then usually `no_response`.
 fn is_contact(attempt: &Attempt) -> bool {
-    let silent = matches!(attempt.disposition, Some(Disposition::NoResponse | Disposition::TechnicalFailure));
+    let silent = match attempt.disposition {
+        Some(Disposition::NoResponse | Disposition::TechnicalFailure) => true,
+        Some(Disposition::HungUp) => !attempt.right_party_contact,
+        _ => false,
+    };
     attempt.answered && !silent
 }
 
@@ -239,6 +243,14 @@ mod tests {
             kpis.promise_to_pay_rate,
             Rate { numerator: 2, denominator: 4, denominator_name: "right-party contacts", value: Some(0.5) }
         );
+    }
+
+    #[test]
+    fn hang_up_before_verification_is_not_contact() {
+        let silent = outbound(true, Disposition::HungUp, false);
+        let verified = outbound(true, Disposition::HungUp, true);
+        assert_eq!(compute(&[silent], &[]).contacts, 0);
+        assert_eq!(compute(&[verified], &[]).contacts, 1);
     }
 
     #[test]
