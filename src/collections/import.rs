@@ -208,10 +208,11 @@ pub fn parse_portfolio_bytes_as_of(name: &str, bytes: &[u8], today: NaiveDate) -
         }
         lines_read += 1;
         let line = record.position().map_or(0, |position| record_start_line(text, position));
-        // No portfolio cell holds a line break, so one means a double quote was never closed and
-        // the record swallowed the lines after it. Rows cannot be told apart past that point, so
-        // the whole file is rejected rather than losing them.
-        if record.iter().any(|cell| cell.contains(['\n', '\r'])) {
+        // A line break inside a record that also has the wrong number of cells means a double
+        // quote was never closed and the record swallowed the lines after it. Rows cannot be told
+        // apart past that point, so the whole file is rejected rather than losing them.
+        let spans_lines = record.iter().any(|cell| cell.contains(['\n', '\r']));
+        if spans_lines && record.len() != header_record.len() {
             return Err(ImportError::UnclosedQuote { file, line });
         }
         match row_reader.read(line, &record) {
