@@ -24,7 +24,7 @@ use cobranza::telephony::simulator::persona::{self, Reply};
 async fn main() -> anyhow::Result<()> {
     let config = Config::embedded();
     let pool = WhisperPool::load(&WhisperSettings::from_config(&config))?;
-    let voice = persona_voice(&config);
+    let voice = persona_voice(&config, Language::Es);
     let tts = EspeakTts::new(voice.clone(), voice.clone());
     let portfolio = parse_portfolio_bytes(SAMPLE_PORTFOLIO_NAME, SAMPLE_PORTFOLIO)?;
     let today = NaiveDate::from_ymd_opt(2026, 12, 2).expect("valid date");

@@ -15,12 +15,12 @@ use tracing::warn;
 use crate::call::{CallEvent, CallServices};
 use crate::clock::Clock;
 use crate::collections::import::parse_portfolio_bytes;
-use crate::collections::model::{Account, AttemptId, DebtorId, Speaker};
+use crate::collections::model::{Account, AttemptId, Currency, DebtorId, Money, Speaker};
 use crate::collections::sqlite::SqliteStore;
 use crate::collections::store::utc_day_bounds;
 use crate::collections::{NewAttempt, Store};
 use crate::config::Config;
-use crate::dialog::RuleInterpreter;
+use crate::dialog::{Language, RuleInterpreter};
 use crate::kpi::{self, Kpis};
 use crate::server::{self, AppState, TwilioSettings};
 use crate::speech::stt::whisper::{WhisperPool, WhisperSettings, WhisperStt};
@@ -42,7 +42,8 @@ pub struct DemoOptions {
 }
 
 /// Picks the demo's default "now": 16:00 UTC on today's date, or the next Monday on a weekend.
-/// That is mid-morning from Mexico City to Santiago and 08:00 to 11:00 across the United States.
+/// That is 10:00 in Mexico City, 11:00 in Bogotá and Lima, 13:00 in Santiago and 08:00 to 11:00
+/// across the United States: inside every sample debtor's calling hours.
 pub fn default_now(today: chrono::NaiveDate) -> DateTime<Utc> {
     let day = match today.weekday() {
         Weekday::Sat => today + Duration::days(2),
@@ -73,6 +74,16 @@ pub struct PromiseSummary {
     pub amount_minor: i64,
     pub currency: String,
     pub due_date: chrono::NaiveDate,
+}
+
+impl PromiseSummary {
+    /// The amount as a decimal with its currency, e.g. `4500.00 MXN`.
+    pub fn money(&self) -> String {
+        match self.currency.parse::<Currency>() {
+            Ok(currency) => Money::new(self.amount_minor, currency).to_string(),
+            Err(_) => format!("{} {} (minor units)", self.amount_minor, self.currency),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -212,6 +223,7 @@ impl EmbeddedServer {
         persona: persona::Persona,
         config: &Config,
     ) -> SimulatedCall {
+        let voice = persona_voice(config, persona.language);
         SimulatedCall {
             server_url: self.base_url.clone(),
             account_sid: self.twilio.account_sid.clone(),
@@ -221,7 +233,7 @@ impl EmbeddedServer {
             to: account.debtor.phone.clone(),
             persona,
             voice: self.voice.clone(),
-            persona_voice: persona_voice(config),
+            persona_voice: voice,
         }
     }
 
@@ -232,14 +244,30 @@ impl EmbeddedServer {
 }
 
 /// Returns the personas' voice.
-pub fn persona_voice(config: &Config) -> EspeakVoice {
+pub fn persona_voice(config: &Config, language: Language) -> EspeakVoice {
     // Slower, higher and with longer gaps than the bot: easier for Whisper, and clearly another
     // speaker on the recording.
-    EspeakVoice { voice: config.speech.voice_es.voice.clone(), rate: 125, pitch: 70, word_gap: 4 }
+    let bot = match language {
+        Language::Es => &config.speech.voice_es,
+        Language::En => &config.speech.voice_en,
+    };
+    EspeakVoice { voice: bot.voice.clone(), rate: 125, pitch: 70, word_gap: 4 }
 }
 
+/// Marks a directory whose store the demo created, and may therefore empty again.
+const DEMO_MARKER: &str = ".cobranza-demo";
+
 async fn fresh_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
+    let store_path = data_dir.join("cobranza.db");
+    if store_path.exists() && !data_dir.join(DEMO_MARKER).exists() {
+        anyhow::bail!(
+            "{} holds a store that the demo did not create, and the demo starts from an empty one: \
+             pass --data-dir with a new directory (COBRANZA_DATA_DIR applies to the demo too)",
+            data_dir.display()
+        );
+    }
     std::fs::create_dir_all(data_dir)?;
+    std::fs::write(data_dir.join(DEMO_MARKER), "created by cobranza demo; the next demo run empties this directory\n")?;
     for name in ["cobranza.db", "cobranza.db-wal", "cobranza.db-shm", "summary.json"] {
         let path = data_dir.join(name);
         if path.exists() {
@@ -372,9 +400,10 @@ fn print_summary(summary: &DemoSummary) {
     let kpis = &summary.kpis;
     println!("════ Summary ({:.0} s)", summary.wall_seconds);
     for call in &summary.calls {
-        let promise = call.promise.as_ref().map_or(String::from("no promise"), |p| {
-            format!("promise {} {} due {}", p.amount_minor, p.currency, p.due_date)
-        });
+        let promise = call
+            .promise
+            .as_ref()
+            .map_or(String::from("no promise"), |p| format!("promise {} due {}", p.money(), p.due_date));
         let check = match (&call.promise, &call.intended_promise) {
             (Some(stored), Some(intended))
                 if stored.amount_minor == intended.amount_minor

@@ -26,7 +26,7 @@ use cobranza::telephony::simulator::{self, persona, SimulatedCall};
 #[derive(Parser)]
 #[command(name = "cobranza", version, about = "Voicebot for debt-collection calls over Twilio Media Streams")]
 struct Cli {
-    /// Directory of the SQLite store and recordings [env: COBRANZA_DATA_DIR; default: ./data]
+    /// Directory of the SQLite store and recordings (default: ./data; data/demo for `demo`)
     #[arg(long, global = true, env = "COBRANZA_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// A TOML file whose keys override config/default.toml.
@@ -41,8 +41,9 @@ enum Command {
     /// Import the sample portfolio, call one debtor per persona through the carrier simulator,
     /// and print transcripts, dispositions and KPIs.
     Demo {
-        /// The instant the demo treats as now (RFC 3339); by default a weekday mid-morning.
-        #[arg(long)]
+        /// The instant the demo treats as now, in RFC 3339 (e.g. 2026-12-02T16:00:00Z); by default
+        /// 16:00 UTC today, or on Monday at a weekend.
+        #[arg(long, value_name = "RFC3339")]
         now: Option<DateTime<Utc>>,
     },
     /// Serve the Twilio webhooks and media stream. Needs COBRANZA_TWILIO_ACCOUNT_SID and
@@ -50,6 +51,7 @@ enum Command {
     Serve,
     /// Import a portfolio CSV (debtors and debts) into the store.
     Import {
+        /// The portfolio CSV: one line per debt, with a header.
         file: PathBuf,
         /// Import the valid rows and list the rejected ones, instead of importing nothing when a
         /// row is invalid.
@@ -72,13 +74,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The demo prints its own report, so its logs start at warnings.
+    let default_filter = if matches!(cli.command, Command::Demo { .. }) { "cobranza=warn" } else { "cobranza=info" };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "cobranza=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime starts");
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -174,7 +179,7 @@ async fn simulate(
         .with_context(|| format!("unknown persona '{persona_name}': use one of {}", persona::PERSONAS.join(", ")))?;
     let attempt_id = store.create_attempt(&NewAttempt::outbound(&account, clock.now())).await?;
     let voice = Arc::new(EspeakTts::new(config.speech.voice_es.clone(), config.speech.voice_en.clone()));
-    let persona_voice = demo::persona_voice(&config);
+    let persona_voice = demo::persona_voice(&config, persona.language);
     let report = simulator::run(SimulatedCall {
         server_url: url,
         account_sid: std::env::var("COBRANZA_TWILIO_ACCOUNT_SID").unwrap_or_else(|_| "ACsimulator".to_string()),

@@ -7,7 +7,7 @@ pub mod tts;
 /// Why a speech provider failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpeechError {
-    #[error("speech model could not be loaded from {path}: {reason}; run scripts/setup to fetch it")]
+    #[error("speech model could not be loaded from {path}: {reason}; scripts/setup fetches it into models/")]
     ModelLoad { path: String, reason: String },
     #[error("{provider} failed: {reason}")]
     Provider { provider: &'static str, reason: String },

@@ -35,9 +35,18 @@ pub struct WhisperSettings {
 }
 
 impl WhisperSettings {
+    /// Reads the settings from `[speech]`. A relative model directory that does not exist here
+    /// is looked up in the source tree the binary was built from, where `scripts/setup` puts it.
     pub fn from_config(config: &crate::config::Config) -> WhisperSettings {
+        let configured = &config.speech.whisper_model_dir;
+        let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join(configured);
+        let model_dir = if configured.is_relative() && !configured.exists() && built_from.exists() {
+            built_from
+        } else {
+            configured.clone()
+        };
         WhisperSettings {
-            model_dir: config.speech.whisper_model_dir.clone(),
+            model_dir,
             workers: config.speech.whisper_workers,
             threads_per_worker: config.speech.whisper_threads_per_worker,
             max_tokens: config.speech.whisper_max_tokens,
@@ -98,7 +107,7 @@ fn check_model_dir(dir: &Path) -> Result<(), SpeechError> {
         if !dir.join(file).is_file() {
             return Err(SpeechError::ModelLoad {
                 path: dir.display().to_string(),
-                reason: format!("{file} is missing"),
+                reason: format!("{file} is missing (set speech.whisper_model_dir to the model folder)"),
             });
         }
     }

@@ -77,7 +77,7 @@ pub fn build(name: &str, account: &Account, today: NaiveDate) -> Option<Persona>
     let confirm_identity_again = ("ask_identity", identity);
     let keys = ("verify_identity", Reply::Keys(digits.clone()));
     let keys_again = ("verification_retry", Reply::Keys(digits));
-    let agree = ("read_back", say("Bueno, sí, está bien, es correcto.", "Yes, that is correct."));
+    let agree = ("read_back", say("Bueno, sí, está bien, es correcto.", "Yes, that's right."));
 
     let (replies, rephrasings, intended_promise): (Vec<(&'static str, Reply)>, Vec<(&'static str, Vec<Reply>)>, _) =
         match name {
