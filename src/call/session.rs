@@ -22,7 +22,7 @@ use crate::speech::stt::{SttEvent, SttInput, SttStream};
 use crate::speech::SpeechError;
 use crate::telephony::{Inbound, Outbound, StreamStart};
 
-/// Why a call could not be run at all.
+/// The reasons a call could not be run at all.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     #[error("store: {0}")]
@@ -35,7 +35,7 @@ pub enum CallError {
     Speech(#[from] SpeechError),
 }
 
-/// How one call ended, for the caller of [`run_call`].
+/// The outcome of one call, for the caller of [`run_call`].
 #[derive(Debug, Clone)]
 pub struct CallReport {
     pub disposition: Disposition,
@@ -311,7 +311,7 @@ impl Session {
         }
     }
 
-    /// Whether the caller's speech now would cut the bot: something is still playing, the bot
+    /// Tells whether the caller's speech now would cut the bot: something is still playing, the bot
     /// is not saying goodbye, and nothing pending is an uninterruptible prompt.
     fn may_barge_in(&self) -> bool {
         let protected = &self.services.config.call.uninterruptible_prompts;
@@ -323,7 +323,7 @@ impl Session {
     /// The caller spoke over the bot: the bot stops, and what it had not played yet is dropped
     /// on both sides. Cleared phrases never enter the transcript, and their echoed marks are
     /// ignored because they are no longer pending.
-    // NOTE: any voice interrupts, backchannels ("ajá") included, and the dialog is not told
+    // NOTE: any voice interrupts, backchannels ("ajá") included, and the dialog does not learn
     // which phrase was cut.
     async fn barge_in(&mut self) {
         self.mouth.interrupt();
@@ -334,7 +334,7 @@ impl Session {
         info!(attempt_id = %self.attempt.id, phrases = cut, "caller spoke over the bot; playback cleared");
     }
 
-    /// A mark came back: the phrase was played. Only then does it enter the transcript and
+    /// Handles a returned mark: the phrase was played. Only then does it enter the transcript and
     /// start the wait for the caller's reply.
     async fn on_mark(&mut self, name: &str) {
         let Some(position) = self.pending.iter().position(|p| p.mark == name) else {
