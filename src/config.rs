@@ -12,6 +12,7 @@ use crate::speech::tts::espeak::EspeakVoice;
 const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     pub server: ServerConfig,
     pub agency: AgencyConfig,
@@ -21,18 +22,21 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     pub listen: String,
     pub public_base_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AgencyConfig {
     pub name: String,
     pub bot_name: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CallConfig {
     pub end_of_turn_silence_ms: u32,
     pub reply_timeout_ms: u64,
@@ -63,6 +67,7 @@ impl CallConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SpeechConfig {
     pub whisper_model_dir: PathBuf,
     pub whisper_workers: usize,
@@ -161,5 +166,14 @@ mod tests {
         assert_eq!(config.agency.bot_name, "Sofía");
         assert_eq!(config.call.reply_timeout_ms, 5000);
         assert_eq!(config.call.pacing_lead_ms, 120);
+    }
+
+    #[test]
+    fn unknown_key_is_rejected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("site.toml");
+        std::fs::write(&path, "[sever]\nlisten = \"0.0.0.0:80\"\n").expect("write");
+        let error = Config::load(Some(&path)).expect_err("typo rejected");
+        assert!(error.to_string().contains("unknown field `sever`"), "{error}");
     }
 }

@@ -195,5 +195,14 @@ async fn simulate(
     println!("call {} (attempt {attempt_id}) ended", report.call_sid);
     println!("bot phrases heard: {}", report.heard_prompts.join(", "));
     println!("persona turns: {}", report.persona_turns.join(" | "));
+    // The server stores the outcome as the stream closes; it may land a moment after.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    match store.attempt(attempt_id).await?.and_then(|attempt| attempt.disposition) {
+        Some(disposition) => println!("disposition: {disposition}"),
+        None => println!("disposition: not stored yet (check the server's log)"),
+    }
+    for stored in store.promises_for_attempt(attempt_id).await? {
+        println!("promise: {} due {}", stored.promise.amount, stored.promise.due_date);
+    }
     Ok(())
 }

@@ -59,6 +59,7 @@ pub struct CallContext {
 
 /// Limits of a conversation, from configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DialogSettings {
     /// Reprompts after silence before the bot ends the call.
     pub max_reprompts: u32,

@@ -16,6 +16,7 @@ use crate::speech::SpeechError;
 
 /// An espeak-ng voice and how it speaks.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EspeakVoice {
     /// espeak-ng voice name, optionally with a variant: `es-419`, `en-us+f3`.
     pub voice: String,
