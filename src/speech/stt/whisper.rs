@@ -202,8 +202,7 @@ async fn run_stream(
     while let Some(input) = inputs.recv().await {
         match input {
             SttInput::Audio(pcm) => {
-                let upsampled = resampler.process(&pcm);
-                turn.extend(upsampled.iter().map(|&s| f32::from(s) / 32768.0));
+                resampler.process_f32_into(&pcm, &mut turn);
                 if turn.len() > MAX_TURN_SAMPLES {
                     let excess = turn.len() - MAX_TURN_SAMPLES;
                     turn.drain(..excess);

@@ -336,8 +336,3 @@ async fn fetch_twiml(call: &SimulatedCall, call_sid: &str) -> Result<twiml::Stre
     }
     twiml::parse_stream_target(&body).map_err(|source| SimulatorError::Twiml { url, source })
 }
-
-/// Parses what the server sent, for tests that watch the wire.
-pub fn parse_server_message(text: &str) -> Option<OutboundMessage> {
-    serde_json::from_str(text).ok()
-}
