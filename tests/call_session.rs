@@ -302,7 +302,7 @@ fn marks(run: &CallRun) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn promise_is_stored_before_its_confirmation_is_sent() {
+async fn promise_stored_before_confirmation() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store");
     let slow = WrappedStore(
@@ -344,7 +344,7 @@ async fn failed_promise_write_is_never_confirmed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bot_lines_enter_the_transcript_when_their_mark_returns() {
+async fn bot_line_recorded_on_mark_echo() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sqlite = SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store");
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store"));

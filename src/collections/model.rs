@@ -70,7 +70,7 @@ impl FromStr for Currency {
     }
 }
 
-/// Why an amount or currency could not be read.
+/// The error for an amount or currency that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
     #[error("unknown currency '{0}': use one of MXN, COP, PEN, CLP, USD, ARS, BRL")]
@@ -141,12 +141,12 @@ impl Money {
         self.amount_minor / self.currency.minor_per_major()
     }
 
-    /// The minor part left after the major units (centavos, cents).
+    /// Returns the minor part left after the major units (centavos, cents).
     pub fn minor_part(self) -> i64 {
         self.amount_minor % self.currency.minor_per_major()
     }
 
-    /// The amount as a CSV decimal with a dot, e.g. `12500.50` (`2500` for CLP).
+    /// Formats the amount as a CSV decimal with a dot, e.g. `12500.50` (`2500` for CLP).
     pub fn to_decimal_string(self) -> String {
         let exponent = self.currency.exponent() as usize;
         let sign = if self.amount_minor < 0 { "-" } else { "" };
@@ -232,7 +232,7 @@ pub struct Debtor {
 }
 
 impl Debtor {
-    /// The given name used to greet the debtor ("María" of "María López Pérez").
+    /// Returns the given name used to greet the debtor ("María" of "María López Pérez").
     pub fn first_name(&self) -> &str {
         self.full_name.split_whitespace().next().unwrap_or(&self.full_name)
     }
@@ -284,7 +284,7 @@ pub struct PaymentClaim {
     pub channel: Option<String>,
 }
 
-/// How a call ended: exactly one per attempt.
+/// The outcome of a call: exactly one per attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Disposition {
@@ -362,7 +362,7 @@ impl FromStr for Disposition {
     }
 }
 
-/// Who spoke a transcript line.
+/// The speaker of a transcript line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Speaker {

@@ -10,7 +10,7 @@ use super::model::{
     Account, AttemptId, CallSid, DebtId, DebtorId, Disposition, PaymentClaim, Promise, PromiseId, TranscriptLine,
 };
 
-/// Why a store operation failed.
+/// The error of a store operation.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
@@ -40,7 +40,7 @@ impl Direction {
     }
 }
 
-/// What is known about a call before it is placed.
+/// The facts of a call known before it is placed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAttempt {
     pub debt_id: DebtId,
@@ -50,7 +50,7 @@ pub struct NewAttempt {
 }
 
 impl NewAttempt {
-    /// An outbound call to the debtor's phone about the account's debt.
+    /// Describes an outbound call to the debtor's phone about the account's debt.
     pub fn outbound(account: &Account, started_at: DateTime<Utc>) -> NewAttempt {
         NewAttempt {
             debt_id: account.debt.id,
@@ -79,7 +79,7 @@ pub struct Attempt {
     pub recording_path: Option<String>,
 }
 
-/// How a call ended, written once when it ends.
+/// The outcome of a call, written once when it ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptOutcome {
     pub disposition: Disposition,
@@ -112,14 +112,14 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts or updates debtors and their debts from validated rows, all in one transaction.
     async fn import_portfolio(&self, rows: &[PortfolioRow]) -> Result<ImportCounts, StoreError>;
 
-    /// Every account (debtor with debt), ordered by debtor id then account reference.
+    /// Lists every account (debtor with debt), ordered by debtor id then account reference.
     async fn accounts(&self) -> Result<Vec<Account>, StoreError>;
 
     async fn account_by_debtor(&self, debtor_id: &DebtorId) -> Result<Option<Account>, StoreError>;
 
     async fn account_by_debt(&self, debt_id: DebtId) -> Result<Option<Account>, StoreError>;
 
-    /// The first account (by account reference) of the debtor with this phone number on file.
+    /// Finds the first account (by account reference) of the debtor with this phone number on file.
     async fn account_by_phone(&self, phone: &str) -> Result<Option<Account>, StoreError>;
 
     /// Creates the attempt row; done before a call is placed so a crash never dials twice.
@@ -167,7 +167,7 @@ pub trait Store: Send + Sync + 'static {
     async fn promises_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<StoredPromise>, StoreError>;
 }
 
-/// A day's bounds in UTC, handy for KPI queries over one calendar date.
+/// Returns a day's bounds in UTC, for KPI queries over one calendar date.
 pub fn utc_day_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     let start = day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
     (start, start + chrono::Duration::days(1))

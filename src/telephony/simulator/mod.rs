@@ -34,7 +34,7 @@ const KEY_INTERVAL: Duration = Duration::from_millis(250);
 /// A call the server never ends is abandoned after this long.
 const MAX_CALL: Duration = Duration::from_secs(300);
 
-/// Why a simulated call failed.
+/// The error of a simulated call.
 #[derive(Debug, thiserror::Error)]
 pub enum SimulatorError {
     #[error("voice webhook {url} failed: {reason}")]
@@ -62,7 +62,7 @@ pub struct SimulatedCall {
     pub persona_voice: EspeakVoice,
 }
 
-/// What the simulated debtor experienced.
+/// The record of what the simulated debtor heard and did.
 #[derive(Debug, Clone, Default)]
 pub struct SimulationReport {
     pub call_sid: String,
@@ -119,7 +119,7 @@ impl Playout {
     }
 }
 
-/// What the persona is doing right now.
+/// The persona's current activity.
 enum Turn {
     Listening,
     /// Will act at the instant given.
