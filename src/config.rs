@@ -44,7 +44,11 @@ pub struct CallConfig {
     pub dtmf_inter_digit_ms: u64,
     pub goodbye_wait_ms: u64,
     pub max_call_seconds: u64,
-    pub uninterruptible_prompts: Vec<String>,
+    /// Honor the `protected` list of `prompts/`: the caller cannot talk over those prompts.
+    pub protect_disclosures: bool,
+    /// Caller speech over the bot this long is an interruption whatever it says; shorter speech
+    /// pauses the bot until its transcript shows whether it was only a backchannel.
+    pub barge_in_min_speech_ms: u64,
     pub recordings_dir: PathBuf,
 }
 
@@ -60,6 +64,9 @@ impl CallConfig {
     }
     pub fn goodbye_wait(&self) -> Duration {
         Duration::from_millis(self.goodbye_wait_ms)
+    }
+    pub fn barge_in_min_speech(&self) -> Duration {
+        Duration::from_millis(self.barge_in_min_speech_ms)
     }
     pub fn max_call(&self) -> Duration {
         Duration::from_secs(self.max_call_seconds)

@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod dialog;
 pub mod kpi;
+pub mod metrics;
 pub mod server;
 pub mod speech;
 pub mod telephony;

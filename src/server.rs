@@ -65,7 +65,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/twilio/status", post(webhooks::status))
         .route("/twilio/media", get(media::upgrade))
         .route("/health", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics_text))
         .with_state(state)
+}
+
+/// `GET /metrics`: the Prometheus text exposition. It carries counts and timings, no personal data.
+async fn metrics_text() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::metrics::metrics().render())
 }
 
 /// Serves until `shutdown` completes.

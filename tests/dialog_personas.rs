@@ -298,7 +298,7 @@ async fn english_cooperative_promises_in_dollars() {
     assert_eq!(promise.due_date, date(12, 4));
     assert!(call
         .phrases()
-        .contains(&"So you will pay four thousand five hundred dollars on Friday, December 4. Is that correct?"));
+        .contains(&"So you will pay four thousand five hundred dollars on Friday, December 4. Is that correct? Say yes, or press 1 to confirm and 2 to change it."));
 }
 
 /// Runs the personas that end before or during verification and returns their calls.

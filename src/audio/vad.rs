@@ -148,6 +148,15 @@ impl VoiceActivityDetector {
     }
 
     /// Returns the current noise floor in dBFS, `None` before the first full frame.
+    /// Returns how long the current turn has been speech, from its start to its last loud frame
+    /// (trailing quiet not counted); `None` outside a turn.
+    pub fn speech_so_far_ms(&self) -> Option<u64> {
+        match self.state {
+            State::Speaking { start, last_loud_end, .. } => Some(self.to_ms(last_loud_end) - self.to_ms(start)),
+            State::Quiet { .. } => None,
+        }
+    }
+
     pub fn noise_floor_dbfs(&self) -> Option<f32> {
         self.floor_dbfs
     }

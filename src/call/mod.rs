@@ -3,6 +3,7 @@
 //! and the tape (the stereo recording), and publishes what happens on the event bus.
 
 mod mouth;
+pub mod playout;
 mod session;
 
 use std::path::PathBuf;
@@ -43,6 +44,21 @@ pub enum CallEvent {
     Transcript { attempt_id: AttemptId, line: TranscriptLine },
     StateChanged { attempt_id: AttemptId, state: String },
     Ended { attempt_id: AttemptId, disposition: Disposition },
+    /// How long the bot took to answer one caller turn.
+    TurnTimings { attempt_id: AttemptId, timings: TurnTimings },
+}
+
+/// The stages of the bot's reply to one caller turn, in milliseconds from the end of the
+/// caller's speech; `None` for a stage the turn did not reach (no audio after a failed
+/// synthesis, say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TurnTimings {
+    pub final_transcript_ms: Option<u64>,
+    pub decision_ms: Option<u64>,
+    pub first_audio_ms: Option<u64>,
+    pub first_frame_ms: Option<u64>,
+    /// The reply's first phrase had played: the carrier echoed its mark.
+    pub first_mark_ms: Option<u64>,
 }
 
 /// A new event bus with room for bursts from many calls.

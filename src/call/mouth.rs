@@ -1,22 +1,30 @@
-//! The mouth: renders phrases with text-to-speech, sends them as fixed 20 ms μ-law frames paced
-//! from an absolute clock, and ends each phrase with a mark so playback can be confirmed.
+//! The mouth: renders phrases with text-to-speech, sends them as fixed 20 ms μ-law frames
+//! scheduled from an absolute clock a short lead ahead of playout, and ends each phrase with a
+//! mark so playback can be confirmed.
+//!
+//! The session steers it through one control value: the generation (bumped by an interruption,
+//! which drops every phrase queued under the old one, stops the phrase playing before its next
+//! frame and abandons its synthesis) and a pause flag (held while the bot checks whether the
+//! caller really meant to interrupt).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::warn;
 
-use crate::audio::frames::{into_frames, Pacer, FRAME_BYTES};
+use super::playout::Playout;
+use crate::audio::frames::{into_frames, FRAME_BYTES};
 use crate::audio::mulaw;
 use crate::audio::recording::CallRecorder;
 use crate::dialog::Language;
 use crate::speech::tts::TextToSpeech;
 use crate::telephony::Outbound;
 
-const SAMPLES_PER_MS: u64 = 8;
+/// 8 kHz samples per millisecond of the stream timeline.
+pub const SAMPLES_PER_MS: u64 = 8;
 
 /// A phrase for the mouth to play, named by the mark that will confirm it.
 pub struct Phrase {
@@ -30,6 +38,10 @@ pub struct Phrase {
 /// What the mouth reports back to the session.
 #[derive(Debug)]
 pub enum MouthReport {
+    /// The first synthesized audio of the phrase arrived.
+    Synthesized { mark: String, at: Instant },
+    /// The first frame of the phrase went to the carrier.
+    FirstFrame { mark: String, at: Instant },
     /// All frames of the phrase and its mark were handed to the carrier.
     Sent { mark: String },
     /// Text-to-speech failed; the phrase was not played and its mark was still sent so the
@@ -37,23 +49,44 @@ pub enum MouthReport {
     Failed { mark: String, reason: String },
 }
 
+/// How the session steers the mouth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Control {
+    generation: u64,
+    paused: bool,
+}
+
 pub struct Mouth {
     pub phrases: mpsc::UnboundedSender<Phrase>,
     pub reports: mpsc::UnboundedReceiver<MouthReport>,
+    control: watch::Sender<Control>,
     task: tokio::task::JoinHandle<()>,
-    generation: Arc<AtomicU64>,
 }
 
 impl Mouth {
     /// The generation to stamp on phrases queued now.
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
+        self.control.borrow().generation
     }
 
-    /// Drops every phrase queued so far and stops the one playing before its next frame. The
-    /// caller of this sends the carrier a `clear` for the frames already sent.
+    /// Drops every phrase queued so far, stops the one playing before its next frame and
+    /// abandons its synthesis. The caller of this sends the carrier a `clear` for the frames
+    /// already sent.
     pub fn interrupt(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.control.send_modify(|control| {
+            control.generation += 1;
+            control.paused = false;
+        });
+    }
+
+    /// Stops sending frames until [`Mouth::resume`]; what the carrier already holds plays out.
+    pub fn pause(&self) {
+        self.control.send_modify(|control| control.paused = true);
+    }
+
+    /// Goes on from the first frame not sent.
+    pub fn resume(&self) {
+        self.control.send_modify(|control| control.paused = false);
     }
 
     /// Stops speaking at once: queued phrases and the rest of the current one are dropped.
@@ -62,44 +95,61 @@ impl Mouth {
     }
 }
 
-/// Starts the mouth task of one call. `stream_start` is the instant stream time zero.
-pub fn spawn(
-    tts: Arc<dyn TextToSpeech>,
-    outbound: mpsc::Sender<Outbound>,
-    recorder: Arc<Mutex<CallRecorder>>,
-    stream_start: Instant,
-    lead: Duration,
-) -> Mouth {
+impl Drop for Mouth {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What the mouth shares with its session.
+pub struct MouthParts {
+    pub tts: Arc<dyn TextToSpeech>,
+    pub outbound: mpsc::Sender<Outbound>,
+    pub recorder: Arc<Mutex<CallRecorder>>,
+    pub playout: Arc<Mutex<Playout>>,
+    /// The instant stream time zero.
+    pub stream_start: Instant,
+    /// How far ahead of its playout time a frame is sent.
+    pub lead: Duration,
+}
+
+/// Starts the mouth task of one call.
+pub fn spawn(parts: MouthParts) -> Mouth {
     let (phrases, mut queue) = mpsc::unbounded_channel::<Phrase>();
     let (report_sender, reports) = mpsc::unbounded_channel();
-    let generation = Arc::new(AtomicU64::new(0));
-    let current = Arc::clone(&generation);
+    let (control, control_receiver) = watch::channel(Control { generation: 0, paused: false });
     let task = tokio::spawn(async move {
-        let mut timeline = Timeline { stream_start, lead, next_sample: 0 };
+        let mut speaker = Speaker {
+            timeline: Timeline { stream_start: parts.stream_start, lead: parts.lead, next_sample: 0 },
+            parts,
+            control: control_receiver,
+            reports: report_sender,
+        };
         while let Some(phrase) = queue.recv().await {
-            if phrase.generation != current.load(Ordering::SeqCst) {
+            if phrase.generation != speaker.control.borrow().generation {
                 continue;
             }
-            let report = match play(&*tts, &phrase, &outbound, &recorder, &mut timeline, &current).await {
+            let report = match speaker.play(&phrase).await {
                 Ok(()) => MouthReport::Sent { mark: phrase.mark.clone() },
                 Err(PlayError::CarrierGone) => return,
                 Err(PlayError::Interrupted) => {
                     // What was scheduled ahead was cleared: the next phrase starts now.
-                    timeline.next_sample = timeline.now_sample();
+                    speaker.timeline.next_sample = speaker.timeline.now_sample();
                     continue;
                 }
                 Err(PlayError::Tts(reason)) => {
                     warn!(mark = %phrase.mark, %reason, "text-to-speech failed; phrase skipped");
+                    speaker.parts.playout.lock().expect("playout lock").failed(&phrase.mark);
                     MouthReport::Failed { mark: phrase.mark.clone(), reason }
                 }
             };
-            if outbound.send(Outbound::Mark(phrase.mark.clone())).await.is_err() {
+            if speaker.parts.outbound.send(Outbound::Mark(phrase.mark.clone())).await.is_err() {
                 return;
             }
-            let _ = report_sender.send(report);
+            let _ = speaker.reports.send(report);
         }
     });
-    Mouth { phrases, reports, task, generation }
+    Mouth { phrases, reports, control, task }
 }
 
 /// Where the next outbound frame sits on the call's playout timeline.
@@ -111,18 +161,24 @@ struct Timeline {
 }
 
 impl Timeline {
-    /// Starts a phrase no earlier than now: audio never plays in the past.
-    fn begin_phrase(&mut self) {
-        self.next_sample = self.next_sample.max(self.now_sample());
-    }
-
     fn now_sample(&self) -> u64 {
         Instant::now().saturating_duration_since(self.stream_start).as_millis() as u64 * SAMPLES_PER_MS
     }
 
-    fn pacer(&self) -> Pacer {
-        let offset = Duration::from_millis(self.next_sample / SAMPLES_PER_MS);
-        Pacer::new(self.stream_start + offset, self.lead)
+    /// Moves the next frame to now when the timeline fell behind (after silence or a pause), so
+    /// audio never plays in the past. Returns the samples skipped.
+    fn catch_up(&mut self) -> u64 {
+        let now = self.now_sample();
+        let skipped = now.saturating_sub(self.next_sample);
+        self.next_sample += skipped;
+        skipped
+    }
+
+    /// When the next frame must go out: its playout time less the lead. Computed from the stream
+    /// start every time, so a late wake-up delays one frame and never the ones after it.
+    fn deadline(&self) -> Instant {
+        let playout = Duration::from_millis(self.next_sample / SAMPLES_PER_MS);
+        self.stream_start + playout.saturating_sub(self.lead)
     }
 }
 
@@ -132,29 +188,106 @@ enum PlayError {
     Tts(String),
 }
 
-async fn play(
-    tts: &dyn TextToSpeech,
-    phrase: &Phrase,
-    outbound: &mpsc::Sender<Outbound>,
-    recorder: &Mutex<CallRecorder>,
-    timeline: &mut Timeline,
-    current: &AtomicU64,
-) -> Result<(), PlayError> {
-    let mut stream = tts.synthesize(&phrase.text, phrase.language).await.map_err(|e| PlayError::Tts(e.to_string()))?;
-    timeline.begin_phrase();
-    while let Some(chunk) = stream.recv().await {
-        let pcm = chunk.map_err(|e| PlayError::Tts(e.to_string()))?;
-        recorder.lock().expect("recorder lock").bot(timeline.next_sample, &pcm);
+struct Speaker {
+    parts: MouthParts,
+    timeline: Timeline,
+    control: watch::Receiver<Control>,
+    reports: mpsc::UnboundedSender<MouthReport>,
+}
 
-        let pacer = timeline.pacer();
-        for (index, frame) in into_frames(&mulaw::encode_slice(&pcm)).into_iter().enumerate() {
-            tokio::time::sleep_until(pacer.deadline(index as u64)).await;
-            if current.load(Ordering::SeqCst) != phrase.generation {
+impl Speaker {
+    async fn play(&mut self, phrase: &Phrase) -> Result<(), PlayError> {
+        let generation = phrase.generation;
+        let tts = Arc::clone(&self.parts.tts);
+        let mut stream = tokio::select! {
+            stream = tts.synthesize(&phrase.text, phrase.language) => stream.map_err(|e| PlayError::Tts(e.to_string()))?,
+            () = interrupted(&mut self.control, generation) => return Err(PlayError::Interrupted),
+        };
+        let mut first_chunk = true;
+        let mut first_frame = true;
+        let mut next = tokio::select! {
+            chunk = stream.recv() => chunk,
+            () = interrupted(&mut self.control, generation) => return Err(PlayError::Interrupted),
+        };
+        while let Some(chunk) = next {
+            let pcm = chunk.map_err(|e| PlayError::Tts(e.to_string()))?;
+            if first_chunk {
+                first_chunk = false;
+                let _ = self.reports.send(MouthReport::Synthesized { mark: phrase.mark.clone(), at: Instant::now() });
+            }
+            // A look at what follows tells whether this chunk ends the phrase, so the ledger knows
+            // the phrase's length while it plays.
+            let following = stream.try_recv();
+            let last = matches!(following, Err(TryRecvError::Disconnected));
+            self.parts.playout.lock().expect("playout lock").synthesized(&phrase.mark, pcm.len() as u64, last);
+
+            let encoded = mulaw::encode_slice(&pcm);
+            for (frame, samples) in into_frames(&encoded).into_iter().zip(pcm.chunks(FRAME_BYTES)) {
+                self.wait_for_deadline(phrase, first_frame).await?;
+                if self.parts.outbound.send(Outbound::Audio(frame.to_vec())).await.is_err() {
+                    return Err(PlayError::CarrierGone);
+                }
+                let at = self.timeline.next_sample;
+                self.parts.recorder.lock().expect("recorder lock").bot(at, samples);
+                self.parts.playout.lock().expect("playout lock").sent(&phrase.mark, at, FRAME_BYTES as u64);
+                self.timeline.next_sample += FRAME_BYTES as u64;
+                if first_frame {
+                    first_frame = false;
+                    let _ = self.reports.send(MouthReport::FirstFrame { mark: phrase.mark.clone(), at: Instant::now() });
+                }
+            }
+            next = match following {
+                Ok(chunk) => Some(chunk),
+                Err(TryRecvError::Disconnected) => None,
+                Err(TryRecvError::Empty) => tokio::select! {
+                    chunk = stream.recv() => chunk,
+                    () = interrupted(&mut self.control, generation) => return Err(PlayError::Interrupted),
+                },
+            };
+        }
+        self.parts.playout.lock().expect("playout lock").synthesized(&phrase.mark, 0, true);
+        Ok(())
+    }
+
+    /// Waits until the next frame is due, holding it while playback is paused. After a pause the
+    /// timeline restarts at now, and the silence left inside the phrase is recorded.
+    async fn wait_for_deadline(&mut self, phrase: &Phrase, first_frame: bool) -> Result<(), PlayError> {
+        loop {
+            let control = *self.control.borrow_and_update();
+            if control.generation != phrase.generation {
                 return Err(PlayError::Interrupted);
             }
-            outbound.send(Outbound::Audio(frame.to_vec())).await.map_err(|_| PlayError::CarrierGone)?;
-            timeline.next_sample += FRAME_BYTES as u64;
+            if control.paused {
+                if self.control.changed().await.is_err() {
+                    return Err(PlayError::CarrierGone);
+                }
+                continue;
+            }
+            let skipped = self.timeline.catch_up();
+            if skipped > 0 && !first_frame {
+                self.parts.playout.lock().expect("playout lock").paused(&phrase.mark, skipped);
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(self.timeline.deadline()) => return Ok(()),
+                changed = self.control.changed() => {
+                    if changed.is_err() {
+                        return Err(PlayError::CarrierGone);
+                    }
+                }
+            }
         }
     }
-    Ok(())
+}
+
+/// Completes when the generation moves past `generation`.
+async fn interrupted(control: &mut watch::Receiver<Control>, generation: u64) {
+    loop {
+        if control.borrow_and_update().generation != generation {
+            return;
+        }
+        if control.changed().await.is_err() {
+            // The session is gone; the mouth task is aborted with it.
+            std::future::pending::<()>().await;
+        }
+    }
 }

@@ -9,17 +9,19 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 use tracing::{debug, info, warn};
 
-use super::mouth::{self, Mouth, MouthReport, Phrase};
-use super::{CallEvent, CallServices};
+use super::mouth::{self, Mouth, MouthParts, MouthReport, Phrase, SAMPLES_PER_MS};
+use super::playout::{CutPhrase, Playout, QueuedPhrase};
+use super::{CallEvent, CallServices, TurnTimings};
 use crate::audio::mulaw;
 use crate::audio::recording::CallRecorder;
 use crate::audio::vad::{VadConfig, VadEvent, VoiceActivityDetector};
-use crate::collections::model::{mask_phone, Account, Disposition, Speaker, TranscriptLine};
+use crate::collections::model::{mask_phone, Account, AttemptId, Disposition, Speaker, TranscriptLine};
 use crate::collections::{Attempt, AttemptOutcome, StoreError};
-use crate::dialog::nlu::Expecting;
+use crate::dialog::nlu::{is_backchannel, Expecting};
 use crate::dialog::{Action, CallContext, Event, Language, Machine, Script, Utterance};
 use crate::speech::stt::{SttEvent, SttInput, SttStream};
 use crate::speech::SpeechError;
+use crate::metrics::{metrics, Provider, TurnStage};
 use crate::telephony::{Inbound, Outbound, StreamStart};
 
 /// The reasons a call could not be run at all.
@@ -43,12 +45,39 @@ pub struct CallReport {
     pub recording_path: Option<String>,
 }
 
-/// A phrase sent or queued whose mark has not come back yet.
-struct PendingPhrase {
-    mark: String,
-    utterance: Utterance,
-    /// Text-to-speech failed, so the caller never heard it even when its mark returns.
-    failed: bool,
+/// Caller speech that started while the bot was talking, and what is known of it so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Overlap {
+    None,
+    /// The bot is paused while the caller speaks.
+    Speaking,
+    /// The caller stopped before the speech counted as an interruption; its transcript decides
+    /// whether the bot goes on.
+    AwaitingTranscript,
+}
+
+/// One digit of an answer, and when and how the caller gave it.
+struct AnswerDigit {
+    at: Instant,
+    digit: char,
+    keyed: bool,
+}
+
+/// When each stage of the bot's reply to one caller turn happened.
+struct Turn {
+    speech_ended: Instant,
+    final_transcript: Option<Instant>,
+    decision: Option<Instant>,
+    /// The mark of the reply's first phrase, which the other stages are matched on.
+    first_mark: Option<String>,
+    first_audio: Option<Instant>,
+    first_frame: Option<Instant>,
+}
+
+impl Turn {
+    fn since_speech(&self, at: Option<Instant>) -> Option<u64> {
+        at.map(|at| at.saturating_duration_since(self.speech_ended).as_millis() as u64)
+    }
 }
 
 /// Runs one call to its end: returns when the bot hung up or the caller did.
@@ -66,6 +95,7 @@ pub async fn run_call(
     // NOTE: the speech-to-text language stays the debtor's locale even when the dialog switches
     // language mid-call.
     let stt = services.stt.open(language).await?;
+    let _active = metrics().call_started();
     info!(
         attempt_id = %attempt.id,
         call_sid = %start.call_sid,
@@ -90,13 +120,20 @@ struct Session {
     recorder: Arc<Mutex<CallRecorder>>,
     mouth: Mouth,
     outbound: mpsc::Sender<Outbound>,
+    playout: Arc<Mutex<Playout>>,
+    stream_start: Instant,
 
-    pending: VecDeque<PendingPhrase>,
     phrase_count: u64,
     last_sent_mark: Option<String>,
     caller_samples: u64,
     caller_speaking: bool,
-    digits: String,
+    speech_started_at: Instant,
+    overlap: Overlap,
+    /// Finalize requests sent to speech-to-text whose transcript has not come back.
+    transcripts_due: u32,
+    turn: Option<Turn>,
+    /// Digits of the answer being given, keyed or spoken, in the order they were given.
+    digits: Vec<AnswerDigit>,
     digits_deadline: Option<Instant>,
     reply_deadline: Option<Instant>,
     hangup_deadline: Option<Instant>,
@@ -126,15 +163,17 @@ impl Session {
         };
         let vad_config =
             VadConfig { end_of_turn_silence_ms: config.call.end_of_turn_silence_ms, ..VadConfig::default() };
-        let recorder = Arc::new(Mutex::new(CallRecorder::new()));
+        let recorder = Arc::new(Mutex::new(open_recorder(&services, attempt.id)));
+        let playout = Arc::new(Mutex::new(Playout::new()));
         let stream_start = Instant::now();
-        let mouth = mouth::spawn(
-            Arc::clone(&services.tts),
-            outbound.clone(),
-            Arc::clone(&recorder),
+        let mouth = mouth::spawn(MouthParts {
+            tts: Arc::clone(&services.tts),
+            outbound: outbound.clone(),
+            recorder: Arc::clone(&recorder),
+            playout: Arc::clone(&playout),
             stream_start,
-            config.call.pacing_lead(),
-        );
+            lead: config.call.pacing_lead(),
+        });
         Session {
             machine: Machine::new(context, script),
             vad: VoiceActivityDetector::new(vad_config, 8_000),
@@ -146,12 +185,17 @@ impl Session {
             recorder,
             mouth,
             outbound,
-            pending: VecDeque::new(),
+            playout,
+            stream_start,
             phrase_count: 0,
             last_sent_mark: None,
             caller_samples: 0,
             caller_speaking: false,
-            digits: String::new(),
+            speech_started_at: stream_start,
+            overlap: Overlap::None,
+            transcripts_due: 0,
+            turn: None,
+            digits: Vec::new(),
             digits_deadline: None,
             reply_deadline: None,
             hangup_deadline: None,
@@ -164,7 +208,7 @@ impl Session {
     async fn run(&mut self, inbound: &mut mpsc::Receiver<Inbound>) {
         let far = Instant::now() + Duration::from_secs(86_400);
         loop {
-            if self.hanging_up && self.pending.is_empty() {
+            if self.hanging_up && self.playout().is_empty() {
                 return;
             }
             tokio::select! {
@@ -178,15 +222,17 @@ impl Session {
                 },
                 Some(event) = self.stt.events.recv() => self.on_transcript(event).await,
                 Some(report) = self.mouth.reports.recv() => self.on_mouth(report),
+                () = sleep_until(self.digits_deadline.unwrap_or(far)), if self.digits_deadline.is_some() => {
+                    self.digits_deadline = None;
+                    self.flush_digits().await;
+                }
                 _ = sleep_until(self.reply_deadline.unwrap_or(far)), if self.reply_deadline.is_some() => {
                     self.reply_deadline = None;
                     self.act(vec![Event::Silence]).await;
                 }
-                _ = sleep_until(self.digits_deadline.unwrap_or(far)), if self.digits_deadline.is_some() => {
-                    self.flush_digits().await;
-                }
                 _ = sleep_until(self.hangup_deadline.unwrap_or(far)), if self.hangup_deadline.is_some() => {
-                    warn!(attempt_id = %self.attempt.id, pending = self.pending.len(), "goodbye mark did not come back in time");
+                    let pending = self.playout().len();
+                    warn!(attempt_id = %self.attempt.id, pending, "goodbye mark did not come back in time");
                     return;
                 }
                 _ = sleep_until(self.call_deadline) => {
@@ -207,7 +253,7 @@ impl Session {
                 if digit == '#' {
                     self.flush_digits().await;
                 } else {
-                    self.digits.push(digit);
+                    self.digits.push(AnswerDigit { at: Instant::now(), digit, keyed: true });
                     self.digits_deadline = Some(Instant::now() + self.services.config.call.dtmf_inter_digit());
                 }
             }
@@ -232,15 +278,36 @@ impl Session {
             match event {
                 VadEvent::SpeechStarted { .. } => {
                     self.caller_speaking = true;
+                    self.speech_started_at = Instant::now();
                     self.reply_deadline = None;
                     if self.may_barge_in() {
-                        self.barge_in().await;
+                        // Wait and see: the bot holds its next frame while the caller speaks.
+                        self.mouth.pause();
+                        self.overlap = Overlap::Speaking;
                     }
                 }
                 VadEvent::SpeechEnded { .. } => {
                     self.caller_speaking = false;
+                    if self.overlap == Overlap::Speaking {
+                        self.overlap = Overlap::AwaitingTranscript;
+                    }
+                    self.turn = Some(Turn {
+                        speech_ended: Instant::now(),
+                        final_transcript: None,
+                        decision: None,
+                        first_mark: None,
+                        first_audio: None,
+                        first_frame: None,
+                    });
+                    self.transcripts_due += 1;
                     let _ = self.stt.input.send(SttInput::Finalize).await;
                 }
+            }
+        }
+        if self.overlap == Overlap::Speaking {
+            let long_enough = self.services.config.call.barge_in_min_speech().as_millis() as u64;
+            if self.vad.speech_so_far_ms().is_some_and(|speech| speech >= long_enough) {
+                self.barge_in().await;
             }
         }
         if self.stt.input.send(SttInput::Audio(pcm)).await.is_err() {
@@ -253,48 +320,107 @@ impl Session {
             SttEvent::Final { text } => text,
             SttEvent::Partial { .. } => return,
             SttEvent::Error(error) => {
+                metrics().provider_error(Provider::SpeechToText);
                 warn!(attempt_id = %self.attempt.id, %error, "speech-to-text failed for a turn");
                 String::new()
             }
         };
+        self.transcripts_due = self.transcripts_due.saturating_sub(1);
+        if let Some(turn) = &mut self.turn {
+            turn.final_transcript = Some(Instant::now());
+        }
         if self.hanging_up {
             return;
         }
-        if !text.is_empty() {
-            // Identity digits are personal data: the transcript keeps how many, not which.
-            let line = if self.machine.expecting() == Expecting::VerificationDigits {
-                text.chars().map(|c| if c.is_ascii_digit() { '•' } else { c }).collect()
-            } else {
-                text.clone()
-            };
-            self.write_transcript(Speaker::Debtor, &line).await;
+        if self.overlap == Overlap::AwaitingTranscript {
+            self.overlap = Overlap::None;
+            if is_backchannel(&text) {
+                // "Ajá" or noise over the bot: it goes on where it stopped.
+                metrics().backchannel();
+                self.mouth.resume();
+                self.turn = None;
+                if !text.is_empty() {
+                    self.write_transcript(Speaker::Debtor, &text).await;
+                }
+                return;
+            }
+            self.barge_in().await;
+        }
+        if self.machine.expecting() == Expecting::VerificationDigits {
+            let context = self.machine.interpret_context();
+            let interpretation = self.services.interpreter.interpret(&text, &context).await;
+            if let Some(spoken) = interpretation.digits.as_deref().filter(|_| !text.is_empty()) {
+                // Digits may come partly spoken and partly keyed: they join one answer. The
+                // transcript keeps how many were said, not which (spoken as words or figures).
+                self.write_transcript(Speaker::Debtor, &format!("[{}]", "•".repeat(spoken.len()))).await;
+                let at = self.speech_started_at;
+                self.digits.extend(spoken.chars().map(|digit| AnswerDigit { at, digit, keyed: false }));
+                self.digits.sort_by_key(|digit| digit.at);
+                if self.digits.len() >= VERIFICATION_DIGITS {
+                    self.flush_digits().await;
+                } else {
+                    self.digits_deadline = Some(Instant::now() + self.services.config.call.dtmf_inter_digit());
+                }
+                return;
+            }
+            self.hear(text, interpretation).await;
+            return;
         }
         let context = self.machine.interpret_context();
         let interpretation = self.services.interpreter.interpret(&text, &context).await;
+        self.hear(text, interpretation).await;
+    }
+
+    async fn hear(&mut self, text: String, interpretation: crate::dialog::Interpretation) {
+        if !text.is_empty() {
+            // Identity digits are personal data: the transcript keeps how many, not which.
+            let line = if self.machine.expecting() == Expecting::VerificationDigits { mask_digits(&text) } else { text.clone() };
+            self.write_transcript(Speaker::Debtor, &line).await;
+        }
         self.act(vec![Event::Heard { text, interpretation }]).await;
     }
 
+    /// Hands the answer's digits to the dialog, unless the caller may still be saying some.
     async fn flush_digits(&mut self) {
-        self.digits_deadline = None;
         if self.digits.is_empty() {
+            self.digits_deadline = None;
             return;
         }
-        let digits = std::mem::take(&mut self.digits);
-        self.write_transcript(Speaker::Debtor, &format!("[DTMF {}]", "•".repeat(digits.len()))).await;
-        self.act(vec![Event::Digits(digits)]).await;
+        if self.caller_speaking || self.transcripts_due > 0 {
+            self.digits_deadline = Some(Instant::now() + self.services.config.call.dtmf_inter_digit());
+            return;
+        }
+        self.digits_deadline = None;
+        let answer = std::mem::take(&mut self.digits);
+        let keyed = answer.iter().filter(|digit| digit.keyed).count();
+        if keyed > 0 {
+            self.write_transcript(Speaker::Debtor, &format!("[DTMF {}]", "•".repeat(keyed))).await;
+        }
+        self.act(vec![Event::Digits(answer.into_iter().map(|digit| digit.digit).collect())]).await;
     }
 
     fn on_mouth(&mut self, report: MouthReport) {
+        let turn = self.turn.as_mut().filter(|turn| turn.first_mark.is_some());
         let mark = match report {
+            MouthReport::Synthesized { mark, at } => {
+                if let Some(turn) = turn.filter(|turn| turn.first_mark.as_ref() == Some(&mark)) {
+                    turn.first_audio.get_or_insert(at);
+                }
+                return;
+            }
+            MouthReport::FirstFrame { mark, at } => {
+                if let Some(turn) = turn.filter(|turn| turn.first_mark.as_ref() == Some(&mark)) {
+                    turn.first_frame.get_or_insert(at);
+                }
+                return;
+            }
             MouthReport::Sent { mark } => {
                 debug!(attempt_id = %self.attempt.id, %mark, "phrase sent");
                 mark
             }
             MouthReport::Failed { mark, reason } => {
+                metrics().provider_error(Provider::TextToSpeech);
                 warn!(attempt_id = %self.attempt.id, %mark, %reason, "a phrase could not be spoken");
-                if let Some(phrase) = self.pending.iter_mut().find(|phrase| phrase.mark == mark) {
-                    phrase.failed = true;
-                }
                 mark
             }
         };
@@ -302,58 +428,125 @@ impl Session {
         self.start_goodbye_wait_if_sent();
     }
 
+    fn playout(&self) -> std::sync::MutexGuard<'_, Playout> {
+        self.playout.lock().expect("playout lock")
+    }
+
+    /// Where the stream timeline is now, in 8 kHz samples.
+    fn now_sample(&self) -> u64 {
+        Instant::now().saturating_duration_since(self.stream_start).as_millis() as u64 * SAMPLES_PER_MS
+    }
+
     /// Starts the bounded wait for the goodbye's mark once the goodbye's last frame is sent,
     /// however long the phrase is.
     fn start_goodbye_wait_if_sent(&mut self) {
-        let last_sent = self.pending.back().is_some_and(|phrase| Some(&phrase.mark) == self.last_sent_mark.as_ref());
+        let last_sent = self.playout().last().is_some_and(|phrase| Some(&phrase.mark) == self.last_sent_mark.as_ref());
         if self.hanging_up && last_sent && self.hangup_deadline.is_none() {
             self.hangup_deadline = Some(Instant::now() + self.services.config.call.goodbye_wait());
         }
     }
 
-    /// Tells whether the caller's speech now would cut the bot: something is still playing, the bot
-    /// is not saying goodbye, and nothing pending is an uninterruptible prompt.
+    /// Tells whether the caller's speech now may cut the bot: its audio is still playing (a mark is
+    /// not back), the bot is not saying goodbye, and no protected disclosure is pending.
     fn may_barge_in(&self) -> bool {
-        let protected = &self.services.config.call.uninterruptible_prompts;
-        !self.pending.is_empty()
+        let protect = self.services.config.call.protect_disclosures;
+        let playout = self.playout();
+        playout.audible()
             && !self.hanging_up
-            && !self.pending.iter().any(|phrase| protected.contains(&phrase.utterance.key))
+            && self.overlap == Overlap::None
+            && !(protect && playout.phrases().any(|phrase| phrase.utterance.protected))
     }
 
-    /// The caller spoke over the bot: the bot stops, and what it had not played yet is dropped
-    /// on both sides. Cleared phrases never enter the transcript, and their echoed marks are
-    /// ignored because they are no longer pending.
-    // NOTE: any voice interrupts, backchannels ("ajá") included, and the dialog does not learn
-    // which phrase was cut.
+    /// The caller spoke over the bot: the bot stops, the carrier is told to drop what it holds,
+    /// and what the caller heard is written down. `clear` goes out even when the mouth has
+    /// nothing left, since the carrier may still be playing what was sent.
     async fn barge_in(&mut self) {
+        self.overlap = Overlap::None;
         self.mouth.interrupt();
         let _ = self.outbound.send(Outbound::Clear).await;
-        self.recorder.lock().expect("recorder lock").cut_bot_after(self.caller_samples);
-        let cut = self.pending.len();
-        self.pending.clear();
-        info!(attempt_id = %self.attempt.id, phrases = cut, "caller spoke over the bot; playback cleared");
+        let now_sample = self.now_sample();
+        self.recorder.lock().expect("recorder lock").cut_bot_after(now_sample);
+        let (played, cut) = self.playout().clear(now_sample);
+        metrics().barge_in();
+        info!(attempt_id = %self.attempt.id, cut = cut.len(), "caller spoke over the bot; playback cleared");
+        self.heard(&played).await;
+        let mut events = Vec::new();
+        for CutPhrase { utterance, heard_text, .. } in cut {
+            if !heard_text.is_empty() {
+                self.write_transcript(Speaker::Bot, &format!("{heard_text}…")).await;
+            }
+            events.push(Event::PlaybackCut { key: utterance.key, heard_text });
+        }
+        self.act(events).await;
     }
 
-    /// Handles a returned mark: the phrase was played. Only then does it enter the transcript and
-    /// start the wait for the caller's reply.
-    async fn on_mark(&mut self, name: &str) {
-        let Some(position) = self.pending.iter().position(|p| p.mark == name) else {
-            return;
-        };
-        // Marks come back in order, so every phrase before this one was played too.
-        let played: Vec<PendingPhrase> = self.pending.drain(..=position).collect();
+    /// Writes phrases the caller heard whole into the transcript.
+    async fn heard(&mut self, played: &[QueuedPhrase]) {
         for phrase in played.iter().filter(|phrase| !phrase.failed) {
             self.write_transcript(Speaker::Bot, &phrase.utterance.text).await;
         }
-        let last = played.last().expect("drained at least one");
-        if self.pending.is_empty() && last.utterance.expects_reply && !self.caller_speaking && !self.hanging_up {
+    }
+
+    /// Handles a returned mark: the phrase was played. Only then does it enter the transcript and
+    /// start the wait for the caller's reply. An echo of a cleared or unknown mark finds nothing.
+    async fn on_mark(&mut self, name: &str) {
+        let played = self.playout().echoed(name);
+        let Some(last) = played.last() else {
+            debug!(attempt_id = %self.attempt.id, mark = name, "echo of a cleared or unknown mark ignored");
+            return;
+        };
+        self.heard(&played).await;
+        self.turn_mark_echoed(name);
+        let done = self.playout().is_empty();
+        if done && last.utterance.expects_reply && !self.caller_speaking && !self.hanging_up {
             self.reply_deadline = Some(Instant::now() + self.services.config.call.reply_timeout());
         }
+    }
+
+    /// Closes the turn whose reply's first phrase just played, publishing its timings.
+    fn turn_mark_echoed(&mut self, name: &str) {
+        if !self.turn.as_ref().is_some_and(|turn| turn.first_mark.as_deref() == Some(name)) {
+            return;
+        }
+        let turn = self.turn.take().expect("checked above");
+        let echoed = Some(Instant::now());
+        let stages = [
+            (TurnStage::FinalTranscript, turn.final_transcript),
+            (TurnStage::Decision, turn.decision),
+            (TurnStage::FirstAudio, turn.first_audio),
+            (TurnStage::FirstFrame, turn.first_frame),
+            (TurnStage::FirstMark, echoed),
+        ];
+        for (stage, at) in stages {
+            if let Some(at) = at {
+                metrics().turn_stage(stage, at.saturating_duration_since(turn.speech_ended));
+            }
+        }
+        let timings = TurnTimings {
+            final_transcript_ms: turn.since_speech(turn.final_transcript),
+            decision_ms: turn.since_speech(turn.decision),
+            first_audio_ms: turn.since_speech(turn.first_audio),
+            first_frame_ms: turn.since_speech(turn.first_frame),
+            first_mark_ms: turn.since_speech(echoed),
+        };
+        let _ = self.services.bus.send(CallEvent::TurnTimings { attempt_id: self.attempt.id, timings });
     }
 
     /// Feeds events to the machine and carries out its actions, feeding back the results of
     /// store writes until nothing is left to do.
     async fn act(&mut self, events: Vec<Event>) {
+        let phrases_before = self.phrase_count;
+        self.act_on(events).await;
+        if self.phrase_count > phrases_before {
+            let first_mark = self.playout().phrases().find(|p| mark_number(&p.mark) > phrases_before).map(|p| p.mark.clone());
+            if let Some(turn) = self.turn.as_mut().filter(|turn| turn.final_transcript.is_some() && turn.decision.is_none()) {
+                turn.decision = Some(Instant::now());
+                turn.first_mark = first_mark;
+            }
+        }
+    }
+
+    async fn act_on(&mut self, events: Vec<Event>) {
         let mut queue: VecDeque<Event> = events.into();
         while let Some(event) = queue.pop_front() {
             let actions = self.machine.on(event);
@@ -382,6 +575,7 @@ impl Session {
                 // Write before you speak: the confirmation is only said after this returns Ok.
                 let result = store.store_promise(id, &promise, now).await;
                 if let Err(error) = &result {
+                    metrics().provider_error(Provider::Store);
                     warn!(attempt_id = %id, %error, "promise could not be stored; it will not be confirmed");
                 }
                 Some(Event::PromiseStored { ok: result.is_ok() })
@@ -417,6 +611,7 @@ impl Session {
 
     fn stored(&self, result: Result<(), StoreError>, what: &str) -> Event {
         if let Err(error) = &result {
+            metrics().provider_error(Provider::Store);
             warn!(attempt_id = %self.attempt.id, %error, what, "outcome could not be stored");
         }
         Event::OutcomeStored { ok: result.is_ok() }
@@ -431,13 +626,15 @@ impl Session {
             language: self.machine.language(),
             generation: self.mouth.generation(),
         };
+        // The ledger learns of the phrase before the mouth can report on it.
+        self.playout().queue(mark, utterance);
         let _ = self.mouth.phrases.send(phrase);
-        self.pending.push_back(PendingPhrase { mark, utterance, failed: false });
     }
 
     async fn write_transcript(&self, speaker: Speaker, text: &str) {
         let line = TranscriptLine { speaker, text: text.to_string(), at: self.services.clock.now() };
         if let Err(error) = self.services.store.append_transcript(self.attempt.id, &line).await {
+            metrics().provider_error(Provider::Store);
             warn!(attempt_id = %self.attempt.id, %error, "transcript line could not be stored");
         }
         let _ = self.services.bus.send(CallEvent::Transcript { attempt_id: self.attempt.id, line });
@@ -478,17 +675,45 @@ impl Session {
     }
 
     fn write_recording(&self) -> Option<String> {
-        let dir = self.services.data_dir.join(&self.services.config.call.recordings_dir);
-        let path = dir.join(format!("attempt-{}.wav", self.attempt.id));
-        let written = std::fs::create_dir_all(&dir)
-            .map_err(|e| e.to_string())
-            .and_then(|()| self.recorder.lock().expect("recorder lock").write_wav(&path).map_err(|e| e.to_string()));
-        match written {
-            Ok(()) => Some(path.display().to_string()),
+        let path = recording_path(&self.services, self.attempt.id);
+        match self.recorder.lock().expect("recorder lock").finish(&path) {
+            Ok(path) => Some(path.display().to_string()),
             Err(error) => {
-                warn!(attempt_id = %self.attempt.id, path = %path.display(), %error, "recording could not be written");
+                warn!(attempt_id = %self.attempt.id, %error, "recording could not be written");
                 None
             }
         }
     }
+}
+
+fn recording_path(services: &CallServices, attempt: AttemptId) -> std::path::PathBuf {
+    services.data_dir.join(&services.config.call.recordings_dir).join(format!("attempt-{attempt}.wav"))
+}
+
+/// A recorder streaming to the call's WAV file, so a long call does not grow in memory. When the
+/// file cannot be created the recording is kept in memory and written at the end.
+fn open_recorder(services: &CallServices, attempt: AttemptId) -> CallRecorder {
+    let path = recording_path(services, attempt);
+    let created = match path.parent() {
+        Some(dir) => std::fs::create_dir_all(dir).map_err(|e| e.to_string()),
+        None => Ok(()),
+    }
+    .and_then(|()| CallRecorder::create(&path).map_err(|e| e.to_string()));
+    created.unwrap_or_else(|error| {
+        warn!(%attempt, %error, "recording file could not be created; keeping the recording in memory");
+        CallRecorder::new()
+    })
+}
+
+/// Digits the identity check asks for.
+const VERIFICATION_DIGITS: usize = 4;
+
+/// Identity digits are personal data: the transcript keeps how many, not which.
+fn mask_digits(text: &str) -> String {
+    text.chars().map(|c| if c.is_ascii_digit() { '•' } else { c }).collect()
+}
+
+/// The sequence number a mark name starts with (`"7:ask_payment"` is 7).
+fn mark_number(mark: &str) -> u64 {
+    mark.split(':').next().and_then(|number| number.parse().ok()).unwrap_or(0)
 }

@@ -89,6 +89,12 @@ pub struct Machine {
     disposition: Option<Disposition>,
     /// The caller hung up while a store was out: the result still decides the disposition.
     caller_gone: bool,
+    /// The opening notice was cut before the caller heard it: it is said again before the bot
+    /// goes on.
+    disclosure_owed: bool,
+    /// The read-back of the promise was cut: a bare "yes" cannot accept terms the caller did
+    /// not hear. (A cut balance statement needs no such care: the read-back repeats the amount.)
+    unheard_read_back: bool,
 }
 
 impl Machine {
@@ -104,6 +110,8 @@ impl Machine {
             silences: 0,
             disposition: None,
             caller_gone: false,
+            disclosure_owed: false,
+            unheard_read_back: false,
         }
     }
 
@@ -114,8 +122,15 @@ impl Machine {
         }
         match event {
             Event::CallStarted => self.start(),
-            Event::Heard { interpretation, .. } => self.hear(interpretation),
-            Event::Digits(digits) => self.keypad(&digits),
+            Event::Heard { interpretation, .. } => {
+                let actions = self.hear(interpretation);
+                self.with_owed_disclosure(actions)
+            }
+            Event::Digits(digits) => {
+                let actions = self.keypad(&digits);
+                self.with_owed_disclosure(actions)
+            }
+            Event::PlaybackCut { key, .. } => self.playback_cut(&key),
             Event::Silence => self.silence(),
             Event::PromiseStored { ok } => self.promise_stored(ok),
             Event::OutcomeStored { ok } => self.outcome_stored(ok),
@@ -187,12 +202,50 @@ impl Machine {
         vec![self.say(Prompt::Greeting, true)]
     }
 
+    /// Remembers what the caller missed of a cut phrase. Only what is needed later is kept: the
+    /// opening notice, and the promise's terms.
+    fn playback_cut(&mut self, key: &str) -> Vec<Action> {
+        match Prompt::from_key(key) {
+            Some(Prompt::Greeting | Prompt::Disclosure) => self.disclosure_owed = true,
+            Some(Prompt::ReadBack) => self.unheard_read_back = true,
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Puts the opening notice before the bot's next phrase when the caller never heard it whole.
+    fn with_owed_disclosure(&mut self, mut actions: Vec<Action>) -> Vec<Action> {
+        let speaks = actions.iter().any(|action| matches!(action, Action::Say(_)));
+        if self.disclosure_owed && speaks {
+            self.disclosure_owed = false;
+            actions.insert(0, self.say(Prompt::Disclosure, false));
+        }
+        actions
+    }
+
+    /// The caller said yes to a read-back that was cut before they heard it whole: the bot reads
+    /// it again instead of taking the yes. Returns `None` when the answer does not lean on it.
+    fn repeat_unheard_read_back(&mut self, heard: &Interpretation) -> Option<Vec<Action>> {
+        if self.unheard_read_back && !matches!(self.state, State::ReadingBack(_)) {
+            self.unheard_read_back = false;
+        }
+        let agrees = matches!(heard.intent, Intent::Affirm | Intent::PromiseToPay);
+        if !(self.unheard_read_back && agrees && heard.amount.is_none() && heard.date.is_none()) {
+            return None;
+        }
+        self.unheard_read_back = false;
+        Some(vec![self.say(Prompt::ReadBack, true)])
+    }
+
     fn hear(&mut self, heard: Interpretation) -> Vec<Action> {
         if matches!(self.state, State::NotStarted | State::Storing(_)) {
             return Vec::new();
         }
         self.silences = 0;
         self.follow_language(heard.language);
+        if let Some(actions) = self.repeat_unheard_read_back(&heard) {
+            return actions;
+        }
 
         // Requests that end the conversation whatever the bot asked.
         match heard.intent {
@@ -241,11 +294,19 @@ impl Machine {
     }
 
     fn keypad(&mut self, digits: &str) -> Vec<Action> {
-        if self.state != State::Verifying {
-            return Vec::new();
+        match &self.state {
+            State::Verifying => {
+                self.silences = 0;
+                self.check_digits(digits)
+            }
+            // "Press 1 to confirm, 2 to change it."
+            State::ReadingBack(_) => match digits {
+                "1" => self.hear(Interpretation::intent(Intent::Affirm)),
+                "2" => self.hear(Interpretation::intent(Intent::Deny)),
+                _ => self.clarify(Some(Prompt::NotUnderstood)),
+            },
+            _ => Vec::new(),
         }
-        self.silences = 0;
-        self.check_digits(digits)
     }
 
     /// Compares the last four digits given with the debtor's; extra leading digits (a whole id)
@@ -545,8 +606,10 @@ impl Machine {
     }
 
     fn say(&self, prompt: Prompt, expects_reply: bool) -> Action {
-        let text = self.active_script().render(prompt, &self.prompt_values());
-        Action::Say(Utterance { key: prompt.key().to_string(), text, expects_reply })
+        let script = self.active_script();
+        let text = script.render(prompt, &self.prompt_values());
+        let protected = script.is_protected(prompt);
+        Action::Say(Utterance { key: prompt.key().to_string(), text, expects_reply, protected })
     }
 
     fn prompt_values(&self) -> PromptValues {

@@ -92,6 +92,9 @@ pub enum Event {
     OutcomeStored { ok: bool },
     /// The caller hung up.
     CallerHungUp,
+    /// A `clear` stopped a phrase before the caller heard all of it; `heard_text` holds the
+    /// whole words that played (empty when none did).
+    PlaybackCut { key: String, heard_text: String },
 }
 
 /// A phrase for the bot to speak.
@@ -102,6 +105,8 @@ pub struct Utterance {
     pub text: String,
     /// The caller is expected to answer it, so silence after it counts.
     pub expects_reply: bool,
+    /// A legal disclosure the caller cannot talk over (listed as `protected` in `prompts/`).
+    pub protected: bool,
 }
 
 /// Something the session must do for the machine.

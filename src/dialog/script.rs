@@ -6,7 +6,7 @@
 //! rejects unknown prompts and placeholders, and any placeholder that would name the creditor,
 //! the debt or an amount in a prompt said before the debtor's identity is verified.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -20,6 +20,7 @@ pub use crate::dialog::nlu::{spell_number, spoken_date, spoken_money};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Prompt {
     Greeting,
+    Disclosure,
     AskIdentity,
     WhoIsCalling,
     VerifyIdentity,
@@ -48,8 +49,9 @@ pub enum Prompt {
 }
 
 impl Prompt {
-    pub const ALL: [Prompt; 26] = [
+    pub const ALL: [Prompt; 27] = [
         Prompt::Greeting,
+        Prompt::Disclosure,
         Prompt::AskIdentity,
         Prompt::WhoIsCalling,
         Prompt::VerifyIdentity,
@@ -81,6 +83,7 @@ impl Prompt {
     pub fn key(self) -> &'static str {
         match self {
             Prompt::Greeting => "greeting",
+            Prompt::Disclosure => "disclosure",
             Prompt::AskIdentity => "ask_identity",
             Prompt::WhoIsCalling => "who_is_calling",
             Prompt::VerifyIdentity => "verify_identity",
@@ -271,6 +274,8 @@ pub enum ScriptError {
     UnknownPlaceholder { file: String, key: String, placeholder: String, known: String },
     #[error("{file}: prompt '{key}' must not use {{{placeholder}}}: {reason}")]
     PlaceholderNotAllowed { file: String, key: String, placeholder: String, reason: &'static str },
+    #[error("{file}: 'protected' must be a list of prompt keys, e.g. protected = [\"greeting\"]")]
+    ProtectedNotList { file: String },
     #[error("{file}: prompt '{key}' is missing; the base file of each language must hold every prompt")]
     MissingPrompt { file: String, key: String },
 }
@@ -281,6 +286,8 @@ pub struct Script {
     locale: String,
     language: Language,
     templates: HashMap<Prompt, Template>,
+    /// Prompts the caller cannot talk over (legal disclosures), from the file's `protected`.
+    protected: HashSet<Prompt>,
 }
 
 impl Script {
@@ -342,16 +349,27 @@ impl Script {
         text
     }
 
+    /// Tells whether the prompt is a protected disclosure that must be heard whole.
+    pub fn is_protected(&self, prompt: Prompt) -> bool {
+        self.protected.contains(&prompt)
+    }
+
     fn build(locale: String, base: Source, overlay: Option<Source>) -> Result<Script, ScriptError> {
-        let mut templates = parse_file(&base)?;
+        let (mut templates, base_protected) = parse_file(&base)?;
         if let Some(missing) = Prompt::ALL.into_iter().find(|prompt| !templates.contains_key(prompt)) {
             return Err(ScriptError::MissingPrompt { file: base.name, key: missing.key().to_string() });
         }
+        let mut protected = base_protected.unwrap_or_default();
         if let Some(overlay) = overlay {
-            templates.extend(parse_file(&overlay)?);
+            let (overlay_templates, overlay_protected) = parse_file(&overlay)?;
+            templates.extend(overlay_templates);
+            // A locale that lists its own protected prompts replaces the base's list.
+            if let Some(list) = overlay_protected {
+                protected = list;
+            }
         }
         let language = Language::from_locale(&locale);
-        Ok(Script { locale, language, templates })
+        Ok(Script { locale, language, templates, protected })
     }
 }
 
@@ -375,7 +393,10 @@ fn read(path: &Path) -> Result<String, ScriptError> {
     std::fs::read_to_string(path).map_err(|source| ScriptError::Read { path: path.to_path_buf(), source })
 }
 
-fn parse_file(source: &Source) -> Result<HashMap<Prompt, Template>, ScriptError> {
+/// The templates of one file and, when it has the `protected` key, its protected prompts.
+type ParsedFile = (HashMap<Prompt, Template>, Option<HashSet<Prompt>>);
+
+fn parse_file(source: &Source) -> Result<ParsedFile, ScriptError> {
     let file = &source.name;
     let table: toml::Table = source.text.parse().map_err(|error: toml::de::Error| ScriptError::Toml {
         file: file.clone(),
@@ -383,7 +404,12 @@ fn parse_file(source: &Source) -> Result<HashMap<Prompt, Template>, ScriptError>
     })?;
 
     let mut templates = HashMap::new();
+    let mut protected = None;
     for (key, value) in table {
+        if key == PROTECTED_KEY {
+            protected = Some(parse_protected(file, &value)?);
+            continue;
+        }
         let Some(prompt) = Prompt::from_key(&key) else {
             let known = Prompt::ALL.map(Prompt::key).join(", ");
             return Err(ScriptError::UnknownPrompt { file: file.clone(), key, known });
@@ -393,7 +419,24 @@ fn parse_file(source: &Source) -> Result<HashMap<Prompt, Template>, ScriptError>
         };
         templates.insert(prompt, parse_template(file, prompt, text)?);
     }
-    Ok(templates)
+    Ok((templates, protected))
+}
+
+/// The key listing the prompts the caller cannot talk over.
+const PROTECTED_KEY: &str = "protected";
+
+fn parse_protected(file: &str, value: &toml::Value) -> Result<HashSet<Prompt>, ScriptError> {
+    let not_a_list = || ScriptError::ProtectedNotList { file: file.to_string() };
+    let mut prompts = HashSet::new();
+    for item in value.as_array().ok_or_else(not_a_list)? {
+        let key = item.as_str().ok_or_else(not_a_list)?;
+        let Some(prompt) = Prompt::from_key(key) else {
+            let known = Prompt::ALL.map(Prompt::key).join(", ");
+            return Err(ScriptError::UnknownPrompt { file: file.to_string(), key: key.to_string(), known });
+        };
+        prompts.insert(prompt);
+    }
+    Ok(prompts)
 }
 
 fn parse_template(file: &str, prompt: Prompt, text: &str) -> Result<Template, ScriptError> {

@@ -236,7 +236,7 @@ fn full_offer_is_read_back() {
     assert_eq!(read_back.key, "read_back");
     assert_eq!(
         read_back.text,
-        "Entonces, usted paga cuatro mil quinientos pesos el viernes 4 de diciembre. ¿Es correcto?"
+        "Entonces, usted paga cuatro mil quinientos pesos el viernes 4 de diciembre. ¿Es correcto? Diga sí, o marque 1 para confirmar y 2 para corregir."
     );
     assert!(read_back.expects_reply);
 }
@@ -555,4 +555,37 @@ proptest! {
             prop_assert!(names[..confirmed].contains(&"store_promise".to_string()));
         }
     }
+}
+
+fn cut(key: &str, heard_text: &str) -> Event {
+    Event::PlaybackCut { key: key.into(), heard_text: heard_text.into() }
+}
+
+#[test]
+fn yes_to_cut_read_back_reads_again() {
+    let mut machine = verified();
+    assert_eq!(step(&mut machine, offer(pesos(1_000), Some(date(12, 4)))), ["say:read_back"]);
+    assert!(step(&mut machine, cut("read_back", "Entonces, usted paga")).is_empty());
+    assert_eq!(step(&mut machine, heard(Intent::Affirm)), ["say:read_back"]);
+    assert_eq!(machine.state(), "reading_back");
+    // Heard whole the second time, the yes is taken.
+    assert_eq!(step(&mut machine, heard(Intent::Affirm))[0], "store_promise");
+}
+
+#[test]
+fn keypad_answers_read_back() {
+    let mut machine = verified();
+    step(&mut machine, offer(pesos(1_000), Some(date(12, 4))));
+    assert_eq!(step(&mut machine, Event::Digits("2".into())), ["say:ask_payment"]);
+    step(&mut machine, offer(pesos(1_000), Some(date(12, 4))));
+    assert_eq!(step(&mut machine, Event::Digits("1".into()))[0], "store_promise");
+}
+
+#[test]
+fn cut_greeting_owes_the_disclosure() {
+    let mut machine = machine();
+    machine.on(Event::CallStarted);
+    assert!(step(&mut machine, cut("greeting", "Hola, le saluda")).is_empty());
+    assert_eq!(step(&mut machine, heard(Intent::Affirm)), ["say:disclosure", "say:verify_identity"]);
+    assert_eq!(step(&mut machine, Event::Digits("1234".into())), ["right_party_verified", "say:state_debt", "say:ask_payment"]);
 }

@@ -6,6 +6,7 @@
 //! The same modules write what the bot says: [`spell_number`], [`spoken_money`] and
 //! [`spoken_date`].
 
+mod backchannel;
 mod dates;
 mod en;
 mod es;
@@ -20,6 +21,7 @@ use chrono::NaiveDate;
 use crate::collections::model::Currency;
 use crate::dialog::{AmountMention, Language};
 
+pub use backchannel::is_backchannel;
 pub use dates::spoken_date;
 pub use money::spoken_money;
 pub use numbers::spell_number;

@@ -158,7 +158,7 @@ fn base_missing_a_prompt_is_rejected() {
     fs::create_dir_all(dir.path().join("en-US")).expect("folder");
     fs::write(dir.path().join("en-US/script.toml"), "greeting = \"Hello, {full_name}?\"\n").expect("written");
     let error = Script::load(dir.path(), "en-US").expect_err("incomplete base");
-    assert!(matches!(error, ScriptError::MissingPrompt { ref key, .. } if key == "ask_identity"), "{error}");
+    assert!(matches!(error, ScriptError::MissingPrompt { ref key, .. } if key == "disclosure"), "{error}");
 }
 
 #[test]
@@ -190,4 +190,32 @@ fn prompts_before_verification_never_mention_debt() {
             }
         }
     }
+}
+
+#[test]
+fn protected_prompts_come_from_the_file() {
+    let spanish = Script::embedded("es-MX").expect("es-MX");
+    assert!(spanish.is_protected(Prompt::Greeting));
+    assert!(spanish.is_protected(Prompt::Disclosure));
+    assert!(!spanish.is_protected(Prompt::StateDebt));
+    let english = Script::embedded("en-US").expect("en-US");
+    assert!(english.is_protected(Prompt::StateDebt));
+}
+
+#[test]
+fn protected_list_of_a_locale_replaces_the_base() {
+    let dir = prompts_dir_with("es-MX", "protected = [\"state_debt\"]\n");
+    let script = Script::load(dir.path(), "es-MX").expect("valid");
+    assert!(script.is_protected(Prompt::StateDebt));
+    assert!(!script.is_protected(Prompt::Greeting));
+}
+
+#[test]
+fn protected_must_list_prompt_keys() {
+    let dir = prompts_dir_with("es-MX", "protected = \"greeting\"\n");
+    let error = Script::load(dir.path(), "es-MX").expect_err("not a list");
+    assert!(matches!(error, ScriptError::ProtectedNotList { .. }), "{error}");
+    let dir = prompts_dir_with("es-MX", "protected = [\"saludo\"]\n");
+    let error = Script::load(dir.path(), "es-MX").expect_err("unknown key");
+    assert!(matches!(error, ScriptError::UnknownPrompt { ref key, .. } if key == "saludo"), "{error}");
 }

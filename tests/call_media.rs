@@ -1,0 +1,615 @@
+//! The media path of one call on tokio's paused clock: marks, `clear`, barge-in, backchannels,
+//! protected disclosures, the heard part of a cut phrase, idle reprompts and the goodbye.
+//!
+//! The session runs on its own channels against a simulated carrier that plays frames in real
+//! time (20 ms each), echoes a mark when the audio queued before it has played, and on `clear`
+//! drops its buffer and echoes every pending mark at once, as Twilio does. Store reads and writes
+//! go to memory so no thread outside the runtime keeps the paused clock from advancing.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use cobranza::call::{event_bus, run_call, CallEvent, CallServices};
+use cobranza::clock::Clock;
+use cobranza::collections::import::{parse_portfolio_bytes, PortfolioRow};
+use cobranza::collections::model::*;
+use cobranza::collections::sqlite::SqliteStore;
+use cobranza::collections::store::ImportCounts;
+use cobranza::collections::{Attempt, AttemptOutcome, NewAttempt, Store, StoreError, StoredPromise};
+use cobranza::config::Config;
+use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
+use cobranza::dialog::{Language, RuleInterpreter};
+use cobranza::speech::stt::{SpeechToText, SttEvent, SttInput, SttStream};
+use cobranza::speech::tts::{TextToSpeech, TtsStream};
+use cobranza::speech::SpeechError;
+use cobranza::telephony::{Inbound, Outbound, StreamStart};
+
+/// Speech-to-text that answers each end of turn with the next line the caller was given.
+struct ScriptedStt {
+    turns: Arc<Mutex<VecDeque<String>>>,
+}
+
+#[async_trait]
+impl SpeechToText for ScriptedStt {
+    async fn open(&self, _language: Language) -> Result<SttStream, SpeechError> {
+        let (input, mut inputs) = mpsc::channel(4096);
+        let (events_sender, events) = mpsc::channel(16);
+        let turns = Arc::clone(&self.turns);
+        tokio::spawn(async move {
+            while let Some(input) = inputs.recv().await {
+                if input == SttInput::Finalize {
+                    let text = turns.lock().expect("lock").pop_front().unwrap_or_default();
+                    if events_sender.send(SttEvent::Final { text }).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(SttStream { input, events })
+    }
+}
+
+/// Samples of speech per character of text: 10 ms, so a phrase's length follows from its text.
+const SAMPLES_PER_CHAR: usize = 80;
+
+/// Text-to-speech that renders each character as 10 ms of a quiet tone.
+struct ToneTts;
+
+#[async_trait]
+impl TextToSpeech for ToneTts {
+    async fn synthesize(&self, text: &str, _language: Language) -> Result<TtsStream, SpeechError> {
+        let (sender, stream) = mpsc::channel(1);
+        let samples = text.chars().count() * SAMPLES_PER_CHAR;
+        let tone: Vec<i16> = (0..samples).map(|i| ((i as f64 * 0.3).sin() * 3000.0) as i16).collect();
+        sender.send(Ok(tone)).await.expect("receiver alive");
+        Ok(stream)
+    }
+}
+
+/// The store as these tests need it: the account read once from SQLite, writes kept in memory.
+struct MemoryStore {
+    account: Account,
+    transcript: Mutex<Vec<TranscriptLine>>,
+    outcome: Mutex<Option<AttemptOutcome>>,
+    promises: Mutex<Vec<Promise>>,
+}
+
+fn unused() -> StoreError {
+    StoreError::Corrupt("not used by the media tests".into())
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn import_portfolio(&self, _rows: &[PortfolioRow]) -> Result<ImportCounts, StoreError> {
+        Err(unused())
+    }
+    async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        Ok(vec![self.account.clone()])
+    }
+    async fn account_by_debtor(&self, _id: &DebtorId) -> Result<Option<Account>, StoreError> {
+        Ok(Some(self.account.clone()))
+    }
+    async fn account_by_debt(&self, _id: DebtId) -> Result<Option<Account>, StoreError> {
+        Ok(Some(self.account.clone()))
+    }
+    async fn account_by_phone(&self, _phone: &str) -> Result<Option<Account>, StoreError> {
+        Ok(Some(self.account.clone()))
+    }
+    async fn create_attempt(&self, _attempt: &NewAttempt) -> Result<AttemptId, StoreError> {
+        Err(unused())
+    }
+    async fn attempt(&self, _id: AttemptId) -> Result<Option<Attempt>, StoreError> {
+        Err(unused())
+    }
+    async fn set_call_sid(&self, _id: AttemptId, _sid: &CallSid) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn append_transcript(&self, _id: AttemptId, line: &TranscriptLine) -> Result<(), StoreError> {
+        self.transcript.lock().expect("lock").push(line.clone());
+        Ok(())
+    }
+    async fn transcript(&self, _id: AttemptId) -> Result<Vec<TranscriptLine>, StoreError> {
+        Ok(self.transcript.lock().expect("lock").clone())
+    }
+    async fn store_promise(&self, _id: AttemptId, promise: &Promise, _at: DateTime<Utc>) -> Result<PromiseId, StoreError> {
+        let mut promises = self.promises.lock().expect("lock");
+        promises.push(promise.clone());
+        Ok(PromiseId(promises.len() as i64))
+    }
+    async fn promises_for_attempt(&self, _id: AttemptId) -> Result<Vec<StoredPromise>, StoreError> {
+        Err(unused())
+    }
+    async fn record_payment_claim(&self, _id: AttemptId, _c: &PaymentClaim, _at: DateTime<Utc>) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn record_callback_request(
+        &self,
+        _id: AttemptId,
+        _when: Option<DateTime<Utc>>,
+        _at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn record_opt_out(&self, _id: &DebtorId, _channel: &str, _at: DateTime<Utc>) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn opted_out(&self, _id: &DebtorId, _channel: &str) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    async fn finish_attempt(&self, _id: AttemptId, outcome: &AttemptOutcome) -> Result<(), StoreError> {
+        *self.outcome.lock().expect("lock") = Some(outcome.clone());
+        Ok(())
+    }
+    async fn attempts_between(&self, _from: DateTime<Utc>, _to: DateTime<Utc>) -> Result<Vec<Attempt>, StoreError> {
+        Err(unused())
+    }
+    async fn promises_between(&self, _f: DateTime<Utc>, _t: DateTime<Utc>) -> Result<Vec<StoredPromise>, StoreError> {
+        Err(unused())
+    }
+}
+
+/// What the simulated carrier saw or did, at a time since the call started.
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    Sent(Outbound),
+    Echoed(String),
+}
+
+type Log = Arc<Mutex<Vec<(Duration, Seen)>>>;
+
+/// The carrier's side: plays each frame for 20 ms after whatever it already holds, echoes marks
+/// when their audio has played, and on `clear` drops its buffer and echoes pending marks at once.
+async fn carrier(mut outbound: mpsc::Receiver<Outbound>, inbound: mpsc::Sender<Inbound>, log: Log, start: Instant) {
+    let far = Instant::now() + Duration::from_secs(86_400);
+    let mut playing_until = Instant::now();
+    let mut marks: VecDeque<(String, Instant)> = VecDeque::new();
+    loop {
+        let next_echo = marks.front().map(|(_, at)| *at);
+        tokio::select! {
+            message = outbound.recv() => {
+                let Some(message) = message else { return };
+                let now = Instant::now();
+                log.lock().expect("lock").push((now - start, Seen::Sent(message.clone())));
+                match message {
+                    Outbound::Audio(_) => playing_until = playing_until.max(now) + Duration::from_millis(20),
+                    Outbound::Mark(name) => marks.push_back((name, playing_until.max(now))),
+                    Outbound::Clear => {
+                        playing_until = now;
+                        for (name, _) in marks.drain(..) {
+                            log.lock().expect("lock").push((now - start, Seen::Echoed(name.clone())));
+                            let _ = inbound.send(Inbound::MarkPlayed(name)).await;
+                        }
+                    }
+                    Outbound::Hangup => return,
+                }
+            }
+            () = tokio::time::sleep_until(next_echo.unwrap_or(far)), if next_echo.is_some() => {
+                let (name, _) = marks.pop_front().expect("a mark is due");
+                log.lock().expect("lock").push((Instant::now() - start, Seen::Echoed(name.clone())));
+                let _ = inbound.send(Inbound::MarkPlayed(name)).await;
+            }
+        }
+    }
+}
+
+/// One call under test, driven by a caller that sends a 20 ms frame of audio at a time.
+struct Call {
+    inbound: mpsc::Sender<Inbound>,
+    heard: Arc<Mutex<VecDeque<String>>>,
+    log: Log,
+    store: Arc<MemoryStore>,
+    events: tokio::sync::broadcast::Receiver<CallEvent>,
+    task: tokio::task::JoinHandle<()>,
+    stream_ms: u64,
+    start: Instant,
+}
+
+/// Reads MX-0001's account and a new attempt from a real SQLite store. It runs on a runtime of
+/// its own on another thread, because the store's pool needs the real clock.
+fn fixture() -> (Account, Attempt, tempfile::TempDir) {
+    std::thread::spawn(|| {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let sqlite = SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store");
+            let portfolio = parse_portfolio_bytes(SAMPLE_PORTFOLIO_NAME, SAMPLE_PORTFOLIO).expect("fixture parses");
+            sqlite.import_portfolio(&portfolio.rows).await.expect("fixture imports");
+            let account = sqlite.account_by_debtor(&DebtorId("MX-0001".into())).await.expect("read").expect("MX-0001");
+            let attempt_id = sqlite.create_attempt(&NewAttempt::outbound(&account, call_time())).await.expect("attempt");
+            let attempt = sqlite.attempt(attempt_id).await.expect("read").expect("attempt");
+            (account, attempt, dir)
+        })
+    })
+    .join()
+    .expect("fixture thread")
+}
+
+fn call_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 2, 16, 0, 0).single().expect("instant")
+}
+
+/// Starts a call to MX-0001 with the embedded configuration changed by `configure`. Tests run on
+/// a runtime started paused, so every timer fires on the exact millisecond it was set for.
+async fn start_call(configure: impl FnOnce(&mut Config)) -> Call {
+    let (account, attempt, dir) = fixture();
+    let now = call_time();
+    let store = Arc::new(MemoryStore {
+        account,
+        transcript: Mutex::new(Vec::new()),
+        outcome: Mutex::new(None),
+        promises: Mutex::new(Vec::new()),
+    });
+    let mut config = Config::embedded();
+    configure(&mut config);
+    let heard = Arc::new(Mutex::new(VecDeque::new()));
+    let bus = event_bus();
+    let events = bus.subscribe();
+    let services = CallServices {
+        store: Arc::clone(&store) as Arc<dyn Store>,
+        stt: Arc::new(ScriptedStt { turns: Arc::clone(&heard) }),
+        tts: Arc::new(ToneTts),
+        interpreter: Arc::new(RuleInterpreter),
+        clock: Clock::starting_at(now),
+        config: Arc::new(config),
+        data_dir: dir.keep(),
+        bus,
+    };
+    let start = StreamStart {
+        stream_sid: "MZ1".into(),
+        call_sid: "CA1".into(),
+        account_sid: "AC1".into(),
+        custom_parameters: Default::default(),
+    };
+    let (inbound, inbound_receiver) = mpsc::channel(4096);
+    let (outbound_sender, outbound) = mpsc::channel(4096);
+    let log: Log = Arc::new(Mutex::new(Vec::new()));
+    let started = Instant::now();
+    tokio::spawn(carrier(outbound, inbound.clone(), Arc::clone(&log), started));
+    let task = tokio::spawn(async move {
+        run_call(services, start, attempt, inbound_receiver, outbound_sender).await.expect("call runs");
+    });
+    Call { inbound, heard, log, store, events, task, stream_ms: 0, start: started }
+}
+
+const SILENCE: u8 = 0xFF;
+
+impl Call {
+    /// Sends `ms` of caller audio, loud or silent, one 20 ms frame at a time in real time.
+    async fn audio(&mut self, ms: u64, loud: bool) {
+        for _ in 0..ms / 20 {
+            let mulaw: Vec<u8> = if loud {
+                (0..160).map(|i| cobranza::audio::mulaw::encode(((i as f64 * 0.7).sin() * 9000.0) as i16)).collect()
+            } else {
+                vec![SILENCE; 160]
+            };
+            let frame = Inbound::Audio { timestamp_ms: Some(self.stream_ms), mulaw };
+            if self.inbound.send(frame).await.is_err() {
+                return;
+            }
+            self.stream_ms += 20;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The caller speaks for `ms`; speech-to-text will hear `text`.
+    async fn say(&mut self, text: &str, ms: u64) {
+        self.heard.lock().expect("lock").push_back(text.to_string());
+        self.audio(ms, true).await;
+    }
+
+    /// Sends silence until `condition` holds on the carrier's log; panics after `limit_ms`.
+    async fn until(&mut self, limit_ms: u64, condition: impl Fn(&[(Duration, Seen)]) -> bool) {
+        for _ in 0..limit_ms / 20 {
+            if condition(&self.log.lock().expect("lock")) {
+                return;
+            }
+            self.audio(20, false).await;
+        }
+        panic!("condition not met in {limit_ms} ms; carrier saw {:?}", self.summary());
+    }
+
+    /// Sends silence until the phrase after the `marks`-th mark has sent a few frames.
+    async fn until_phrase_playing(&mut self, marks: usize) {
+        self.until(30_000, move |log| frames_after_mark_count(log, marks) > 5).await;
+    }
+
+    /// Sends silence until the carrier echoed the mark of the phrase with this prompt key.
+    async fn until_echoed(&mut self, key: &str) {
+        let suffix = format!(":{key}");
+        self.until(60_000, move |log| log.iter().any(|(_, seen)| matches!(seen, Seen::Echoed(n) if n.ends_with(&suffix))))
+            .await;
+    }
+
+    /// Sends silence until the session ended, then returns what the store holds.
+    async fn end(&mut self) -> (Vec<TranscriptLine>, AttemptOutcome) {
+        for _ in 0..30_000 / 20 {
+            if self.task.is_finished() {
+                break;
+            }
+            self.audio(20, false).await;
+        }
+        assert!(self.task.is_finished(), "the call did not end; carrier saw {:?}", self.summary());
+        let transcript = self.store.transcript.lock().expect("lock").clone();
+        let outcome = self.store.outcome.lock().expect("lock").clone().expect("outcome stored");
+        (transcript, outcome)
+    }
+
+    fn marks_sent(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter_map(|(_, seen)| match seen {
+                Seen::Sent(Outbound::Mark(name)) => Some(name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn clears(&self) -> usize {
+        self.log.lock().expect("lock").iter().filter(|(_, seen)| *seen == Seen::Sent(Outbound::Clear)).count()
+    }
+
+    /// The carrier's log without audio frames, for failure messages.
+    fn summary(&self) -> Vec<(u128, Seen)> {
+        self.log
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(_, seen)| !matches!(seen, Seen::Sent(Outbound::Audio(_))))
+            .map(|(at, seen)| (at.as_millis(), seen.clone()))
+            .collect()
+    }
+
+    /// When the carrier saw `seen` first, in milliseconds since the call started.
+    fn first_time(&self, matches: impl Fn(&Seen) -> bool) -> Option<u128> {
+        self.log.lock().expect("lock").iter().find(|(_, seen)| matches(seen)).map(|(at, _)| at.as_millis())
+    }
+
+    fn elapsed_ms(&self) -> u128 {
+        (Instant::now() - self.start).as_millis()
+    }
+}
+
+/// Audio frames the carrier got after the `n`-th mark it got (all of them for `n` = 0).
+fn frames_after_mark_count(log: &[(Duration, Seen)], n: usize) -> usize {
+    let mut marks = 0;
+    let mut frames = 0;
+    for (_, seen) in log {
+        match seen {
+            Seen::Sent(Outbound::Mark(_)) => marks += 1,
+            Seen::Sent(Outbound::Audio(_)) if marks == n => frames += 1,
+            _ => {}
+        }
+    }
+    frames
+}
+
+fn bot_lines(transcript: &[TranscriptLine]) -> Vec<String> {
+    transcript.iter().filter(|line| line.speaker == Speaker::Bot).map(|line| line.text.clone()).collect()
+}
+
+fn debtor_lines(transcript: &[TranscriptLine]) -> Vec<String> {
+    transcript.iter().filter(|line| line.speaker == Speaker::Debtor).map(|line| line.text.clone()).collect()
+}
+
+const GREETING: &str = "Hola, le saluda Sofía, asistente virtual de Servicios Andinos. Esta llamada es grabada. ¿Hablo con María Fernanda López Ruiz?";
+const VERIFY: &str = "Gracias. Para proteger sus datos, dígame los últimos cuatro dígitos de su identificación oficial. También puede marcarlos en el teclado.";
+
+/// Plays the greeting through and answers it, so the identity question is the next phrase.
+async fn answer_greeting(call: &mut Call) {
+    call.audio(200, false).await;
+    call.until_echoed("greeting").await;
+    call.say("Sí, soy yo.", 400).await;
+    call.until_phrase_playing(1).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn cleared_mark_echo_not_heard() {
+    // A lead of 3 s puts the whole identity question and its mark at the carrier at once, so the
+    // clear makes the carrier echo a mark whose audio did not play.
+    let mut call = start_call(|config| config.call.pacing_lead_ms = 3_000).await;
+    answer_greeting(&mut call).await;
+    // 800 ms of speech over the identity question: an interruption.
+    call.say("espere un momento", 800).await;
+    call.until(2_000, |log| log.iter().any(|(_, s)| matches!(s, Seen::Echoed(n) if n == "2:verify_identity"))).await;
+    assert_eq!(call.clears(), 1);
+    let clear_at = call.first_time(|s| *s == Seen::Sent(Outbound::Clear)).expect("clear sent");
+    let echo_at = call.first_time(|s| *s == Seen::Echoed("2:verify_identity".into())).expect("echoed");
+    assert_eq!(echo_at, clear_at, "the carrier echoes pending marks at the clear");
+
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    let (transcript, _) = call.end().await;
+    let bot = bot_lines(&transcript);
+    assert_eq!(bot[0], GREETING);
+    assert!(!bot.contains(&VERIFY.to_string()), "{bot:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn cut_phrase_transcript_ends_at_clear() {
+    let mut call = start_call(|_| {}).await;
+    answer_greeting(&mut call).await;
+    let started = call.elapsed_ms();
+    call.say("espere un momento", 800).await;
+    let clear_at = call.first_time(|s| *s == Seen::Sent(Outbound::Clear)).expect("clear sent");
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    let (transcript, _) = call.end().await;
+
+    // The identity question started playing before `started`; the clear went out 600 ms of
+    // speech (plus the detector's 120 ms) later. At 10 ms a character, the words that fit in
+    // the played time are the ones heard.
+    assert!(clear_at > started);
+    let bot = bot_lines(&transcript);
+    assert_eq!(bot.len(), 2, "{bot:?}");
+    // The bot paused 120 ms into the caller's speech, when the detector was sure of it; the
+    // carrier still played the 120 ms it held. That is 260 ms of the question, 26 characters.
+    assert_eq!(bot[1], "Gracias. Para proteger sus…");
+}
+
+#[tokio::test(start_paused = true)]
+async fn clear_sent_with_empty_bot_queue() {
+    // A lead of 3 s: the mouth hands the carrier a whole phrase at once, so it has nothing left
+    // while the carrier is still playing it.
+    let mut call = start_call(|config| config.call.pacing_lead_ms = 3_000).await;
+    answer_greeting(&mut call).await;
+    call.until(3_000, |log| matches!(log.last(), Some((_, Seen::Sent(Outbound::Mark(n)))) if n == "2:verify_identity"))
+        .await;
+    let echoed = call.first_time(|s| *s == Seen::Echoed("2:verify_identity".into()));
+    assert_eq!(echoed, None, "still playing");
+    call.say("espere un momento", 800).await;
+    assert_eq!(call.clears(), 1);
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    call.end().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn backchannel_does_not_interrupt() {
+    let mut call = start_call(|_| {}).await;
+    answer_greeting(&mut call).await;
+    call.say("ajá", 300).await;
+    call.until_echoed("verify_identity").await;
+    assert_eq!(call.clears(), 0);
+    // Every frame of the question reached the carrier: 10 ms a character, in 20 ms frames.
+    let frames = frames_after_mark_count(&call.log.lock().expect("lock"), 1);
+    assert_eq!(frames, (VERIFY.chars().count() * SAMPLES_PER_CHAR).div_ceil(160));
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    let (transcript, _) = call.end().await;
+    assert_eq!(bot_lines(&transcript), [GREETING, VERIFY]);
+    assert_eq!(debtor_lines(&transcript), ["Sí, soy yo.", "ajá"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn short_question_interrupts() {
+    let mut call = start_call(|_| {}).await;
+    answer_greeting(&mut call).await;
+    // As short as a backchannel, but it says something.
+    call.say("¿quién habla?", 300).await;
+    call.until(3_000, |log| log.iter().any(|(_, s)| *s == Seen::Sent(Outbound::Clear))).await;
+    call.until_echoed("who_is_calling").await;
+    assert_eq!(call.clears(), 1);
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    let (transcript, _) = call.end().await;
+    assert!(!bot_lines(&transcript).contains(&VERIFY.to_string()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn protected_disclosure_not_cut() {
+    let mut call = start_call(|_| {}).await;
+    call.audio(200, false).await;
+    call.say("¿bueno? ¿quién es?", 1_000).await;
+    call.until_echoed("greeting").await;
+    assert_eq!(call.clears(), 0);
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    let (transcript, _) = call.end().await;
+    assert_eq!(bot_lines(&transcript)[0], GREETING);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cut_greeting_repeats_disclosure() {
+    let mut call = start_call(|config| config.call.protect_disclosures = false).await;
+    call.audio(200, false).await;
+    call.say("sí, soy yo", 1_000).await;
+    call.until_echoed("verify_identity").await;
+    assert_eq!(call.clears(), 1);
+    // The greeting was cut before its mark went out; the notice comes before the next question.
+    assert_eq!(call.marks_sent(), ["2:disclosure", "3:verify_identity"]);
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    let (transcript, _) = call.end().await;
+    let bot = bot_lines(&transcript);
+    assert_eq!(bot.len(), 3, "{bot:?}");
+    assert!(bot[0].starts_with("Hola, le saluda"), "{bot:?}");
+    assert!(bot[0].ends_with('…'), "{bot:?}");
+    assert_eq!(bot[1], "Le recuerdo que soy Sofía, asistente virtual de Servicios Andinos, y que esta llamada es grabada.");
+    assert_eq!(bot[2], VERIFY);
+}
+
+#[tokio::test(start_paused = true)]
+async fn reprompt_counts_from_mark_echo() {
+    let mut call = start_call(|config| config.call.reply_timeout_ms = 5_000).await;
+    call.audio(200, false).await;
+    call.until_echoed("greeting").await;
+    call.until(10_000, |log| log.iter().any(|(_, s)| matches!(s, Seen::Sent(Outbound::Mark(n)) if n == "2:reprompt")))
+        .await;
+    let echoed = call.first_time(|s| *s == Seen::Echoed("1:greeting".into())).expect("echoed");
+    let marks_before_reprompt = 1;
+    let log = call.log.lock().expect("lock").clone();
+    let reprompt_audio = log
+        .iter()
+        .scan(0, |marks, (at, seen)| {
+            if matches!(seen, Seen::Sent(Outbound::Mark(_))) {
+                *marks += 1;
+            }
+            Some((*marks, at, seen.clone()))
+        })
+        .find(|(marks, _, seen)| *marks == marks_before_reprompt && matches!(seen, Seen::Sent(Outbound::Audio(_))))
+        .map(|(_, at, _)| at.as_millis())
+        .expect("reprompt audio");
+    assert_eq!(reprompt_audio - echoed, 5_000);
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    call.end().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn goodbye_plays_before_hangup() {
+    let mut call = start_call(|config| {
+        config.call.reply_timeout_ms = 1_000;
+        config.dialog.max_reprompts = 0;
+    })
+    .await;
+    let (transcript, outcome) = call.end().await;
+    let goodbye_echo = call
+        .first_time(|s| matches!(s, Seen::Echoed(n) if n.ends_with(":no_response_goodbye")))
+        .expect("goodbye played");
+    let hangup = call.first_time(|s| *s == Seen::Sent(Outbound::Hangup)).expect("hung up");
+    assert!(hangup >= goodbye_echo);
+    assert_eq!(outcome.disposition, Disposition::NoResponse);
+    assert_eq!(bot_lines(&transcript).last().map(String::as_str), Some("No logro escucharle. Le llamaremos en otro momento. Hasta luego."));
+}
+
+#[tokio::test(start_paused = true)]
+async fn spoken_and_keyed_digits_join() {
+    let mut call = start_call(|_| {}).await;
+    answer_greeting(&mut call).await;
+    call.until_echoed("verify_identity").await;
+    // MX-0001's last four are 1234: two said, two keyed.
+    call.say("uno dos", 500).await;
+    call.audio(800, false).await;
+    for digit in ['3', '4'] {
+        call.inbound.send(Inbound::Dtmf(digit)).await.expect("session alive");
+    }
+    call.until_echoed("ask_payment").await;
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    let (transcript, outcome) = call.end().await;
+    assert!(outcome.right_party_contact);
+    assert_eq!(debtor_lines(&transcript), ["Sí, soy yo.", "[••]", "[DTMF ••]"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn turn_timings_reported() {
+    let mut call = start_call(|_| {}).await;
+    answer_greeting(&mut call).await;
+    call.until_echoed("verify_identity").await;
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    call.end().await;
+    let mut timings = Vec::new();
+    while let Ok(event) = call.events.try_recv() {
+        if let CallEvent::TurnTimings { timings: turn, .. } = event {
+            timings.push(turn);
+        }
+    }
+    assert_eq!(timings.len(), 1);
+    let turn = timings[0];
+    // Speech-to-text, the dialog and text-to-speech answer at once here; the first frame goes
+    // out at once and the mark comes back when the whole question has played (1 380 ms).
+    assert_eq!(turn.final_transcript_ms, Some(0));
+    assert_eq!(turn.decision_ms, Some(0));
+    assert_eq!(turn.first_audio_ms, Some(0));
+    assert_eq!(turn.first_frame_ms, Some(0));
+    assert_eq!(turn.first_mark_ms, Some((VERIFY.chars().count() as u64 * 10).div_ceil(20) * 20));
+}
