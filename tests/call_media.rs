@@ -613,3 +613,27 @@ async fn turn_timings_reported() {
     assert_eq!(turn.first_frame_ms, Some(0));
     assert_eq!(turn.first_mark_ms, Some((VERIFY.chars().count() as u64 * 10).div_ceil(20) * 20));
 }
+
+#[tokio::test(start_paused = true)]
+async fn odd_inbound_chunk_sizes_are_heard() {
+    let mut call = start_call(|_| {}).await;
+    call.audio(200, false).await;
+    call.until_echoed("greeting").await;
+    // The carrier does not promise 160-byte chunks: 400 ms of speech in 57-byte pieces.
+    call.heard.lock().expect("lock").push_back("Sí, soy yo.".to_string());
+    let loud: Vec<u8> =
+        (0..3_200).map(|i| cobranza::audio::mulaw::encode(((i as f64 * 0.7).sin() * 9000.0) as i16)).collect();
+    let mut sent = 0;
+    for piece in loud.chunks(57) {
+        let frame = Inbound::Audio { timestamp_ms: Some(call.stream_ms + sent / 8), mulaw: piece.to_vec() };
+        call.inbound.send(frame).await.expect("session alive");
+        sent += piece.len() as u64;
+        tokio::time::sleep(Duration::from_micros(7_125)).await;
+    }
+    call.stream_ms += 400;
+    call.until_echoed("verify_identity").await;
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    let (transcript, _) = call.end().await;
+    assert_eq!(debtor_lines(&transcript), ["Sí, soy yo."]);
+    assert_eq!(bot_lines(&transcript), [GREETING, VERIFY]);
+}

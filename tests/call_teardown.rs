@@ -217,3 +217,31 @@ async fn hundred_calls_leave_no_tasks() {
     assert_eq!(after, before, "tasks left running after 100 calls");
     fixture.server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_served_as_prometheus_text() {
+    let fixture = start().await;
+    let client = reqwest::Client::new();
+    let bridged = bridge(&fixture, &client, 7).await;
+    let mut socket = open(&fixture, &bridged).await;
+    receive_audio(&mut socket, 3).await;
+
+    let response = client.get(format!("{}/metrics", fixture.server.base_url)).send().await.expect("answer");
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"].to_str().expect("ascii").to_string();
+    assert_eq!(content_type, "text/plain; version=0.0.4");
+    let body = response.text().await.expect("body");
+    let active: i64 = body
+        .lines()
+        .find_map(|line| line.strip_prefix("cobranza_active_calls "))
+        .expect("active calls gauge")
+        .parse()
+        .expect("a number");
+    assert!(active >= 1, "{body}");
+    assert!(body.contains("# TYPE cobranza_turn_stage_seconds histogram"));
+    assert!(body.contains("cobranza_turn_stage_seconds_bucket{stage=\"first_frame\",le=\"+Inf\"}"));
+
+    send_stop(&mut socket).await;
+    assert_eq!(disposition(&fixture, bridged.attempt_id).await.disposition, Some(Disposition::HungUp));
+    fixture.server.stop().await;
+}
