@@ -126,6 +126,8 @@ struct Session {
     phrase_count: u64,
     last_sent_mark: Option<String>,
     caller_samples: u64,
+    /// How far the carrier's stream time is ahead of the session's, in samples.
+    carrier_offset: Option<u64>,
     caller_speaking: bool,
     speech_started_at: Instant,
     overlap: Overlap,
@@ -190,6 +192,7 @@ impl Session {
             phrase_count: 0,
             last_sent_mark: None,
             caller_samples: 0,
+            carrier_offset: None,
             caller_speaking: false,
             speech_started_at: stream_start,
             overlap: Overlap::None,
@@ -268,7 +271,14 @@ impl Session {
         // after the previous chunk instead of growing the recording without bound.
         let longest_ms = self.services.config.call.max_call().as_millis() as u64 + 60_000;
         let at = match timestamp_ms {
-            Some(ms) if ms <= longest_ms => ms * 8,
+            Some(ms) if ms <= longest_ms => {
+                // The carrier's stream time started before this session did: the first chunk
+                // fixes the offset that places caller audio on the session's own timeline, where
+                // the bot's audio is.
+                let carrier_sample = ms * SAMPLES_PER_MS;
+                let offset = *self.carrier_offset.get_or_insert(carrier_sample.saturating_sub(self.now_sample()));
+                carrier_sample.saturating_sub(offset)
+            }
             _ => self.caller_samples,
         };
         self.recorder.lock().expect("recorder lock").caller(at, &pcm);
@@ -279,6 +289,7 @@ impl Session {
                 VadEvent::SpeechStarted { .. } => {
                     self.caller_speaking = true;
                     self.speech_started_at = Instant::now();
+                    let _ = self.stt.input.send(SttInput::SpeechStarted).await;
                     self.reply_deadline = None;
                     if self.may_barge_in() {
                         // Wait and see: the bot holds its next frame while the caller speaks.

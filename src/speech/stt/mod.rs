@@ -2,10 +2,14 @@
 
 pub mod whisper;
 
+use std::collections::VecDeque;
+
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use super::SpeechError;
+use crate::audio::resample::{ResampleError, Resampler};
+use crate::audio::CALL_SAMPLE_RATE;
 use crate::dialog::Language;
 
 /// What the call session sends to a speech-to-text stream.
@@ -13,6 +17,9 @@ use crate::dialog::Language;
 pub enum SttInput {
     /// Caller audio, 16-bit PCM mono at 8 kHz, sent continuously (silence included).
     Audio(Vec<i16>),
+    /// Local voice activity detection heard the caller start speaking. Engines that transcribe
+    /// whole turns keep audio from a short while before this and drop what is older.
+    SpeechStarted,
     /// The turn is over: produce the final transcript of what was said since the last one.
     Finalize,
 }
@@ -39,4 +46,96 @@ pub struct SttStream {
 #[async_trait]
 pub trait SpeechToText: Send + Sync {
     async fn open(&self, language: Language) -> Result<SttStream, SpeechError>;
+}
+
+/// Audio kept from before the caller's speech was detected, so the first word is whole: 600 ms.
+const PRE_ROLL_SAMPLES: usize = CALL_SAMPLE_RATE as usize * 6 / 10;
+
+/// Longest turn kept, at 8 kHz: 28 s, under Whisper's 30 s window.
+pub const MAX_TURN_SAMPLES: usize = 28 * CALL_SAMPLE_RATE as usize;
+
+/// The caller audio of one turn, for engines that transcribe whole turns. Until speech starts it
+/// keeps only a short pre-roll, so a silent caller costs a few kilobytes, not a growing buffer.
+#[derive(Debug, Default)]
+pub struct TurnAudio {
+    samples: VecDeque<i16>,
+    speaking: bool,
+}
+
+impl TurnAudio {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds 8 kHz caller audio, dropping the oldest beyond the pre-roll (before speech) or the
+    /// longest turn (during it).
+    pub fn push(&mut self, pcm: &[i16]) {
+        self.samples.extend(pcm);
+        let limit = if self.speaking { MAX_TURN_SAMPLES } else { PRE_ROLL_SAMPLES };
+        let excess = self.samples.len().saturating_sub(limit);
+        self.samples.drain(..excess);
+    }
+
+    /// Marks the start of speech: from now on the turn grows up to its limit.
+    pub fn speech_started(&mut self) {
+        self.speaking = true;
+    }
+
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// Takes the turn resampled to `rate_hz` as f32 in [-1, 1], and starts the next one.
+    pub fn take_f32(&mut self, rate_hz: u32) -> Result<Vec<f32>, ResampleError> {
+        let mut resampler = Resampler::new(CALL_SAMPLE_RATE, rate_hz)?;
+        let mut output = Vec::with_capacity(self.samples.len() * rate_hz as usize / CALL_SAMPLE_RATE as usize + 64);
+        let (front, back) = self.samples.as_slices();
+        resampler.process_f32_into(front, &mut output);
+        resampler.process_f32_into(back, &mut output);
+        output.extend(resampler.flush_f32());
+        self.samples.clear();
+        self.speaking = false;
+        Ok(output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silence_keeps_only_the_pre_roll() {
+        let mut turn = TurnAudio::new();
+        for _ in 0..500 {
+            turn.push(&[0; 160]);
+        }
+        assert_eq!(turn.len(), PRE_ROLL_SAMPLES);
+    }
+
+    #[test]
+    fn speech_grows_to_the_longest_turn() {
+        let mut turn = TurnAudio::new();
+        turn.push(&[1; 8_000]);
+        turn.speech_started();
+        turn.push(&[2; 8_000]);
+        assert_eq!(turn.len(), PRE_ROLL_SAMPLES + 8_000);
+        turn.push(&vec![3; MAX_TURN_SAMPLES]);
+        assert_eq!(turn.len(), MAX_TURN_SAMPLES);
+    }
+
+    #[test]
+    fn taking_resamples_and_starts_over() {
+        let mut turn = TurnAudio::new();
+        turn.speech_started();
+        turn.push(&[1_000; 8_000]);
+        let taken = turn.take_f32(16_000).expect("valid rates");
+        assert_eq!(taken.len(), 16_000);
+        assert!(turn.is_empty());
+        turn.push(&[0; 8_000]);
+        assert_eq!(turn.len(), PRE_ROLL_SAMPLES);
+    }
 }

@@ -9,14 +9,11 @@ use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
-use super::{SpeechToText, SttEvent, SttInput, SttStream};
-use crate::audio::resample::Resampler;
+use super::{SpeechToText, SttEvent, SttInput, SttStream, TurnAudio};
 use crate::dialog::Language;
 use crate::speech::SpeechError;
 
 const WHISPER_RATE: u32 = 16_000;
-/// Whisper works on windows of 30 s; a caller turn longer than that keeps its last 28 s.
-const MAX_TURN_SAMPLES: usize = 28 * WHISPER_RATE as usize;
 /// Audio kept around the voiced part of a turn, so word onsets are not clipped.
 const TRIM_MARGIN_SAMPLES: usize = WHISPER_RATE as usize / 5;
 
@@ -189,27 +186,22 @@ async fn run_stream(
     mut inputs: mpsc::Receiver<SttInput>,
     events: mpsc::Sender<SttEvent>,
 ) {
-    let mut resampler = match Resampler::new(8_000, WHISPER_RATE) {
-        Ok(resampler) => resampler,
-        Err(error) => {
-            let reason = format!("resampler could not be built: {error}");
-            let _ = events.send(SttEvent::Error(SpeechError::Provider { provider: "whisper", reason })).await;
-            return;
-        }
-    };
-    let mut turn: Vec<f32> = Vec::with_capacity(MAX_TURN_SAMPLES);
+    let mut turn = TurnAudio::new();
 
     while let Some(input) = inputs.recv().await {
         match input {
-            SttInput::Audio(pcm) => {
-                resampler.process_f32_into(&pcm, &mut turn);
-                if turn.len() > MAX_TURN_SAMPLES {
-                    let excess = turn.len() - MAX_TURN_SAMPLES;
-                    turn.drain(..excess);
-                }
-            }
+            SttInput::Audio(pcm) => turn.push(&pcm),
+            SttInput::SpeechStarted => turn.speech_started(),
             SttInput::Finalize => {
-                let voiced = trim_silence(&turn);
+                let samples = match turn.take_f32(WHISPER_RATE) {
+                    Ok(samples) => samples,
+                    Err(error) => {
+                        let reason = format!("resampling the turn failed: {error}");
+                        let _ = events.send(SttEvent::Error(SpeechError::Provider { provider: "whisper", reason })).await;
+                        return;
+                    }
+                };
+                let voiced = trim_silence(&samples);
                 let event = if voiced.is_empty() {
                     SttEvent::Final { text: String::new() }
                 } else {
@@ -221,7 +213,6 @@ async fn run_stream(
                         }
                     }
                 };
-                turn.clear();
                 if events.send(event).await.is_err() {
                     return;
                 }
