@@ -205,3 +205,57 @@ fn twiml_without_stream_is_an_error() {
     let error = twiml::parse_stream_target(&twiml::hangup()).expect_err("no stream");
     assert!(matches!(error, twiml::TwimlError::NoStream));
 }
+
+mod media_fast_path {
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use base64::Engine as _;
+    use cobranza::telephony::twilio::media::to_inbound;
+    use cobranza::telephony::twilio::messages::{MediaFrame, StreamMessage};
+    use cobranza::telephony::Inbound;
+    use proptest::prelude::*;
+
+    /// What the general parser makes of a message, for comparison.
+    fn general(text: &str) -> Option<Inbound> {
+        StreamMessage::parse(text).ok().and_then(to_inbound)
+    }
+
+    proptest! {
+        #[test]
+        fn fast_path_matches_general_parser(
+            payload in proptest::collection::vec(any::<u8>(), 0..400),
+            timestamp in any::<u32>(),
+            as_string in any::<bool>(),
+            media_first in any::<bool>(),
+        ) {
+            let encoded = BASE64.encode(&payload);
+            let stamp = if as_string { format!("\"{timestamp}\"") } else { timestamp.to_string() };
+            let media = format!(r#""media":{{"track":"inbound","chunk":"7","timestamp":{stamp},"payload":"{encoded}"}}"#);
+            let head = r#""event":"media","sequenceNumber":"9","streamSid":"MZ1""#;
+            let text = if media_first { format!("{{{media},{head}}}") } else { format!("{{{head},{media}}}") };
+            let frame = MediaFrame::parse(&text).expect("a media message");
+            prop_assert_eq!(frame.timestamp, Some(u64::from(timestamp)));
+            let fast = Inbound::Audio { timestamp_ms: frame.timestamp, mulaw: frame.audio().expect("base64") };
+            prop_assert_eq!(Some(fast), general(&text));
+        }
+    }
+
+    #[test]
+    fn other_messages_take_general_path() {
+        for text in [
+            r#"{"event":"mark","streamSid":"MZ1","mark":{"name":"1:greeting"}}"#,
+            r#"{"event":"media","media":{"payload":"/w=="}}"#,
+            r#"{"event":"media","streamSid":"MZ1"}"#,
+            r#"{"event":"stop","streamSid":"MZ1"}"#,
+            "not json",
+        ] {
+            assert_eq!(MediaFrame::parse(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_timestamp_not_fast_media() {
+        let text = r#"{"event":"media","streamSid":"MZ1","media":{"timestamp":"x","payload":""}}"#;
+        assert_eq!(MediaFrame::parse(text), None);
+        assert!(StreamMessage::parse(text).is_err());
+    }
+}

@@ -11,7 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use super::messages::{OutboundMessage, StreamMessage};
+use super::messages::{MediaFrame, OutboundMessage, StreamMessage};
 use super::signature;
 use super::webhooks::SIGNATURE_HEADER;
 use crate::call::run_call;
@@ -139,6 +139,17 @@ async fn read_stream(source: &mut futures_util::stream::SplitStream<WebSocket>, 
                 return;
             }
         };
+        if let Some(frame) = MediaFrame::parse(&text) {
+            match frame.audio() {
+                Ok(mulaw) => {
+                    if inbound.send(Inbound::Audio { timestamp_ms: frame.timestamp, mulaw }).await.is_err() {
+                        return;
+                    }
+                }
+                Err(error) => warn!(%error, "ignored a media message whose payload is not base64"),
+            }
+            continue;
+        }
         let event = match StreamMessage::parse(&text) {
             Ok(message) => match to_inbound(message) {
                 Some(event) => event,

@@ -193,17 +193,69 @@ impl OutboundMessage {
 
 /// Accepts an integer sent either as a JSON string (`"42"`, what Twilio sends) or a number.
 fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum StringOrNumber {
-        Text(String),
-        Number(u64),
+    deserializer.deserialize_any(WholeNumber)
+}
+
+/// Reads a whole number from a JSON string or number without buffering the value.
+struct WholeNumber;
+
+impl<'de> serde::de::Visitor<'de> for WholeNumber {
+    type Value = u64;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a whole number, as a string or a number")
     }
-    match StringOrNumber::deserialize(deserializer)? {
-        StringOrNumber::Number(n) => Ok(n),
-        StringOrNumber::Text(text) => {
-            text.trim().parse().map_err(|_| serde::de::Error::custom(format!("'{text}' is not a whole number")))
-        }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<u64, E> {
+        Ok(value)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<u64, E> {
+        u64::try_from(value).map_err(|_| E::custom(format!("'{value}' is not a whole number")))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<u64, E> {
+        text.trim().parse().map_err(|_| E::custom(format!("'{text}' is not a whole number")))
+    }
+}
+
+/// A `media` message read in one pass, borrowing its payload: the stream's hot path, fifty
+/// times a second per call. Anything else is read by [`StreamMessage::parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaFrame<'a> {
+    pub timestamp: Option<u64>,
+    pub payload: &'a str,
+}
+
+#[derive(Deserialize)]
+struct MediaEnvelope<'a> {
+    #[serde(borrow)]
+    event: std::borrow::Cow<'a, str>,
+    #[serde(rename = "streamSid", borrow, default)]
+    stream_sid: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    media: Option<MediaFields<'a>>,
+}
+
+#[derive(Deserialize)]
+struct MediaFields<'a> {
+    #[serde(default, deserialize_with = "opt_number")]
+    timestamp: Option<u64>,
+    payload: &'a str,
+}
+
+impl<'a> MediaFrame<'a> {
+    /// Reads `text` as a `media` message with a stream SID and a payload; `None` for any other
+    /// message or shape, which [`StreamMessage::parse`] then reads or reports.
+    pub fn parse(text: &'a str) -> Option<MediaFrame<'a>> {
+        let envelope: MediaEnvelope<'a> = serde_json::from_str(text).ok()?;
+        let media = envelope.media.filter(|_| envelope.event == "media" && envelope.stream_sid.is_some())?;
+        Some(MediaFrame { timestamp: media.timestamp, payload: media.payload })
+    }
+
+    /// Decodes the payload into μ-law bytes.
+    pub fn audio(&self) -> Result<Vec<u8>, base64::DecodeError> {
+        BASE64.decode(self.payload.as_bytes())
     }
 }
 
