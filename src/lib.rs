@@ -6,6 +6,7 @@
 //! call together, and `collections` stores what happened.
 
 pub mod audio;
+pub mod bench;
 pub mod call;
 pub mod clock;
 pub mod collections;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 
+use cobranza::bench::{self, BenchOptions};
 use cobranza::call::{event_bus, CallServices};
 use cobranza::clock::Clock;
 use cobranza::collections::import::{import_portfolio_file, ImportMode};
@@ -71,12 +72,43 @@ enum Command {
         #[arg(long, default_value = "cooperative")]
         persona: String,
     },
+    /// Measure what this machine can hold: load an in-process server with simulated calls.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Hold simulated calls against an in-process server with instant speech stand-ins, and
+    /// report its CPU time per call-second, memory per call and outbound audio timing.
+    Calls {
+        /// Number of calls held at once.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        concurrent: u32,
+        /// Seconds all calls stay up together: the measurement window.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        seconds: u64,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The simulated carriers of `bench calls`, run as its child process: reads a plan as JSON on
+    /// standard input and writes JSON lines on standard output.
+    #[command(hide = true)]
+    Carrier,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The demo prints its own report, so its logs start at warnings.
-    let default_filter = if matches!(cli.command, Command::Demo { .. }) { "cobranza=warn" } else { "cobranza=info" };
+    // The demo and the bench print their own reports, so their logs start at warnings. The
+    // bench's progress still shows.
+    let default_filter = match cli.command {
+        Command::Demo { .. } => "cobranza=warn",
+        Command::Bench { .. } => "cobranza=warn,cobranza::bench=info",
+        _ => "cobranza=info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
@@ -117,7 +149,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate { url, debtor, persona } => {
             simulate(config, data_dir(cli.data_dir), url, debtor, persona).await
         }
+        Command::Bench { command: BenchCommand::Calls { concurrent, seconds, json } } => {
+            bench_calls(config, concurrent as usize, seconds, json).await
+        }
+        Command::Bench { command: BenchCommand::Carrier } => bench::carrier::run().await,
     }
+}
+
+async fn bench_calls(config: Config, concurrent: usize, seconds: u64, json: bool) -> anyhow::Result<()> {
+    let carrier_program =
+        std::env::current_exe().context("finding the cobranza executable to run the carriers failed")?;
+    let report = bench::run(BenchOptions {
+        concurrent,
+        seconds,
+        config,
+        carrier_program,
+        tts_ms_per_char: bench::DEFAULT_TTS_MS_PER_CHAR,
+    })
+    .await?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
 }
 
 fn data_dir(flag: Option<PathBuf>) -> PathBuf {
