@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::routing::{get, post};
+use axum::serve::ListenerExt as _;
 use axum::Router;
 use tokio::net::TcpListener;
 use tracing::info;
@@ -82,5 +83,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let address = listener.local_addr()?;
     info!(%address, public_base_url = %state.twilio.public_base_url, "server listening");
+    // Media frames are small writes 20 ms apart: with Nagle's algorithm a frame can wait for the
+    // carrier's next packet to acknowledge the previous one, up to a frame late.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::warn!(%error, "TCP_NODELAY could not be set on a connection; its audio may be delayed");
+        }
+    });
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }

@@ -116,6 +116,15 @@ fn outbound_messages_have_exact_shapes() {
     assert_eq!(OutboundMessage::clear(STREAM).to_json(), format!(r#"{{"event":"clear","streamSid":"{STREAM}"}}"#));
 }
 
+#[test]
+fn direct_media_json_equals_serialized() {
+    for mulaw in [vec![], vec![0xFF; 160], (0..=255).collect::<Vec<u8>>(), vec![7; 161]] {
+        for sid in [STREAM, "MZ\"quoted\""] {
+            assert_eq!(OutboundMessage::media_json(sid, &mulaw), OutboundMessage::media(sid, &mulaw).to_json());
+        }
+    }
+}
+
 fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }

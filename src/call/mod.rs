@@ -20,7 +20,7 @@ use crate::dialog::Interpreter;
 use crate::speech::stt::SpeechToText;
 use crate::speech::tts::TextToSpeech;
 
-pub use session::{run_call, CallError, CallReport};
+pub use session::{run_call, run_call_on, CallError, CallReport};
 
 /// Everything a call needs from outside itself; shared by all calls of a process.
 #[derive(Clone)]

@@ -250,7 +250,9 @@ impl Speaker {
     }
 
     /// Waits until the next frame is due, holding it while playback is paused. After a pause the
-    /// timeline restarts at now, and the silence left inside the phrase is recorded.
+    /// timeline restarts at now, and the silence left inside the phrase is recorded. The control
+    /// is read before and after the sleep, not watched during it: a pause or an interruption
+    /// takes effect at the next frame, and no frame of an old generation is sent.
     async fn wait_for_deadline(&mut self, phrase: &Phrase, first_frame: bool) -> Result<(), PlayError> {
         loop {
             let control = *self.control.borrow_and_update();
@@ -267,13 +269,13 @@ impl Speaker {
             if skipped > 0 && !first_frame {
                 self.parts.playout.lock().expect("playout lock").paused(&phrase.mark, skipped);
             }
-            tokio::select! {
-                () = tokio::time::sleep_until(self.timeline.deadline()) => return Ok(()),
-                changed = self.control.changed() => {
-                    if changed.is_err() {
-                        return Err(PlayError::CarrierGone);
-                    }
-                }
+            tokio::time::sleep_until(self.timeline.deadline()).await;
+            let control = *self.control.borrow();
+            if control.generation != phrase.generation {
+                return Err(PlayError::Interrupted);
+            }
+            if !control.paused {
+                return Ok(());
             }
         }
     }

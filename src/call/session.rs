@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 use tracing::{debug, info, warn};
@@ -88,6 +89,19 @@ pub async fn run_call(
     mut inbound: mpsc::Receiver<Inbound>,
     outbound: mpsc::Sender<Outbound>,
 ) -> Result<CallReport, CallError> {
+    let events = futures_util::stream::poll_fn(move |context| inbound.poll_recv(context));
+    run_call_on(services, start, attempt, events, outbound).await
+}
+
+/// Runs one call whose carrier events come from `inbound`, polled by the call's own task: the
+/// media stream hands each parsed frame straight to the session, with no task in between.
+pub async fn run_call_on(
+    services: CallServices,
+    start: StreamStart,
+    attempt: Attempt,
+    mut inbound: impl Stream<Item = Inbound> + Unpin + Send,
+    outbound: mpsc::Sender<Outbound>,
+) -> Result<CallReport, CallError> {
     let account = services.store.account_by_debt(attempt.debt_id).await?.ok_or(CallError::NoAccount(attempt.id.0))?;
     let language = Language::from_locale(&account.debtor.locale);
     let script = Script::embedded(&account.debtor.locale)
@@ -126,6 +140,8 @@ struct Session {
     phrase_count: u64,
     last_sent_mark: Option<String>,
     caller_samples: u64,
+    /// Caller audio not yet handed to speech-to-text.
+    stt_audio: Vec<i16>,
     /// How far the carrier's stream time is ahead of the session's, in samples.
     carrier_offset: Option<u64>,
     caller_speaking: bool,
@@ -192,6 +208,7 @@ impl Session {
             phrase_count: 0,
             last_sent_mark: None,
             caller_samples: 0,
+            stt_audio: Vec::with_capacity(STT_CHUNK_SAMPLES + 320),
             carrier_offset: None,
             caller_speaking: false,
             speech_started_at: stream_start,
@@ -208,14 +225,14 @@ impl Session {
         }
     }
 
-    async fn run(&mut self, inbound: &mut mpsc::Receiver<Inbound>) {
+    async fn run(&mut self, inbound: &mut (impl Stream<Item = Inbound> + Unpin)) {
         let far = Instant::now() + Duration::from_secs(86_400);
         loop {
             if self.hanging_up && self.playout().is_empty() {
                 return;
             }
             tokio::select! {
-                message = inbound.recv() => match message {
+                message = inbound.next() => match message {
                     Some(Inbound::Stop) | None => {
                         self.caller_hung_up = true;
                         self.act(vec![Event::CallerHungUp]).await;
@@ -283,12 +300,14 @@ impl Session {
         };
         self.recorder.lock().expect("recorder lock").caller(at, &pcm);
         self.caller_samples = at + pcm.len() as u64;
+        self.stt_audio.extend_from_slice(&pcm);
 
         for event in self.vad.push(&pcm) {
             match event {
                 VadEvent::SpeechStarted { .. } => {
                     self.caller_speaking = true;
                     self.speech_started_at = Instant::now();
+                    self.send_stt_audio().await;
                     let _ = self.stt.input.send(SttInput::SpeechStarted).await;
                     self.reply_deadline = None;
                     if self.may_barge_in() {
@@ -311,6 +330,7 @@ impl Session {
                         first_frame: None,
                     });
                     self.transcripts_due += 1;
+                    self.send_stt_audio().await;
                     let _ = self.stt.input.send(SttInput::Finalize).await;
                 }
             }
@@ -321,7 +341,18 @@ impl Session {
                 self.barge_in().await;
             }
         }
-        if self.stt.input.send(SttInput::Audio(pcm)).await.is_err() {
+        if self.stt_audio.len() >= STT_CHUNK_SAMPLES {
+            self.send_stt_audio().await;
+        }
+    }
+
+    /// Hands the caller audio gathered so far to speech-to-text.
+    async fn send_stt_audio(&mut self) {
+        if self.stt_audio.is_empty() {
+            return;
+        }
+        let chunk = std::mem::replace(&mut self.stt_audio, Vec::with_capacity(STT_CHUNK_SAMPLES + 320));
+        if self.stt.input.send(SttInput::Audio(chunk)).await.is_err() {
             warn!(attempt_id = %self.attempt.id, "speech-to-text stream closed");
         }
     }
@@ -715,6 +746,10 @@ fn open_recorder(services: &CallServices, attempt: AttemptId) -> CallRecorder {
         CallRecorder::new()
     })
 }
+
+/// Caller audio goes to speech-to-text in 100 ms chunks, and at once when speech starts or ends:
+/// one hand-over per five carrier frames instead of one per frame.
+const STT_CHUNK_SAMPLES: usize = 800;
 
 /// Digits the identity check asks for.
 const VERIFICATION_DIGITS: usize = 4;

@@ -14,15 +14,15 @@ use tracing::{debug, info, warn};
 use super::messages::{MediaFrame, OutboundMessage, StreamMessage};
 use super::signature;
 use super::webhooks::SIGNATURE_HEADER;
-use crate::call::run_call;
+use crate::call::run_call_on;
 use crate::server::AppState;
 use crate::telephony::{Inbound, Outbound, StreamStart};
 
 /// Twilio sends `start` right after `connected`; a stream that has not started by then is closed.
 const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Read buffer of one media stream socket: room for several media messages per read.
-const READ_BUFFER_BYTES: usize = 8 * 1024;
+/// Read buffer of one media stream socket: room for a few media messages per read.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 /// `GET /twilio/media`: validates the signature of the upgrade, then runs the stream.
 pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
@@ -60,15 +60,14 @@ async fn serve_stream(state: Arc<AppState>, socket: WebSocket) {
         }
     };
 
-    let (inbound_sender, inbound) = mpsc::channel::<Inbound>(1024);
     let (outbound, mut outbound_queue) = mpsc::channel::<Outbound>(256);
     let stream_sid = start.stream_sid.clone();
     let writer = tokio::spawn(async move {
         while let Some(command) = outbound_queue.recv().await {
-            let message = match command {
-                Outbound::Audio(mulaw) => OutboundMessage::media(&stream_sid, &mulaw),
-                Outbound::Mark(name) => OutboundMessage::mark(&stream_sid, &name),
-                Outbound::Clear => OutboundMessage::clear(&stream_sid),
+            let text = match command {
+                Outbound::Audio(mulaw) => OutboundMessage::media_json(&stream_sid, &mulaw),
+                Outbound::Mark(name) => OutboundMessage::mark(&stream_sid, &name).to_json(),
+                Outbound::Clear => OutboundMessage::clear(&stream_sid).to_json(),
                 Outbound::Hangup => {
                     // Closing the socket ends <Connect><Stream>; with no verb after it, the call hangs up.
                     let _ =
@@ -76,21 +75,23 @@ async fn serve_stream(state: Arc<AppState>, socket: WebSocket) {
                     return;
                 }
             };
-            if sink.send(Message::Text(message.to_json().into())).await.is_err() {
+            if sink.send(Message::Text(text.into())).await.is_err() {
                 return;
             }
         }
     });
-    let call = tokio::spawn(run_call(state.services.clone(), start, attempt, inbound, outbound));
 
-    read_stream(&mut source, &inbound_sender).await;
-    let _ = inbound_sender.send(Inbound::Stop).await;
-    drop(inbound_sender);
-
-    match call.await {
-        Ok(Ok(report)) => debug!(%attempt_id, disposition = %report.disposition, "stream finished"),
-        Ok(Err(error)) => warn!(%attempt_id, %error, "call could not run"),
-        Err(error) => warn!(%attempt_id, %error, "call task failed"),
+    // The call runs on this task and reads the socket itself: the stream ends at `stop`, a close
+    // or a read error, and the session takes that as the caller hanging up.
+    let events = futures_util::stream::unfold(Some(source), |source| async move {
+        let mut source = source?;
+        let event = next_inbound(&mut source).await?;
+        let more = (event != Inbound::Stop).then_some(source);
+        Some((event, more))
+    });
+    match run_call_on(state.services.clone(), start, attempt, Box::pin(events), outbound).await {
+        Ok(report) => debug!(%attempt_id, disposition = %report.disposition, "stream finished"),
+        Err(error) => warn!(%attempt_id, %error, "call could not run"),
     }
     let _ = writer.await;
 }
@@ -122,13 +123,13 @@ async fn wait_for_start(source: &mut futures_util::stream::SplitStream<WebSocket
     None
 }
 
-/// Forwards carrier events to the call until the stream stops or the socket closes. A message
-/// that cannot be read is logged and skipped: one bad frame must not end the call.
-async fn read_stream(source: &mut futures_util::stream::SplitStream<WebSocket>, inbound: &mpsc::Sender<Inbound>) {
+/// Reads the next carrier event; `None` once the socket closed or failed. A message that cannot
+/// be read is logged and skipped: one bad frame must not end the call.
+async fn next_inbound(source: &mut futures_util::stream::SplitStream<WebSocket>) -> Option<Inbound> {
     while let Some(received) = source.next().await {
         let text = match received {
             Ok(Message::Text(text)) => text,
-            Ok(Message::Close(_)) => return,
+            Ok(Message::Close(_)) => return None,
             Ok(Message::Binary(_)) => {
                 warn!("ignored a binary frame: media stream messages are JSON text");
                 continue;
@@ -136,35 +137,26 @@ async fn read_stream(source: &mut futures_util::stream::SplitStream<WebSocket>, 
             Ok(_) => continue,
             Err(error) => {
                 debug!(%error, "media stream read failed");
-                return;
+                return None;
             }
         };
         if let Some(frame) = MediaFrame::parse(&text) {
             match frame.audio() {
-                Ok(mulaw) => {
-                    if inbound.send(Inbound::Audio { timestamp_ms: frame.timestamp, mulaw }).await.is_err() {
-                        return;
-                    }
-                }
+                Ok(mulaw) => return Some(Inbound::Audio { timestamp_ms: frame.timestamp, mulaw }),
                 Err(error) => warn!(%error, "ignored a media message whose payload is not base64"),
             }
             continue;
         }
-        let event = match StreamMessage::parse(&text) {
-            Ok(message) => match to_inbound(message) {
-                Some(event) => event,
-                None => continue,
-            },
-            Err(error) => {
-                warn!(%error, "ignored a media stream message");
-                continue;
+        match StreamMessage::parse(&text) {
+            Ok(message) => {
+                if let Some(event) = to_inbound(message) {
+                    return Some(event);
+                }
             }
-        };
-        let stop = event == Inbound::Stop;
-        if inbound.send(event).await.is_err() || stop {
-            return;
+            Err(error) => warn!(%error, "ignored a media stream message"),
         }
     }
+    None
 }
 
 /// Maps a parsed message to what the call session needs; `None` for messages it ignores.

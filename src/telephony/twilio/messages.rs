@@ -186,6 +186,19 @@ impl OutboundMessage {
         OutboundMessage::Clear { stream_sid: stream_sid.to_string() }
     }
 
+    /// The JSON text of a media message, written directly: the stream's hot path, fifty times a
+    /// second per call. Equal to `OutboundMessage::media(stream_sid, mulaw).to_json()`.
+    pub fn media_json(stream_sid: &str, mulaw: &[u8]) -> String {
+        let sid = serde_json::to_string(stream_sid).expect("a string always serializes");
+        let mut text = String::with_capacity(48 + sid.len() + mulaw.len().div_ceil(3) * 4);
+        text.push_str(r#"{"event":"media","streamSid":"#);
+        text.push_str(&sid);
+        text.push_str(r#","media":{"payload":""#);
+        BASE64.encode_string(mulaw, &mut text);
+        text.push_str(r#""}}"#);
+        text
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("outbound messages always serialize")
     }
