@@ -61,13 +61,14 @@ impl SpeechToText for InstantStt {
 /// sentence as the espeak-ng adapter sends them. A phrase lasts `ms_per_char` per character, so
 /// its length is known from its text alone.
 ///
-/// Unlike the espeak-ng adapter it keeps no cache of rendered sentences, so every phrase costs a
-/// full resampling.
+/// Like the espeak-ng adapter it keeps the sentences it rendered, since prompts repeat.
 pub struct InstantTts {
     ms_per_char: u64,
     tone: Vec<i16>,
     /// Outbound frames each phrase text was rendered to.
     frames_by_text: Mutex<HashMap<String, u32>>,
+    /// Rendered sentences, as the espeak-ng adapter keeps them.
+    rendered: Mutex<HashMap<String, Arc<Vec<i16>>>>,
 }
 
 impl InstantTts {
@@ -78,7 +79,12 @@ impl InstantTts {
                 (phase.sin() * TONE_AMPLITUDE) as i16
             })
             .collect();
-        Arc::new(InstantTts { ms_per_char, tone, frames_by_text: Mutex::new(HashMap::new()) })
+        Arc::new(InstantTts {
+            ms_per_char,
+            tone,
+            frames_by_text: Mutex::new(HashMap::new()),
+            rendered: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Returns how many 20 ms frames `text` was rendered to, or `None` if it never was.
@@ -105,10 +111,18 @@ impl TextToSpeech for InstantTts {
         let (sender, stream) = mpsc::channel(pieces.len().max(1));
         let mut frames = 0;
         for sentence in pieces {
-            let pcm = self.render_sentence(sentence)?;
+            let cached = self.rendered.lock().expect("rendered lock").get(sentence).cloned();
+            let pcm = match cached {
+                Some(pcm) => pcm,
+                None => {
+                    let pcm = Arc::new(self.render_sentence(sentence)?);
+                    self.rendered.lock().expect("rendered lock").insert(sentence.to_string(), Arc::clone(&pcm));
+                    pcm
+                }
+            };
             // The call cuts each chunk into whole frames, padding the last one.
             frames += pcm.len().div_ceil(FRAME_BYTES) as u32;
-            sender.send(Ok(pcm)).await.expect("the channel has room for every sentence");
+            sender.send(Ok(pcm.as_ref().clone())).await.expect("the channel has room for every sentence");
         }
         self.frames_by_text.lock().expect("frames lock").insert(text.to_string(), frames);
         Ok(stream)
