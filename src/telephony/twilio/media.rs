@@ -63,19 +63,29 @@ async fn serve_stream(state: Arc<AppState>, socket: WebSocket) {
     let (outbound, mut outbound_queue) = mpsc::channel::<Outbound>(256);
     let stream_sid = start.stream_sid.clone();
     let writer = tokio::spawn(async move {
-        while let Some(command) = outbound_queue.recv().await {
-            let text = match command {
-                Outbound::Audio(mulaw) => OutboundMessage::media_json(&stream_sid, &mulaw),
-                Outbound::Mark(name) => OutboundMessage::mark(&stream_sid, &name).to_json(),
-                Outbound::Clear => OutboundMessage::clear(&stream_sid).to_json(),
-                Outbound::Hangup => {
-                    // Closing the socket ends <Connect><Stream>; with no verb after it, the call hangs up.
-                    let _ =
-                        sink.send(Message::Close(Some(CloseFrame { code: 1000, reason: "call ended".into() }))).await;
+        // Messages already queued together (a frame and its phrase's mark, the frames that fill
+        // the carrier's buffer when a phrase starts) go out in one write.
+        while let Some(first) = outbound_queue.recv().await {
+            let mut next = Some(first);
+            while let Some(command) = next.take() {
+                let text = match command {
+                    Outbound::Audio(mulaw) => OutboundMessage::media_json(&stream_sid, &mulaw),
+                    Outbound::Mark(name) => OutboundMessage::mark(&stream_sid, &name).to_json(),
+                    Outbound::Clear => OutboundMessage::clear(&stream_sid).to_json(),
+                    Outbound::Hangup => {
+                        // Closing the socket ends <Connect><Stream>; with no verb after it, the
+                        // call hangs up.
+                        let close = CloseFrame { code: 1000, reason: "call ended".into() };
+                        let _ = sink.send(Message::Close(Some(close))).await;
+                        return;
+                    }
+                };
+                if sink.feed(Message::Text(text.into())).await.is_err() {
                     return;
                 }
-            };
-            if sink.send(Message::Text(text.into())).await.is_err() {
+                next = outbound_queue.try_recv().ok();
+            }
+            if sink.flush().await.is_err() {
                 return;
             }
         }
