@@ -27,8 +27,13 @@ pub enum TurnStage {
 }
 
 impl TurnStage {
-    pub const ALL: [TurnStage; 5] =
-        [TurnStage::FinalTranscript, TurnStage::Decision, TurnStage::FirstAudio, TurnStage::FirstFrame, TurnStage::FirstMark];
+    pub const ALL: [TurnStage; 5] = [
+        TurnStage::FinalTranscript,
+        TurnStage::Decision,
+        TurnStage::FirstAudio,
+        TurnStage::FirstFrame,
+        TurnStage::FirstMark,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {

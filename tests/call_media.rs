@@ -25,35 +25,12 @@ use cobranza::collections::{Attempt, AttemptOutcome, NewAttempt, Store, StoreErr
 use cobranza::config::Config;
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::{Language, RuleInterpreter};
-use cobranza::speech::stt::{SpeechToText, SttEvent, SttInput, SttStream};
 use cobranza::speech::tts::{TextToSpeech, TtsStream};
 use cobranza::speech::SpeechError;
 use cobranza::telephony::{Inbound, Outbound, StreamStart};
 
-/// Speech-to-text that answers each end of turn with the next line the caller was given.
-struct ScriptedStt {
-    turns: Arc<Mutex<VecDeque<String>>>,
-}
-
-#[async_trait]
-impl SpeechToText for ScriptedStt {
-    async fn open(&self, _language: Language) -> Result<SttStream, SpeechError> {
-        let (input, mut inputs) = mpsc::channel(4096);
-        let (events_sender, events) = mpsc::channel(16);
-        let turns = Arc::clone(&self.turns);
-        tokio::spawn(async move {
-            while let Some(input) = inputs.recv().await {
-                if input == SttInput::Finalize {
-                    let text = turns.lock().expect("lock").pop_front().unwrap_or_default();
-                    if events_sender.send(SttEvent::Final { text }).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        Ok(SttStream { input, events })
-    }
-}
+mod support;
+use support::ScriptedStt;
 
 /// Samples of speech per character of text: 10 ms, so a phrase's length follows from its text.
 const SAMPLES_PER_CHAR: usize = 80;
@@ -117,7 +94,12 @@ impl Store for MemoryStore {
     async fn transcript(&self, _id: AttemptId) -> Result<Vec<TranscriptLine>, StoreError> {
         Ok(self.transcript.lock().expect("lock").clone())
     }
-    async fn store_promise(&self, _id: AttemptId, promise: &Promise, _at: DateTime<Utc>) -> Result<PromiseId, StoreError> {
+    async fn store_promise(
+        &self,
+        _id: AttemptId,
+        promise: &Promise,
+        _at: DateTime<Utc>,
+    ) -> Result<PromiseId, StoreError> {
         let mut promises = self.promises.lock().expect("lock");
         promises.push(promise.clone());
         Ok(PromiseId(promises.len() as i64))
@@ -125,7 +107,12 @@ impl Store for MemoryStore {
     async fn promises_for_attempt(&self, _id: AttemptId) -> Result<Vec<StoredPromise>, StoreError> {
         Err(unused())
     }
-    async fn record_payment_claim(&self, _id: AttemptId, _c: &PaymentClaim, _at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn record_payment_claim(
+        &self,
+        _id: AttemptId,
+        _c: &PaymentClaim,
+        _at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         Ok(())
     }
     async fn record_callback_request(
@@ -221,7 +208,8 @@ fn fixture() -> (Account, Attempt, tempfile::TempDir) {
             let portfolio = parse_portfolio_bytes(SAMPLE_PORTFOLIO_NAME, SAMPLE_PORTFOLIO).expect("fixture parses");
             sqlite.import_portfolio(&portfolio.rows).await.expect("fixture imports");
             let account = sqlite.account_by_debtor(&DebtorId("MX-0001".into())).await.expect("read").expect("MX-0001");
-            let attempt_id = sqlite.create_attempt(&NewAttempt::outbound(&account, call_time())).await.expect("attempt");
+            let attempt_id =
+                sqlite.create_attempt(&NewAttempt::outbound(&account, call_time())).await.expect("attempt");
             let attempt = sqlite.attempt(attempt_id).await.expect("read").expect("attempt");
             (account, attempt, dir)
         })
@@ -322,8 +310,10 @@ impl Call {
     /// Sends silence until the carrier echoed the mark of the phrase with this prompt key.
     async fn until_echoed(&mut self, key: &str) {
         let suffix = format!(":{key}");
-        self.until(60_000, move |log| log.iter().any(|(_, seen)| matches!(seen, Seen::Echoed(n) if n.ends_with(&suffix))))
-            .await;
+        self.until(60_000, move |log| {
+            log.iter().any(|(_, seen)| matches!(seen, Seen::Echoed(n) if n.ends_with(&suffix)))
+        })
+        .await;
     }
 
     /// Sends silence until the session ended, then returns what the store holds.
@@ -525,7 +515,10 @@ async fn cut_greeting_repeats_disclosure() {
     assert_eq!(bot.len(), 3, "{bot:?}");
     assert!(bot[0].starts_with("Hola, le saluda"), "{bot:?}");
     assert!(bot[0].ends_with('…'), "{bot:?}");
-    assert_eq!(bot[1], "Le recuerdo que soy Sofía, asistente virtual de Servicios Andinos, y que esta llamada es grabada.");
+    assert_eq!(
+        bot[1],
+        "Le recuerdo que soy Sofía, asistente virtual de Servicios Andinos, y que esta llamada es grabada."
+    );
     assert_eq!(bot[2], VERIFY);
 }
 
@@ -569,7 +562,10 @@ async fn goodbye_plays_before_hangup() {
     let hangup = call.first_time(|s| *s == Seen::Sent(Outbound::Hangup)).expect("hung up");
     assert!(hangup >= goodbye_echo);
     assert_eq!(outcome.disposition, Disposition::NoResponse);
-    assert_eq!(bot_lines(&transcript).last().map(String::as_str), Some("No logro escucharle. Le llamaremos en otro momento. Hasta luego."));
+    assert_eq!(
+        bot_lines(&transcript).last().map(String::as_str),
+        Some("No logro escucharle. Le llamaremos en otro momento. Hasta luego.")
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -21,35 +21,12 @@ use cobranza::collections::{Attempt, AttemptOutcome, NewAttempt, Store, StoreErr
 use cobranza::config::Config;
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::{Language, RuleInterpreter};
-use cobranza::speech::stt::{SpeechToText, SttEvent, SttInput, SttStream};
 use cobranza::speech::tts::{TextToSpeech, TtsStream};
 use cobranza::speech::SpeechError;
 use cobranza::telephony::{Inbound, Outbound, StreamStart};
 
-/// Speech-to-text that answers each end of turn with the next scripted transcript.
-struct ScriptedStt {
-    turns: Arc<Mutex<VecDeque<String>>>,
-}
-
-#[async_trait]
-impl SpeechToText for ScriptedStt {
-    async fn open(&self, _language: Language) -> Result<SttStream, SpeechError> {
-        let (input, mut inputs) = mpsc::channel(4096);
-        let (events_sender, events) = mpsc::channel(16);
-        let turns = Arc::clone(&self.turns);
-        tokio::spawn(async move {
-            while let Some(input) = inputs.recv().await {
-                if input == SttInput::Finalize {
-                    let text = turns.lock().expect("lock").pop_front().unwrap_or_default();
-                    if events_sender.send(SttEvent::Final { text }).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        Ok(SttStream { input, events })
-    }
-}
+mod support;
+use support::ScriptedStt;
 
 /// Text-to-speech that renders every phrase as 200 ms of a tone.
 struct ToneTts;

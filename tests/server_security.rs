@@ -4,11 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -19,26 +17,10 @@ use cobranza::collections::sqlite::SqliteStore;
 use cobranza::collections::{NewAttempt, Store};
 use cobranza::config::Config;
 use cobranza::demo::{EmbeddedServer, SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
-use cobranza::dialog::Language;
-use cobranza::speech::stt::{SpeechToText, SttStream};
-use cobranza::speech::SpeechError;
 use cobranza::telephony::twilio::{signature, twiml};
 
-/// Speech-to-text that hears nothing; these tests never reach a caller's turn.
-struct Deaf;
-
-#[async_trait]
-impl SpeechToText for Deaf {
-    async fn open(&self, _language: Language) -> Result<SttStream, SpeechError> {
-        let (input, mut inputs) = mpsc::channel(4096);
-        let (_events_sender, events) = mpsc::channel(1);
-        tokio::spawn(async move {
-            let _keep_open = _events_sender;
-            while inputs.recv().await.is_some() {}
-        });
-        Ok(SttStream { input, events })
-    }
-}
+mod support;
+use support::Deaf;
 
 struct Fixture {
     server: EmbeddedServer,

@@ -56,7 +56,12 @@ struct Spill {
 }
 
 fn wav_spec() -> hound::WavSpec {
-    hound::WavSpec { channels: 2, sample_rate: CALL_SAMPLE_RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int }
+    hound::WavSpec {
+        channels: 2,
+        sample_rate: CALL_SAMPLE_RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    }
 }
 
 impl CallRecorder {
@@ -134,7 +139,11 @@ impl CallRecorder {
         let skip = self.base.saturating_sub(at_sample);
         if skip > 0 && !self.late_logged && !pcm.is_empty() {
             self.late_logged = true;
-            tracing::warn!(at_sample, written_up_to = self.base, "audio for a part of the recording already on disk was dropped");
+            tracing::warn!(
+                at_sample,
+                written_up_to = self.base,
+                "audio for a part of the recording already on disk was dropped"
+            );
         }
         let rest = pcm.get(skip as usize..).filter(|rest| !rest.is_empty())?;
         Some((at_sample + skip - self.base, rest))

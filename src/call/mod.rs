@@ -40,12 +40,27 @@ pub struct CallServices {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CallEvent {
-    Started { attempt_id: AttemptId, call_sid: String },
-    Transcript { attempt_id: AttemptId, line: TranscriptLine },
-    StateChanged { attempt_id: AttemptId, state: String },
-    Ended { attempt_id: AttemptId, disposition: Disposition },
+    Started {
+        attempt_id: AttemptId,
+        call_sid: String,
+    },
+    Transcript {
+        attempt_id: AttemptId,
+        line: TranscriptLine,
+    },
+    StateChanged {
+        attempt_id: AttemptId,
+        state: String,
+    },
+    Ended {
+        attempt_id: AttemptId,
+        disposition: Disposition,
+    },
     /// How long the bot took to answer one caller turn.
-    TurnTimings { attempt_id: AttemptId, timings: TurnTimings },
+    TurnTimings {
+        attempt_id: AttemptId,
+        timings: TurnTimings,
+    },
 }
 
 /// The stages of the bot's reply to one caller turn, in milliseconds from the end of the

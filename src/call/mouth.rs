@@ -233,7 +233,8 @@ impl Speaker {
                 self.timeline.next_sample += FRAME_BYTES as u64;
                 if first_frame {
                     first_frame = false;
-                    let _ = self.reports.send(MouthReport::FirstFrame { mark: phrase.mark.clone(), at: Instant::now() });
+                    let _ =
+                        self.reports.send(MouthReport::FirstFrame { mark: phrase.mark.clone(), at: Instant::now() });
                 }
             }
             next = match following {

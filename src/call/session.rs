@@ -20,9 +20,9 @@ use crate::collections::model::{mask_phone, Account, AttemptId, Disposition, Spe
 use crate::collections::{Attempt, AttemptOutcome, StoreError};
 use crate::dialog::nlu::{is_backchannel, Expecting};
 use crate::dialog::{Action, CallContext, Event, Language, Machine, Script, Utterance};
+use crate::metrics::{metrics, Provider, TurnStage};
 use crate::speech::stt::{SttEvent, SttInput, SttStream};
 use crate::speech::SpeechError;
-use crate::metrics::{metrics, Provider, TurnStage};
 use crate::telephony::{Inbound, Outbound, StreamStart};
 
 /// The reasons a call could not be run at all.
@@ -416,7 +416,11 @@ impl Session {
     async fn hear(&mut self, text: String, interpretation: crate::dialog::Interpretation) {
         if !text.is_empty() {
             // Identity digits are personal data: the transcript keeps how many, not which.
-            let line = if self.machine.expecting() == Expecting::VerificationDigits { mask_digits(&text) } else { text.clone() };
+            let line = if self.machine.expecting() == Expecting::VerificationDigits {
+                mask_digits(&text)
+            } else {
+                text.clone()
+            };
             self.write_transcript(Speaker::Debtor, &line).await;
         }
         self.act(vec![Event::Heard { text, interpretation }]).await;
@@ -580,8 +584,11 @@ impl Session {
         let phrases_before = self.phrase_count;
         self.act_on(events).await;
         if self.phrase_count > phrases_before {
-            let first_mark = self.playout().phrases().find(|p| mark_number(&p.mark) > phrases_before).map(|p| p.mark.clone());
-            if let Some(turn) = self.turn.as_mut().filter(|turn| turn.final_transcript.is_some() && turn.decision.is_none()) {
+            let first_mark =
+                self.playout().phrases().find(|p| mark_number(&p.mark) > phrases_before).map(|p| p.mark.clone());
+            if let Some(turn) =
+                self.turn.as_mut().filter(|turn| turn.final_transcript.is_some() && turn.decision.is_none())
+            {
                 turn.decision = Some(Instant::now());
                 turn.first_mark = first_mark;
             }

@@ -587,5 +587,8 @@ fn cut_greeting_owes_the_disclosure() {
     machine.on(Event::CallStarted);
     assert!(step(&mut machine, cut("greeting", "Hola, le saluda")).is_empty());
     assert_eq!(step(&mut machine, heard(Intent::Affirm)), ["say:disclosure", "say:verify_identity"]);
-    assert_eq!(step(&mut machine, Event::Digits("1234".into())), ["right_party_verified", "say:state_debt", "say:ask_payment"]);
+    assert_eq!(
+        step(&mut machine, Event::Digits("1234".into())),
+        ["right_party_verified", "say:state_debt", "say:ask_payment"]
+    );
 }

@@ -33,7 +33,8 @@ mod tests {
 
     #[test]
     fn answers_are_not_backchannels() {
-        for text in ["no", "espere", "ya pagué", "sí, ya pagué todo", "¿quién habla?", "wait", "ok ok ok ok", "sí puedo pagar"]
+        for text in
+            ["no", "espere", "ya pagué", "sí, ya pagué todo", "¿quién habla?", "wait", "ok ok ok ok", "sí puedo pagar"]
         {
             assert!(!is_backchannel(text), "{text:?}");
         }

@@ -197,7 +197,8 @@ async fn run_stream(
                     Ok(samples) => samples,
                     Err(error) => {
                         let reason = format!("resampling the turn failed: {error}");
-                        let _ = events.send(SttEvent::Error(SpeechError::Provider { provider: "whisper", reason })).await;
+                        let _ =
+                            events.send(SttEvent::Error(SpeechError::Provider { provider: "whisper", reason })).await;
                         return;
                     }
                 };

@@ -1,0 +1,54 @@
+//! Speech stand-ins shared by the integration tests. Each test file uses what it needs.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use cobranza::dialog::Language;
+use cobranza::speech::stt::{SpeechToText, SttEvent, SttInput, SttStream};
+use cobranza::speech::SpeechError;
+
+/// Speech-to-text that hears nothing and ends with its input, like a real stream.
+pub struct Deaf;
+
+#[async_trait]
+impl SpeechToText for Deaf {
+    async fn open(&self, _language: Language) -> Result<SttStream, SpeechError> {
+        let (input, mut inputs) = mpsc::channel(4096);
+        let (events_sender, events) = mpsc::channel(1);
+        tokio::spawn(async move {
+            let _open_until_input_ends = events_sender;
+            while inputs.recv().await.is_some() {}
+        });
+        Ok(SttStream { input, events })
+    }
+}
+
+/// Speech-to-text that answers each end of turn with the next line in `turns`, or an empty
+/// transcript when there is none.
+pub struct ScriptedStt {
+    pub turns: Arc<Mutex<VecDeque<String>>>,
+}
+
+#[async_trait]
+impl SpeechToText for ScriptedStt {
+    async fn open(&self, _language: Language) -> Result<SttStream, SpeechError> {
+        let (input, mut inputs) = mpsc::channel(4096);
+        let (events_sender, events) = mpsc::channel(16);
+        let turns = Arc::clone(&self.turns);
+        tokio::spawn(async move {
+            while let Some(input) = inputs.recv().await {
+                if input == SttInput::Finalize {
+                    let text = turns.lock().expect("lock").pop_front().unwrap_or_default();
+                    if events_sender.send(SttEvent::Final { text }).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(SttStream { input, events })
+    }
+}
