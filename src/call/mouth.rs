@@ -224,8 +224,16 @@ impl Speaker {
             let encoded = mulaw::encode_slice(&pcm);
             for (frame, samples) in into_frames(&encoded).into_iter().zip(pcm.chunks(FRAME_BYTES)) {
                 self.wait_for_deadline(phrase, first_frame).await?;
-                if self.parts.outbound.send(Outbound::Audio(frame.to_vec())).await.is_err() {
-                    return Err(PlayError::CarrierGone);
+                let permit = self.parts.outbound.reserve().await.map_err(|_| PlayError::CarrierGone)?;
+                {
+                    // The control stays read-locked while the frame is queued, and an interruption
+                    // write-locks it before the session queues its `clear`: so a frame of the
+                    // old generation is queued before that `clear` or not at all.
+                    let control = self.control.borrow();
+                    if control.generation != phrase.generation {
+                        return Err(PlayError::Interrupted);
+                    }
+                    permit.send(Outbound::Audio(frame.to_vec()));
                 }
                 let at = self.timeline.next_sample;
                 self.parts.recorder.lock().expect("recorder lock").bot(at, samples);
