@@ -30,19 +30,21 @@ use cobranza::speech::SpeechError;
 use cobranza::telephony::{Inbound, Outbound, StreamStart};
 
 mod support;
-use support::ScriptedStt;
+use support::{ScriptedStt, NO_TRANSCRIPT};
 
 /// Samples of speech per character of text: 10 ms, so a phrase's length follows from its text.
 const SAMPLES_PER_CHAR: usize = 80;
 
-/// Text-to-speech that renders each character as 10 ms of a quiet tone.
-struct ToneTts;
+/// Text-to-speech that renders each character as `samples_per_char` of a quiet tone.
+struct ToneTts {
+    samples_per_char: usize,
+}
 
 #[async_trait]
 impl TextToSpeech for ToneTts {
     async fn synthesize(&self, text: &str, _language: Language) -> Result<TtsStream, SpeechError> {
         let (sender, stream) = mpsc::channel(1);
-        let samples = text.chars().count() * SAMPLES_PER_CHAR;
+        let samples = text.chars().count() * self.samples_per_char;
         let tone: Vec<i16> = (0..samples).map(|i| ((i as f64 * 0.3).sin() * 3000.0) as i16).collect();
         sender.send(Ok(tone)).await.expect("receiver alive");
         Ok(stream)
@@ -225,6 +227,12 @@ fn call_time() -> DateTime<Utc> {
 /// Starts a call to MX-0001 with the embedded configuration changed by `configure`. Tests run on
 /// a runtime started paused, so every timer fires on the exact millisecond it was set for.
 async fn start_call(configure: impl FnOnce(&mut Config)) -> Call {
+    start_call_speaking(SAMPLES_PER_CHAR, configure).await
+}
+
+/// Starts a call as [`start_call`] does, with text-to-speech rendering `samples_per_char`
+/// samples for each character.
+async fn start_call_speaking(samples_per_char: usize, configure: impl FnOnce(&mut Config)) -> Call {
     let (account, attempt, dir) = fixture();
     let now = call_time();
     let store = Arc::new(MemoryStore {
@@ -241,7 +249,7 @@ async fn start_call(configure: impl FnOnce(&mut Config)) -> Call {
     let services = CallServices {
         store: Arc::clone(&store) as Arc<dyn Store>,
         stt: Arc::new(ScriptedStt { turns: Arc::clone(&heard) }),
-        tts: Arc::new(ToneTts),
+        tts: Arc::new(ToneTts { samples_per_char }),
         interpreter: Arc::new(RuleInterpreter),
         clock: Clock::starting_at(now),
         config: Arc::new(config),
@@ -632,4 +640,142 @@ async fn odd_inbound_chunk_sizes_are_heard() {
     let (transcript, _) = call.end().await;
     assert_eq!(debtor_lines(&transcript), ["Sí, soy yo."]);
     assert_eq!(bot_lines(&transcript), [GREETING, VERIFY]);
+}
+
+fn mark_sent_with_suffix(log: &[(Duration, Seen)], suffix: &str) -> bool {
+    log.iter().any(|(_, seen)| matches!(seen, Seen::Sent(Outbound::Mark(n)) if n.ends_with(suffix)))
+}
+
+/// Sends silence for up to `limit_ms`, stopping early once a mark ending in `suffix` was sent.
+/// Returns whether it was.
+async fn wait_for_mark(call: &mut Call, limit_ms: u64, suffix: &str) -> bool {
+    for _ in 0..limit_ms / 20 {
+        if mark_sent_with_suffix(&call.log.lock().expect("lock"), suffix) {
+            return true;
+        }
+        call.audio(20, false).await;
+    }
+    false
+}
+
+#[tokio::test(start_paused = true)]
+async fn stray_key_keeps_reprompts() {
+    // Control: with no key press the reprompt comes 2 s after the greeting's mark is echoed.
+    let mut control = start_call(|config| config.call.reply_timeout_ms = 2_000).await;
+    control.audio(200, false).await;
+    control.until_echoed("greeting").await;
+    assert!(wait_for_mark(&mut control, 4_000, ":reprompt").await, "control: {:?}", control.summary());
+    control.inbound.send(Inbound::Stop).await.expect("session alive");
+    control.end().await;
+
+    // A key press while the bot waits for "¿Hablo con…?": the machine ignores the keypad in this
+    // state and says nothing, so the wait for a reply starts again.
+    let mut call = start_call(|config| config.call.reply_timeout_ms = 2_000).await;
+    call.audio(200, false).await;
+    call.until_echoed("greeting").await;
+    call.inbound.send(Inbound::Dtmf('5')).await.expect("session alive");
+    let reprompted = wait_for_mark(&mut call, 20_000, ":reprompt").await;
+    let summary = call.summary();
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    call.end().await;
+    assert!(reprompted, "no reprompt 20 s after a stray key; carrier saw {summary:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn missing_transcript_resumes_bot() {
+    let mut call = start_call(|_| {}).await;
+    answer_greeting(&mut call).await;
+    // 300 ms over the identity question: too short to cut it, so the bot pauses and waits for the
+    // transcript to tell a backchannel from an interruption. The transcript never comes.
+    call.say(NO_TRANSCRIPT, 300).await;
+    let resumed = wait_for_mark(&mut call, 30_000, ":verify_identity").await;
+    let summary = call.summary();
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    call.end().await;
+    assert!(resumed, "the identity question never finished within 30 s; carrier saw {summary:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn backchannel_at_question_end_reprompts() {
+    // A lead of 400 ms models the default 120 ms lead plus the network round trip of the mark,
+    // which is the window between the last frame going out and the echo coming back.
+    let mut call = start_call(|config| {
+        config.call.pacing_lead_ms = 400;
+        config.call.reply_timeout_ms = 3_000;
+    })
+    .await;
+    answer_greeting(&mut call).await;
+    call.until(5_000, |log| matches!(log.last(), Some((_, Seen::Sent(Outbound::Mark(n)))) if n == "2:verify_identity"))
+        .await;
+    // "Ajá" as the question ends: speech starts before the echo and its end of turn comes after.
+    call.say("ajá", 300).await;
+    let reprompted = wait_for_mark(&mut call, 20_000, ":reprompt").await;
+    let summary = call.summary();
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    let (transcript, _) = call.end().await;
+    assert_eq!(debtor_lines(&transcript), ["Sí, soy yo.", "ajá"]);
+    assert!(reprompted, "no reprompt 20 s after the question ended; carrier saw {summary:?}");
+}
+
+/// Splits a stereo recording into its caller (left) and bot (right) channels.
+fn read_recording(path: &str) -> (Vec<i16>, Vec<i16>) {
+    let mut reader = hound::WavReader::open(path).expect("recording readable");
+    let samples: Vec<i16> = reader.samples::<i16>().map(|sample| sample.expect("sample")).collect();
+    let caller = samples.iter().step_by(2).copied().collect();
+    let bot = samples.iter().skip(1).step_by(2).copied().collect();
+    (caller, bot)
+}
+
+/// Mean absolute sample value of `channel` between two times in milliseconds.
+fn loudness(channel: &[i16], from_ms: usize, to_ms: usize) -> f64 {
+    let part = &channel[(from_ms * 8).min(channel.len())..(to_ms * 8).min(channel.len())];
+    part.iter().map(|sample| f64::from(*sample).abs()).sum::<f64>() / part.len().max(1) as f64
+}
+
+#[tokio::test(start_paused = true)]
+async fn reply_after_idle_clear_starts_at_clear() {
+    // A lead of 3 s sends the whole identity question (1.4 s) at once, so the mouth is idle when
+    // the caller cuts it. The carrier starts the reply at the clear, so the recording should too.
+    let mut call = start_call(|config| {
+        config.call.pacing_lead_ms = 3_000;
+        config.call.end_of_turn_silence_ms = 200;
+    })
+    .await;
+    answer_greeting(&mut call).await;
+    call.say("¿quién habla?", 300).await;
+    call.until(3_000, |log| log.iter().any(|(_, seen)| *seen == Seen::Sent(Outbound::Clear))).await;
+    assert!(wait_for_mark(&mut call, 5_000, ":who_is_calling").await, "{:?}", call.summary());
+    let clear_at = call.first_time(|seen| *seen == Seen::Sent(Outbound::Clear)).expect("clear sent") as usize;
+    let reply_frame_at = call
+        .log
+        .lock()
+        .expect("lock")
+        .iter()
+        .find(|(at, seen)| at.as_millis() as usize >= clear_at && matches!(seen, Seen::Sent(Outbound::Audio(_))))
+        .map(|(at, _)| at.as_millis() as usize)
+        .expect("reply audio sent");
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    let (_, outcome) = call.end().await;
+
+    assert_eq!(reply_frame_at, clear_at, "the reply's first frame goes out with the clear");
+    let (_, bot) = read_recording(&outcome.recording_path.expect("recording written"));
+    let reply_level = loudness(&bot, clear_at + 20, clear_at + 300);
+    assert!(reply_level > 500.0, "bot channel after the clear at {clear_at} ms has mean level {reply_level}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn caller_recorded_with_long_lead() {
+    // Speech at 40 ms a character makes the greeting 5 s long. With a lead of 2.5 s the bot's
+    // channel runs 2.5 s ahead of the caller's, past the recorder's 2 s window.
+    let mut call = start_call_speaking(320, |config| config.call.pacing_lead_ms = 2_500).await;
+    call.audio(1_000, false).await;
+    let spoke_from = call.stream_ms as usize;
+    call.say("Sí, soy yo.", 400).await;
+    call.until_echoed("greeting").await;
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    let (_, outcome) = call.end().await;
+
+    let (caller, _) = read_recording(&outcome.recording_path.expect("recording written"));
+    let speech_level = loudness(&caller, spoke_from, spoke_from + 400);
+    assert!(speech_level > 1_000.0, "caller channel at {spoke_from} ms has mean level {speech_level}");
 }

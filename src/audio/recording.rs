@@ -36,6 +36,8 @@ pub struct CallRecorder {
     caller: Vec<i16>,
     bot: Vec<i16>,
     base: u64,
+    /// Samples kept in memory when streaming; see [`CallRecorder::create_with_window`].
+    window: u64,
     file: Option<Spill>,
     /// Whether a write was already truncated at [`MAX_DURATION_SAMPLES`], to log it once.
     overflow_logged: bool,
@@ -73,9 +75,16 @@ impl CallRecorder {
     /// A recorder that streams to a WAV file at `path`, created now; [`CallRecorder::finish`]
     /// completes it.
     pub fn create(path: &Path) -> Result<Self, RecordingError> {
+        Self::create_with_window(path, WINDOW_SAMPLES)
+    }
+
+    /// Like [`CallRecorder::create`], keeping `window` samples in memory: at least the bot's
+    /// pacing lead plus the time caller audio may arrive late.
+    pub fn create_with_window(path: &Path, window: u64) -> Result<Self, RecordingError> {
         let writer = hound::WavWriter::create(path, wav_spec())
             .map_err(|source| RecordingError::Write { path: path.to_path_buf(), source })?;
-        Ok(CallRecorder { file: Some(Spill { path: path.to_path_buf(), writer }), ..Self::default() })
+        let file = Some(Spill { path: path.to_path_buf(), writer });
+        Ok(CallRecorder { file, window: window.max(WINDOW_SAMPLES), ..Self::default() })
     }
 
     /// Writes caller audio starting at sample `at_sample` of the timeline.
@@ -171,10 +180,10 @@ impl CallRecorder {
     fn spill_old(&mut self) {
         let Some(spill) = self.file.as_mut() else { return };
         let held = self.caller.len().max(self.bot.len()) as u64;
-        if held < WINDOW_SAMPLES + SPILL_SAMPLES {
+        if held < self.window + SPILL_SAMPLES {
             return;
         }
-        let count = (held - WINDOW_SAMPLES) as usize;
+        let count = (held - self.window) as usize;
         if let Err(source) = write_frames(&mut spill.writer, &self.caller, &self.bot, count) {
             tracing::warn!(path = %spill.path.display(), %source, "recording could not be written; the call goes on without it");
             self.file = None;

@@ -125,9 +125,16 @@ pub fn spawn(parts: MouthParts) -> Mouth {
             control: control_receiver,
             reports: report_sender,
         };
+        let mut last_generation = 0;
         while let Some(phrase) = queue.recv().await {
             if phrase.generation != speaker.control.borrow().generation {
                 continue;
+            }
+            if phrase.generation != last_generation {
+                // A clear dropped what was scheduled ahead, also when nothing was playing: the
+                // first phrase after it starts now.
+                last_generation = phrase.generation;
+                speaker.timeline.next_sample = speaker.timeline.now_sample();
             }
             let report = match speaker.play(&phrase).await {
                 Ok(()) => MouthReport::Sent { mark: phrase.mark.clone() },

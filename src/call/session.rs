@@ -14,7 +14,7 @@ use super::mouth::{self, Mouth, MouthParts, MouthReport, Phrase, SAMPLES_PER_MS}
 use super::playout::{CutPhrase, Playout, QueuedPhrase};
 use super::{CallEvent, CallServices, TurnTimings};
 use crate::audio::mulaw;
-use crate::audio::recording::CallRecorder;
+use crate::audio::recording::{CallRecorder, WINDOW_SAMPLES};
 use crate::audio::vad::{VadConfig, VadEvent, VoiceActivityDetector};
 use crate::collections::model::{mask_phone, Account, AttemptId, Disposition, Speaker, TranscriptLine};
 use crate::collections::{Attempt, AttemptOutcome, StoreError};
@@ -55,6 +55,13 @@ enum Overlap {
     /// The caller stopped before the speech counted as an interruption; its transcript decides
     /// whether the bot goes on.
     AwaitingTranscript,
+}
+
+/// Whether the call goes on after a deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Continue {
+    Go,
+    Stop,
 }
 
 /// One digit of an answer, and when and how the caller gave it.
@@ -154,6 +161,12 @@ struct Session {
     digits: Vec<AnswerDigit>,
     digits_deadline: Option<Instant>,
     reply_deadline: Option<Instant>,
+    /// The bot's last phrase asked something and played whole: silence now counts.
+    awaiting_reply: bool,
+    /// When to stop waiting for the transcript of speech over the bot.
+    overlap_deadline: Option<Instant>,
+    /// When speech-to-text was last asked for a transcript.
+    last_finalize: Instant,
     hangup_deadline: Option<Instant>,
     call_deadline: Instant,
     hanging_up: bool,
@@ -218,6 +231,9 @@ impl Session {
             digits: Vec::new(),
             digits_deadline: None,
             reply_deadline: None,
+            awaiting_reply: false,
+            overlap_deadline: None,
+            last_finalize: stream_start,
             hangup_deadline: None,
             hanging_up: false,
             caller_hung_up: false,
@@ -226,10 +242,18 @@ impl Session {
     }
 
     async fn run(&mut self, inbound: &mut (impl Stream<Item = Inbound> + Unpin)) {
-        let far = Instant::now() + Duration::from_secs(86_400);
+        // One timer for the nearest deadline, reset only when that changes: the loop turns fifty
+        // times a second, and a fresh timer per deadline per turn would be registered each time.
+        let timer = sleep_until(self.next_deadline());
+        tokio::pin!(timer);
         loop {
             if self.hanging_up && self.playout().is_empty() {
                 return;
+            }
+            self.arm_reply_timer();
+            let deadline = self.next_deadline();
+            if timer.deadline() != deadline {
+                timer.as_mut().reset(deadline);
             }
             tokio::select! {
                 message = inbound.next() => match message {
@@ -242,27 +266,79 @@ impl Session {
                 },
                 Some(event) = self.stt.events.recv() => self.on_transcript(event).await,
                 Some(report) = self.mouth.reports.recv() => self.on_mouth(report),
-                () = sleep_until(self.digits_deadline.unwrap_or(far)), if self.digits_deadline.is_some() => {
-                    self.digits_deadline = None;
-                    self.flush_digits().await;
-                }
-                _ = sleep_until(self.reply_deadline.unwrap_or(far)), if self.reply_deadline.is_some() => {
-                    self.reply_deadline = None;
-                    self.act(vec![Event::Silence]).await;
-                }
-                _ = sleep_until(self.hangup_deadline.unwrap_or(far)), if self.hangup_deadline.is_some() => {
-                    let pending = self.playout().len();
-                    warn!(attempt_id = %self.attempt.id, pending, "goodbye mark did not come back in time");
-                    return;
-                }
-                _ = sleep_until(self.call_deadline) => {
-                    // NOTE: the stream is closed without a goodbye, because the dialog has no
-                    // maximum-length prompt yet.
-                    warn!(attempt_id = %self.attempt.id, "maximum call length reached");
-                    return;
+                () = &mut timer => {
+                    if self.on_deadline().await == Continue::Stop {
+                        return;
+                    }
                 }
             }
         }
+    }
+
+    /// Starts the wait for the caller's reply when the bot's last question has played and nothing
+    /// is under way: no speech, no transcript or digits pending, no overlap being checked. After an
+    /// "ajá", a key the dialog ignores or a turn it did not answer, the wait starts again.
+    fn arm_reply_timer(&mut self) {
+        let idle = self.awaiting_reply
+            && self.reply_deadline.is_none()
+            && !self.caller_speaking
+            && !self.hanging_up
+            && self.overlap == Overlap::None
+            && self.digits.is_empty()
+            && !self.transcript_pending()
+            && self.playout().is_empty();
+        if idle {
+            self.reply_deadline = Some(Instant::now() + self.services.config.call.reply_timeout());
+        }
+    }
+
+    /// Whether a transcript requested from speech-to-text may still come. A provider that never
+    /// answers holds nothing up for longer than [`TRANSCRIPT_WAIT`].
+    fn transcript_pending(&self) -> bool {
+        self.transcripts_due > 0 && self.last_finalize.elapsed() < TRANSCRIPT_WAIT
+    }
+
+    /// The earliest of the call's deadlines; the call's maximum length is always one of them.
+    fn next_deadline(&self) -> Instant {
+        [self.digits_deadline, self.reply_deadline, self.hangup_deadline, self.overlap_deadline]
+            .into_iter()
+            .flatten()
+            .fold(self.call_deadline, Instant::min)
+    }
+
+    /// Handles every deadline that has passed; tells whether the call goes on.
+    async fn on_deadline(&mut self) -> Continue {
+        let now = Instant::now();
+        let passed = |deadline: Option<Instant>| deadline.is_some_and(|at| at <= now);
+        if passed(self.hangup_deadline) {
+            let pending = self.playout().len();
+            warn!(attempt_id = %self.attempt.id, pending, "goodbye mark did not come back in time");
+            return Continue::Stop;
+        }
+        if self.call_deadline <= now {
+            // NOTE: the stream is closed without a goodbye, because the dialog has no
+            // maximum-length prompt yet.
+            warn!(attempt_id = %self.attempt.id, "maximum call length reached");
+            return Continue::Stop;
+        }
+        if passed(self.overlap_deadline) {
+            // The transcript of the speech over the bot never came: the bot goes on.
+            self.overlap_deadline = None;
+            if self.overlap == Overlap::AwaitingTranscript {
+                warn!(attempt_id = %self.attempt.id, "no transcript for speech over the bot; resuming");
+                self.overlap = Overlap::None;
+                self.mouth.resume();
+            }
+        }
+        if passed(self.digits_deadline) {
+            self.digits_deadline = None;
+            self.flush_digits().await;
+        }
+        if passed(self.reply_deadline) {
+            self.reply_deadline = None;
+            self.act(vec![Event::Silence]).await;
+        }
+        Continue::Go
     }
 
     async fn on_carrier(&mut self, message: Inbound) {
@@ -320,6 +396,7 @@ impl Session {
                     self.caller_speaking = false;
                     if self.overlap == Overlap::Speaking {
                         self.overlap = Overlap::AwaitingTranscript;
+                        self.overlap_deadline = Some(Instant::now() + TRANSCRIPT_WAIT);
                     }
                     self.turn = Some(Turn {
                         speech_ended: Instant::now(),
@@ -330,6 +407,7 @@ impl Session {
                         first_frame: None,
                     });
                     self.transcripts_due += 1;
+                    self.last_finalize = Instant::now();
                     self.send_stt_audio().await;
                     let _ = self.stt.input.send(SttInput::Finalize).await;
                 }
@@ -376,6 +454,7 @@ impl Session {
         }
         if self.overlap == Overlap::AwaitingTranscript {
             self.overlap = Overlap::None;
+            self.overlap_deadline = None;
             if is_backchannel(&text) {
                 // "Ajá" or noise over the bot: it goes on where it stopped.
                 metrics().backchannel();
@@ -432,7 +511,7 @@ impl Session {
             self.digits_deadline = None;
             return;
         }
-        if self.caller_speaking || self.transcripts_due > 0 {
+        if self.caller_speaking || self.transcript_pending() {
             self.digits_deadline = Some(Instant::now() + self.services.config.call.dtmf_inter_digit());
             return;
         }
@@ -543,9 +622,8 @@ impl Session {
         };
         self.heard(&played).await;
         self.turn_mark_echoed(name);
-        let done = self.playout().is_empty();
-        if done && last.utterance.expects_reply && !self.caller_speaking && !self.hanging_up {
-            self.reply_deadline = Some(Instant::now() + self.services.config.call.reply_timeout());
+        if self.playout().is_empty() {
+            self.awaiting_reply = last.utterance.expects_reply;
         }
     }
 
@@ -675,6 +753,7 @@ impl Session {
             language: self.machine.language(),
             generation: self.mouth.generation(),
         };
+        self.awaiting_reply = false;
         // The ledger learns of the phrase before the mouth can report on it.
         self.playout().queue(mark, utterance);
         let _ = self.mouth.phrases.send(phrase);
@@ -747,12 +826,19 @@ fn open_recorder(services: &CallServices, attempt: AttemptId) -> CallRecorder {
         Some(dir) => std::fs::create_dir_all(dir).map_err(|e| e.to_string()),
         None => Ok(()),
     }
-    .and_then(|()| CallRecorder::create(&path).map_err(|e| e.to_string()));
+    .and_then(|()| {
+        // The bot's audio is written as it is sent, up to the pacing lead ahead of the caller's.
+        let lead = services.config.call.pacing_lead().as_millis() as u64 * SAMPLES_PER_MS;
+        CallRecorder::create_with_window(&path, WINDOW_SAMPLES + lead).map_err(|e| e.to_string())
+    });
     created.unwrap_or_else(|error| {
         warn!(%attempt, %error, "recording file could not be created; keeping the recording in memory");
         CallRecorder::new()
     })
 }
+
+/// Longest wait for a transcript before the session stops holding the bot or digits for it.
+const TRANSCRIPT_WAIT: Duration = Duration::from_secs(5);
 
 /// Caller audio goes to speech-to-text in 100 ms chunks, and at once when speech starts or ends:
 /// one hand-over per five carrier frames instead of one per frame.

@@ -27,8 +27,12 @@ impl SpeechToText for Deaf {
     }
 }
 
+/// A scripted turn for which [`ScriptedStt`] returns no transcript at all, as when a provider
+/// drops a request.
+pub const NO_TRANSCRIPT: &str = "\u{0}no transcript";
+
 /// Speech-to-text that answers each end of turn with the next line in `turns`, or an empty
-/// transcript when there is none.
+/// transcript when there is none; a [`NO_TRANSCRIPT`] turn gets no answer.
 pub struct ScriptedStt {
     pub turns: Arc<Mutex<VecDeque<String>>>,
 }
@@ -43,6 +47,9 @@ impl SpeechToText for ScriptedStt {
             while let Some(input) = inputs.recv().await {
                 if input == SttInput::Finalize {
                     let text = turns.lock().expect("lock").pop_front().unwrap_or_default();
+                    if text == NO_TRANSCRIPT {
+                        continue;
+                    }
                     if events_sender.send(SttEvent::Final { text }).await.is_err() {
                         return;
                     }
