@@ -779,3 +779,23 @@ async fn caller_recorded_with_long_lead() {
     let speech_level = loudness(&caller, spoke_from, spoke_from + 400);
     assert!(speech_level > 1_000.0, "caller channel at {spoke_from} ms has mean level {speech_level}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn key_over_read_back_reads_again() {
+    let mut call = start_call(|_| {}).await;
+    answer_greeting(&mut call).await;
+    call.until_echoed("verify_identity").await;
+    for digit in "1234#".chars() {
+        call.inbound.send(Inbound::Dtmf(digit)).await.expect("session alive");
+    }
+    call.until_echoed("ask_payment").await;
+    call.say("Voy a pagar mil pesos el viernes.", 600).await;
+    call.until_phrase_playing(4).await;
+    // "1" pressed as the read-back starts: it cuts the read-back, which is read again.
+    call.inbound.send(Inbound::Dtmf('1')).await.expect("session alive");
+    assert!(wait_for_mark(&mut call, 20_000, "6:read_back").await, "{:?}", call.summary());
+    assert_eq!(call.clears(), 1);
+    assert!(call.store.promises.lock().expect("lock").is_empty());
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    call.end().await;
+}

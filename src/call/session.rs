@@ -346,6 +346,11 @@ impl Session {
             Inbound::Audio { timestamp_ms, mulaw } => self.on_audio(timestamp_ms, &mulaw).await,
             Inbound::Dtmf(digit) => {
                 self.reply_deadline = None;
+                // A key press over the bot cuts it as speech does, so "1" pressed before the
+                // read-back's amount and date played cannot confirm them.
+                if self.may_barge_in() {
+                    self.barge_in().await;
+                }
                 if digit == '#' {
                     self.flush_digits().await;
                 } else {
@@ -588,7 +593,7 @@ impl Session {
     async fn barge_in(&mut self) {
         self.overlap = Overlap::None;
         self.mouth.interrupt();
-        let _ = self.outbound.send(Outbound::Clear).await;
+        self.send_or_give_up(Outbound::Clear).await;
         let now_sample = self.now_sample();
         self.recorder.lock().expect("recorder lock").cut_bot_after(now_sample);
         let (played, cut) = self.playout().clear(now_sample);
@@ -603,6 +608,15 @@ impl Session {
             events.push(Event::PlaybackCut { key: utterance.key, heard_text });
         }
         self.act(events).await;
+    }
+
+    /// Queues a command for the carrier, giving up after [`CARRIER_WAIT`] when the carrier has
+    /// stopped reading and the queue is full, so the call can still end.
+    async fn send_or_give_up(&self, command: Outbound) {
+        match tokio::time::timeout(CARRIER_WAIT, self.outbound.send(command)).await {
+            Ok(_) => {}
+            Err(_) => warn!(attempt_id = %self.attempt.id, "carrier stopped reading; a command was dropped"),
+        }
     }
 
     /// Writes phrases the caller heard whole into the transcript.
@@ -792,7 +806,7 @@ impl Session {
         info!(attempt_id = %self.attempt.id, %disposition, right_party = self.right_party, "call ended");
         let _ = self.services.bus.send(CallEvent::Ended { attempt_id: self.attempt.id, disposition });
         if !self.caller_hung_up {
-            let _ = self.outbound.send(Outbound::Hangup).await;
+            self.send_or_give_up(Outbound::Hangup).await;
         }
         CallReport { disposition, right_party_contact: self.right_party, recording_path }
     }
@@ -836,6 +850,9 @@ fn open_recorder(services: &CallServices, attempt: AttemptId) -> CallRecorder {
         CallRecorder::new()
     })
 }
+
+/// Longest wait for room in the carrier's queue before a command is dropped.
+const CARRIER_WAIT: Duration = Duration::from_secs(2);
 
 /// Longest wait for a transcript before the session stops holding the bot or digits for it.
 const TRANSCRIPT_WAIT: Duration = Duration::from_secs(5);
