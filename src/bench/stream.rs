@@ -311,7 +311,7 @@ async fn hang_up(mut sink: Sink, source: &mut Source, sequence: &mut u64, planne
 /// A small read buffer: tungstenite zeroes its default 128 KiB buffer on every read, which would
 /// make the carriers, not the server, the limit of the bench.
 fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
-    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024)
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(2 * 1024)
 }
 
 /// A media message from the server, read without buffering its fields.
