@@ -16,7 +16,7 @@ const TURN_BUCKETS: [f64; 13] = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 
 pub enum TurnStage {
     /// The final transcript arrived.
     FinalTranscript,
-    /// The dialog decided what to say.
+    /// The dialog chose the bot's reply.
     Decision,
     /// Text-to-speech returned the first audio of the reply.
     FirstAudio,
@@ -46,7 +46,7 @@ impl TurnStage {
     }
 }
 
-/// Which outside provider failed.
+/// An outside provider that can fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
     SpeechToText,
@@ -111,7 +111,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     turn_stages: std::array::from_fn(|_| Histogram::new()),
 });
 
-/// The process's metrics.
+/// Returns the process's metrics.
 pub fn metrics() -> &'static Metrics {
     &METRICS
 }
@@ -152,7 +152,7 @@ impl Metrics {
         self.turn_stages[stage as usize].observe(since_speech_end);
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// Renders every metric in the Prometheus text format.
     pub fn render(&self) -> String {
         let mut out = String::new();
         let counter = |out: &mut String, name: &str, help: &str, value: u64| {

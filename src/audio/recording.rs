@@ -72,7 +72,7 @@ impl CallRecorder {
         Self::default()
     }
 
-    /// A recorder that streams to a WAV file at `path`, created now; [`CallRecorder::finish`]
+    /// Creates a recorder that streams to a new WAV file at `path`. [`CallRecorder::finish`]
     /// completes it.
     pub fn create(path: &Path) -> Result<Self, RecordingError> {
         Self::create_with_window(path, WINDOW_SAMPLES)
@@ -125,8 +125,8 @@ impl CallRecorder {
         writer.finalize().map_err(error)
     }
 
-    /// Completes the recording: a streaming recorder writes what it holds and closes its file;
-    /// one kept in memory is written to `path`. Returns where the recording is.
+    /// Completes the recording and returns its path. A streaming recorder writes the samples
+    /// still in memory and closes its file, and one kept in memory is written to `path`.
     pub fn finish(&mut self, path: &Path) -> Result<PathBuf, RecordingError> {
         let Some(mut spill) = self.file.take() else {
             self.write_wav(path)?;

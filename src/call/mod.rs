@@ -56,7 +56,7 @@ pub enum CallEvent {
         attempt_id: AttemptId,
         disposition: Disposition,
     },
-    /// How long the bot took to answer one caller turn.
+    /// How long the bot took to reply to one caller turn.
     TurnTimings {
         attempt_id: AttemptId,
         timings: TurnTimings,

@@ -49,7 +49,7 @@ pub enum MouthReport {
     Failed { mark: String, reason: String },
 }
 
-/// How the session steers the mouth.
+/// The session's control over the mouth: the current generation and the pause flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Control {
     generation: u64,
@@ -79,7 +79,7 @@ impl Mouth {
         });
     }
 
-    /// Stops sending frames until [`Mouth::resume`]; what the carrier already holds plays out.
+    /// Stops sending frames until [`Mouth::resume`]. The audio the carrier already has still plays.
     pub fn pause(&self) {
         self.control.send_modify(|control| control.paused = true);
     }
@@ -101,7 +101,7 @@ impl Drop for Mouth {
     }
 }
 
-/// What the mouth shares with its session.
+/// The parts the mouth shares with its session.
 pub struct MouthParts {
     pub tts: Arc<dyn TextToSpeech>,
     pub outbound: mpsc::Sender<Outbound>,
@@ -167,9 +167,14 @@ struct Timeline {
     next_sample: u64,
 }
 
+/// Returns the position of the stream timeline now, in 8 kHz samples since `stream_start`.
+pub fn stream_sample_now(stream_start: Instant) -> u64 {
+    Instant::now().saturating_duration_since(stream_start).as_millis() as u64 * SAMPLES_PER_MS
+}
+
 impl Timeline {
     fn now_sample(&self) -> u64 {
-        Instant::now().saturating_duration_since(self.stream_start).as_millis() as u64 * SAMPLES_PER_MS
+        stream_sample_now(self.stream_start)
     }
 
     /// Moves the next frame to now when the timeline fell behind (after silence or a pause), so
@@ -222,7 +227,7 @@ impl Speaker {
                 first_chunk = false;
                 let _ = self.reports.send(MouthReport::Synthesized { mark: phrase.mark.clone(), at: Instant::now() });
             }
-            // A look at what follows tells whether this chunk ends the phrase, so the ledger knows
+            // Looking at what follows shows whether this chunk ends the phrase, so the ledger has
             // the phrase's length while it plays.
             let following = stream.try_recv();
             let last = matches!(following, Err(TryRecvError::Disconnected));

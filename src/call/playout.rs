@@ -48,8 +48,8 @@ impl QueuedPhrase {
         now_sample.saturating_sub(start).saturating_sub(self.paused_samples).min(self.sent_samples)
     }
 
-    /// The phrase's length in samples: known once synthesis finished, guessed from the text
-    /// before that, and never less than what was already synthesized.
+    /// Returns the phrase's length in samples: known once synthesis finished, guessed from the
+    /// text before that, and never less than what was already synthesized.
     pub fn length_samples(&self) -> u64 {
         if self.synthesized_all {
             return self.synthesized_samples;
@@ -58,7 +58,7 @@ impl QueuedPhrase {
         guess.max(self.synthesized_samples)
     }
 
-    /// Whether the caller heard all of it by `now_sample`.
+    /// Returns whether the caller heard all of it by `now_sample`.
     pub fn heard_whole(&self, now_sample: u64) -> bool {
         !self.failed && self.synthesized_all && self.heard_samples(now_sample) >= self.synthesized_samples
     }
@@ -119,7 +119,7 @@ impl Playout {
         self.queue.iter_mut().find(|phrase| phrase.mark == mark)
     }
 
-    /// The mouth synthesized `samples` more of the phrase; `done` when synthesis finished.
+    /// Records `samples` more synthesized audio of the phrase, and whether synthesis is `done`.
     pub fn synthesized(&mut self, mark: &str, samples: u64, done: bool) {
         if let Some(phrase) = self.phrase_mut(mark) {
             phrase.synthesized_samples += samples;
@@ -127,7 +127,7 @@ impl Playout {
         }
     }
 
-    /// The mouth sent a frame of the phrase that plays from `at_sample` of the stream timeline.
+    /// Records a frame of the phrase sent to play from `at_sample` of the stream timeline.
     pub fn sent(&mut self, mark: &str, at_sample: u64, samples: u64) {
         if let Some(phrase) = self.phrase_mut(mark) {
             phrase.start_sample.get_or_insert(at_sample);
@@ -157,8 +157,8 @@ impl Playout {
         self.queue.iter().any(|phrase| !phrase.failed)
     }
 
-    /// The carrier echoed `name`: that phrase and every one queued before it played in full.
-    /// Returns them in order; empty for an unknown or stale name (a cleared phrase's echo).
+    /// Removes and returns, in order, the phrase echoed as `name` and every phrase queued before
+    /// it, which all played in full. An unknown or stale name (a cleared phrase's echo) returns none.
     pub fn echoed(&mut self, name: &str) -> Vec<QueuedPhrase> {
         match self.queue.iter().position(|phrase| phrase.mark == name) {
             Some(position) => self.queue.drain(..=position).collect(),
@@ -166,9 +166,9 @@ impl Playout {
         }
     }
 
-    /// A `clear` went out when the stream timeline was at `now_sample`. Phrases heard whole (their
-    /// echo still on its way) are returned as played; every other phrase is cut, with the
-    /// part the caller heard.
+    /// Empties the ledger for a `clear` sent when the stream timeline was at `now_sample`. Phrases
+    /// heard whole (their echo still on its way) come back as played. Every other phrase is cut,
+    /// with the part the caller heard.
     pub fn clear(&mut self, now_sample: u64) -> (Vec<QueuedPhrase>, Vec<CutPhrase>) {
         let mut played = Vec::new();
         let mut cut = Vec::new();

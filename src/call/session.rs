@@ -53,8 +53,10 @@ enum Overlap {
     /// The bot is paused while the caller speaks.
     Speaking,
     /// The caller stopped before the speech counted as an interruption; its transcript decides
-    /// whether the bot goes on.
-    AwaitingTranscript,
+    /// whether the bot goes on. Without one by `until`, the bot goes on anyway.
+    AwaitingTranscript {
+        until: Instant,
+    },
 }
 
 /// Whether the call goes on after a deadline.
@@ -64,7 +66,7 @@ enum Continue {
     Stop,
 }
 
-/// One digit of an answer, and when and how the caller gave it.
+/// One digit of a reply, with when and how the caller gave it.
 struct AnswerDigit {
     at: Instant,
     digit: char,
@@ -157,14 +159,12 @@ struct Session {
     /// Finalize requests sent to speech-to-text whose transcript has not come back.
     transcripts_due: u32,
     turn: Option<Turn>,
-    /// Digits of the answer being given, keyed or spoken, in the order they were given.
+    /// Digits of the reply in progress, keyed or spoken, in the order they were given.
     digits: Vec<AnswerDigit>,
     digits_deadline: Option<Instant>,
     reply_deadline: Option<Instant>,
     /// The bot's last phrase asked something and played whole: silence now counts.
     awaiting_reply: bool,
-    /// When to stop waiting for the transcript of speech over the bot.
-    overlap_deadline: Option<Instant>,
     /// When speech-to-text was last asked for a transcript.
     last_finalize: Instant,
     hangup_deadline: Option<Instant>,
@@ -232,7 +232,6 @@ impl Session {
             digits_deadline: None,
             reply_deadline: None,
             awaiting_reply: false,
-            overlap_deadline: None,
             last_finalize: stream_start,
             hangup_deadline: None,
             hanging_up: false,
@@ -277,7 +276,7 @@ impl Session {
 
     /// Starts the wait for the caller's reply when the bot's last question has played and nothing
     /// is under way: no speech, no transcript or digits pending, no overlap being checked. After an
-    /// "ajá", a key the dialog ignores or a turn it did not answer, the wait starts again.
+    /// "ajá", a key the dialog ignores or a turn it did not reply to, the wait starts again.
     fn arm_reply_timer(&mut self) {
         let idle = self.awaiting_reply
             && self.reply_deadline.is_none()
@@ -292,21 +291,25 @@ impl Session {
         }
     }
 
-    /// Whether a transcript requested from speech-to-text may still come. A provider that never
-    /// answers holds nothing up for longer than [`TRANSCRIPT_WAIT`].
+    /// Returns whether a transcript requested from speech-to-text may still come. A provider
+    /// that never replies delays nothing for longer than [`TRANSCRIPT_WAIT`].
     fn transcript_pending(&self) -> bool {
         self.transcripts_due > 0 && self.last_finalize.elapsed() < TRANSCRIPT_WAIT
     }
 
-    /// The earliest of the call's deadlines; the call's maximum length is always one of them.
+    /// Returns the earliest of the call's deadlines. The call's maximum length is always one of them.
     fn next_deadline(&self) -> Instant {
-        [self.digits_deadline, self.reply_deadline, self.hangup_deadline, self.overlap_deadline]
+        let overlap_deadline = match self.overlap {
+            Overlap::AwaitingTranscript { until } => Some(until),
+            Overlap::None | Overlap::Speaking => None,
+        };
+        [self.digits_deadline, self.reply_deadline, self.hangup_deadline, overlap_deadline]
             .into_iter()
             .flatten()
             .fold(self.call_deadline, Instant::min)
     }
 
-    /// Handles every deadline that has passed; tells whether the call goes on.
+    /// Handles every deadline that has passed and returns whether the call goes on.
     async fn on_deadline(&mut self) -> Continue {
         let now = Instant::now();
         let passed = |deadline: Option<Instant>| deadline.is_some_and(|at| at <= now);
@@ -321,14 +324,10 @@ impl Session {
             warn!(attempt_id = %self.attempt.id, "maximum call length reached");
             return Continue::Stop;
         }
-        if passed(self.overlap_deadline) {
-            // The transcript of the speech over the bot never came: the bot goes on.
-            self.overlap_deadline = None;
-            if self.overlap == Overlap::AwaitingTranscript {
-                warn!(attempt_id = %self.attempt.id, "no transcript for speech over the bot; resuming");
-                self.overlap = Overlap::None;
-                self.mouth.resume();
-            }
+        if matches!(self.overlap, Overlap::AwaitingTranscript { until } if until <= now) {
+            warn!(attempt_id = %self.attempt.id, "no transcript came for speech over the bot; resuming");
+            self.overlap = Overlap::None;
+            self.mouth.resume();
         }
         if passed(self.digits_deadline) {
             self.digits_deadline = None;
@@ -392,7 +391,7 @@ impl Session {
                     let _ = self.stt.input.send(SttInput::SpeechStarted).await;
                     self.reply_deadline = None;
                     if self.may_barge_in() {
-                        // Wait and see: the bot holds its next frame while the caller speaks.
+                        // Wait and see: the bot keeps its next frame back while the caller speaks.
                         self.mouth.pause();
                         self.overlap = Overlap::Speaking;
                     }
@@ -400,8 +399,7 @@ impl Session {
                 VadEvent::SpeechEnded { .. } => {
                     self.caller_speaking = false;
                     if self.overlap == Overlap::Speaking {
-                        self.overlap = Overlap::AwaitingTranscript;
-                        self.overlap_deadline = Some(Instant::now() + TRANSCRIPT_WAIT);
+                        self.overlap = Overlap::AwaitingTranscript { until: Instant::now() + TRANSCRIPT_WAIT };
                     }
                     self.turn = Some(Turn {
                         speech_ended: Instant::now(),
@@ -457,9 +455,8 @@ impl Session {
         if self.hanging_up {
             return;
         }
-        if self.overlap == Overlap::AwaitingTranscript {
+        if matches!(self.overlap, Overlap::AwaitingTranscript { .. }) {
             self.overlap = Overlap::None;
-            self.overlap_deadline = None;
             if is_backchannel(&text) {
                 // "Ajá" or noise over the bot: it goes on where it stopped.
                 metrics().backchannel();
@@ -530,16 +527,15 @@ impl Session {
     }
 
     fn on_mouth(&mut self, report: MouthReport) {
-        let turn = self.turn.as_mut().filter(|turn| turn.first_mark.is_some());
         let mark = match report {
             MouthReport::Synthesized { mark, at } => {
-                if let Some(turn) = turn.filter(|turn| turn.first_mark.as_ref() == Some(&mark)) {
+                if let Some(turn) = self.turn_replying_with(&mark) {
                     turn.first_audio.get_or_insert(at);
                 }
                 return;
             }
             MouthReport::FirstFrame { mark, at } => {
-                if let Some(turn) = turn.filter(|turn| turn.first_mark.as_ref() == Some(&mark)) {
+                if let Some(turn) = self.turn_replying_with(&mark) {
                     turn.first_frame.get_or_insert(at);
                 }
                 return;
@@ -558,13 +554,17 @@ impl Session {
         self.start_goodbye_wait_if_sent();
     }
 
+    /// Returns the turn whose reply starts with the phrase `mark`, if one is being timed.
+    fn turn_replying_with(&mut self, mark: &str) -> Option<&mut Turn> {
+        self.turn.as_mut().filter(|turn| turn.first_mark.as_deref() == Some(mark))
+    }
+
     fn playout(&self) -> std::sync::MutexGuard<'_, Playout> {
         self.playout.lock().expect("playout lock")
     }
 
-    /// Where the stream timeline is now, in 8 kHz samples.
     fn now_sample(&self) -> u64 {
-        Instant::now().saturating_duration_since(self.stream_start).as_millis() as u64 * SAMPLES_PER_MS
+        mouth::stream_sample_now(self.stream_start)
     }
 
     /// Starts the bounded wait for the goodbye's mark once the goodbye's last frame is sent,
@@ -587,7 +587,7 @@ impl Session {
             && !(protect && playout.phrases().any(|phrase| phrase.utterance.protected))
     }
 
-    /// The caller spoke over the bot: the bot stops, the carrier is told to drop what it holds,
+    /// Stops the bot because the caller spoke over it: the carrier gets a `clear` for its buffer,
     /// and what the caller heard is written down. `clear` goes out even when the mouth has
     /// nothing left, since the carrier may still be playing what was sent.
     async fn barge_in(&mut self) {
@@ -832,8 +832,8 @@ fn recording_path(services: &CallServices, attempt: AttemptId) -> std::path::Pat
     services.data_dir.join(&services.config.call.recordings_dir).join(format!("attempt-{attempt}.wav"))
 }
 
-/// A recorder streaming to the call's WAV file, so a long call does not grow in memory. When the
-/// file cannot be created the recording is kept in memory and written at the end.
+/// Opens a recorder that streams to the call's WAV file, so a long call does not grow in memory.
+/// When the file cannot be created, the recording is kept in memory and written at the end.
 fn open_recorder(services: &CallServices, attempt: AttemptId) -> CallRecorder {
     let path = recording_path(services, attempt);
     let created = match path.parent() {
@@ -851,7 +851,7 @@ fn open_recorder(services: &CallServices, attempt: AttemptId) -> CallRecorder {
     })
 }
 
-/// Longest wait for room in the carrier's queue before a command is dropped.
+/// Maximum wait for room in the carrier's queue before a command is dropped.
 const CARRIER_WAIT: Duration = Duration::from_secs(2);
 
 /// Longest wait for a transcript before the session stops holding the bot or digits for it.

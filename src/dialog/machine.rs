@@ -89,8 +89,8 @@ pub struct Machine {
     disposition: Option<Disposition>,
     /// The caller hung up while a store was out: the result still decides the disposition.
     caller_gone: bool,
-    /// The opening notice was cut before the caller heard it: it is said again before the bot
-    /// goes on.
+    /// The opening notice was cut before the caller heard it, so the bot repeats it before
+    /// going on.
     disclosure_owed: bool,
     /// The read-back of the promise was cut: a bare "yes" cannot accept terms the caller did
     /// not hear. (A cut balance statement needs no such care: the read-back repeats the amount.)
