@@ -15,7 +15,7 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
-use super::nlu::{spoken_date, spoken_money, Expecting, Intent, InterpretContext, Interpretation};
+use super::nlu::{spoken_date, spoken_money, Dialect, Expecting, Intent, InterpretContext, Interpretation};
 use super::script::{Prompt, PromptValues, Script};
 use super::{Action, AmountMention, CallContext, Event, Language, Utterance};
 use crate::collections::model::{Disposition, Money, PaymentClaim, Promise};
@@ -188,6 +188,7 @@ impl Machine {
     pub fn interpret_context(&self) -> InterpretContext {
         InterpretContext {
             language: self.language(),
+            dialect: Dialect::from_locale(&self.ctx.account.debtor.locale),
             currency: self.ctx.account.debt.balance.currency,
             today: self.ctx.today,
             expecting: self.expecting(),
@@ -252,9 +253,9 @@ impl Machine {
             Intent::StopContact => {
                 return self.store(Action::StoreOptOut { channel: "voice".to_string() }, Pending::OptOut)
             }
-            Intent::AskForHuman | Intent::Dispute => return self.request_callback(None, true),
-            Intent::CallLater => return self.request_callback(heard.date, false),
-            Intent::WhoIsCalling => return self.clarify(Some(Prompt::WhoIsCalling)),
+            Intent::AskHuman | Intent::Dispute => return self.request_callback(None, true),
+            Intent::CallbackRequest => return self.request_callback(heard.date, false),
+            Intent::Greeting => return self.clarify(Some(Prompt::WhoIsCalling)),
             _ => {}
         }
 
@@ -271,7 +272,7 @@ impl Machine {
     fn hear_identity(&mut self, heard: &Interpretation) -> Vec<Action> {
         match heard.intent {
             // Only the debtor talks about paying: treat it as a yes and verify.
-            Intent::Affirm | Intent::PromiseToPay | Intent::AlreadyPaid | Intent::RefuseToPay => {
+            Intent::Affirm | Intent::PromiseToPay | Intent::AlreadyPaid | Intent::CannotPay => {
                 self.state = State::Verifying;
                 self.clarifications = 0;
                 vec![self.say(Prompt::VerifyIdentity, true)]
@@ -336,7 +337,7 @@ impl Machine {
     fn hear_offer(&mut self, asked: Ask, terms: Terms, heard: &Interpretation) -> Vec<Action> {
         match heard.intent {
             Intent::AlreadyPaid => return self.hear_already_paid(heard),
-            Intent::RefuseToPay => return self.finish(&[Prompt::RefusedGoodbye], Disposition::RefusedToPay),
+            Intent::CannotPay => return self.finish(&[Prompt::RefusedGoodbye], Disposition::RefusedToPay),
             _ => {}
         }
 
@@ -420,7 +421,7 @@ impl Machine {
     fn hear_read_back(&mut self, promise: Promise, heard: &Interpretation) -> Vec<Action> {
         match heard.intent {
             Intent::AlreadyPaid => return self.hear_already_paid(heard),
-            Intent::RefuseToPay => return self.finish(&[Prompt::RefusedGoodbye], Disposition::RefusedToPay),
+            Intent::CannotPay => return self.finish(&[Prompt::RefusedGoodbye], Disposition::RefusedToPay),
             _ => {}
         }
 

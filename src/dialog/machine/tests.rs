@@ -179,7 +179,7 @@ fn plain_no_at_greeting_is_wrong_party() {
 fn who_is_calling_then_asks_again() {
     let mut machine = machine();
     machine.on(Event::CallStarted);
-    assert_eq!(step(&mut machine, heard(Intent::WhoIsCalling)), ["say:who_is_calling", "say:ask_identity"]);
+    assert_eq!(step(&mut machine, heard(Intent::Greeting)), ["say:who_is_calling", "say:ask_identity"]);
 }
 
 #[test]
@@ -351,7 +351,7 @@ fn correction_at_read_back_reads_back_again() {
 fn refusal_ends_the_call() {
     let mut machine = verified();
     assert_eq!(
-        step(&mut machine, heard(Intent::RefuseToPay)),
+        step(&mut machine, heard(Intent::CannotPay)),
         ["say:refused_goodbye", "dispose:refused_to_pay", "hangup"]
     );
 }
@@ -401,7 +401,7 @@ fn opt_out_before_verification() {
 fn named_day_callback_at_ten_local() {
     let mut machine = machine();
     machine.on(Event::CallStarted);
-    let later = Interpretation { date: Some(date(12, 3)), ..Interpretation::intent(Intent::CallLater) };
+    let later = Interpretation { date: Some(date(12, 3)), ..Interpretation::intent(Intent::CallbackRequest) };
     let actions = machine.on(Event::Heard { text: "llámeme mañana".into(), interpretation: later });
     // Mexico City is UTC-6 all year since 2022.
     let ten_local = Utc.with_ymd_and_hms(2026, 12, 3, 16, 0, 0).unwrap();
@@ -415,7 +415,7 @@ fn named_day_callback_at_ten_local() {
 #[test]
 fn request_for_a_person_is_a_callback() {
     let mut machine = verified();
-    assert_eq!(machine.on(heard(Intent::AskForHuman)), [Action::StoreCallback { requested_for: None }]);
+    assert_eq!(machine.on(heard(Intent::AskHuman)), [Action::StoreCallback { requested_for: None }]);
     assert_eq!(step(&mut machine, Event::OutcomeStored { ok: true })[0], "say:human_callback");
 }
 
@@ -481,12 +481,12 @@ fn any_event() -> impl Strategy<Value = Event> {
         Intent::Deny,
         Intent::WrongPerson,
         Intent::PromiseToPay,
-        Intent::RefuseToPay,
+        Intent::CannotPay,
         Intent::AlreadyPaid,
-        Intent::CallLater,
+        Intent::CallbackRequest,
         Intent::StopContact,
-        Intent::AskForHuman,
-        Intent::WhoIsCalling,
+        Intent::AskHuman,
+        Intent::Greeting,
         Intent::Dispute,
         Intent::Unknown,
     ]);
@@ -499,7 +499,7 @@ fn any_event() -> impl Strategy<Value = Event> {
     let digits = prop::option::of(prop::sample::select(vec!["1234".to_string(), "4321".to_string()]));
     let heard = (intents, amounts, dates, digits).prop_map(|(intent, amount, date, digits)| Event::Heard {
         text: String::new(),
-        interpretation: Interpretation { intent, amount, date, digits, language: None },
+        interpretation: Interpretation { intent, amount, date, installments: None, digits, language: None },
     });
     prop_oneof![
         6 => heard,

@@ -85,7 +85,7 @@ pub(super) fn classify(words: &Words, expecting: Expecting, has_terms: bool) -> 
         return Intent::StopContact;
     }
     if said(words, |l| l.ask_for_human) {
-        return Intent::AskForHuman;
+        return Intent::AskHuman;
     }
     if said(words, |l| l.dispute) {
         return Intent::Dispute;
@@ -101,16 +101,16 @@ pub(super) fn classify(words: &Words, expecting: Expecting, has_terms: bool) -> 
         return Intent::PromiseToPay;
     }
     if said(words, |l| l.refuse_to_pay) {
-        return Intent::RefuseToPay;
+        return Intent::CannotPay;
     }
     if said(words, |l| l.call_later) {
-        return Intent::CallLater;
+        return Intent::CallbackRequest;
     }
     if offers_payment(words) || (has_terms && asked_for_terms) {
         return Intent::PromiseToPay;
     }
     if said(words, |l| l.call_later_weak) {
-        return Intent::CallLater;
+        return Intent::CallbackRequest;
     }
     if is_denial(words) {
         return Intent::Deny;
@@ -119,7 +119,7 @@ pub(super) fn classify(words: &Words, expecting: Expecting, has_terms: bool) -> 
         return Intent::Affirm;
     }
     if said(words, |l| l.who_is_calling) {
-        return Intent::WhoIsCalling;
+        return Intent::Greeting;
     }
     Intent::Unknown
 }

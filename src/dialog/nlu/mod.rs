@@ -38,6 +38,8 @@ pub struct Interpretation {
     /// A date resolved against the call's date: never before it for a payment to come, never
     /// after it for a payment the caller says was made.
     pub date: Option<NaiveDate>,
+    /// The number of installments the caller asked for or accepted ("en tres cuotas").
+    pub installments: Option<u32>,
     /// Digits for the identity check, read only when the bot asked for them.
     pub digits: Option<String>,
     /// The caller's language, when the words leave no doubt.
@@ -47,36 +49,111 @@ pub struct Interpretation {
 impl Interpretation {
     /// Builds a reading with only an intent.
     pub fn intent(intent: Intent) -> Interpretation {
-        Interpretation { intent, amount: None, date: None, digits: None, language: None }
+        Interpretation { intent, amount: None, date: None, installments: None, digits: None, language: None }
     }
 }
 
-/// The meaning of a caller's turn.
+/// The meaning of a caller's turn. The names (`as_str`) are the ones `cobranza understand` prints
+/// and the labelled corpus uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Intent {
-    /// "sí", "soy yo", "es correcto".
+    /// A plain yes: "sí", "correcto", "de acuerdo", "yes".
     Affirm,
-    /// "no", "incorrecto".
+    /// A plain no: "no", "incorrecto", "nope".
     Deny,
-    /// Whoever answered is not the debtor: "número equivocado", "no vive aquí".
+    /// The debtor says they are the person asked for: "sí, soy yo", "con ella habla", "speaking".
+    IdentityConfirm,
+    /// Whoever answered is not the debtor: "número equivocado", "no vive aquí", "wrong number".
     WrongPerson,
     /// An offer to pay, with or without the amount and date.
     PromiseToPay,
-    /// "no voy a pagar", "no tengo dinero".
-    RefuseToPay,
-    /// "ya pagué".
+    /// "¿Cuánto debo?", "how much is it?"
+    AskAmount,
+    /// "Ya pagué", "I already paid".
     AlreadyPaid,
-    /// "llámeme más tarde", "estoy ocupado".
-    CallLater,
-    /// "no me vuelvan a llamar".
-    StopContact,
-    /// "quiero hablar con una persona".
-    AskForHuman,
-    /// "¿quién habla?"
-    WhoIsCalling,
     /// The caller denies owing the debt: "no debo nada", "esa deuda no es mía".
     Dispute,
+    /// A situation that keeps the caller from paying: job loss, illness, a death in the family.
+    Hardship,
+    /// "Llámeme más tarde", "estoy ocupado", "call me tomorrow".
+    CallbackRequest,
+    /// "No me vuelvan a llamar", "stop calling me".
+    StopContact,
+    /// "Quiero hablar con una persona", "let me talk to a human".
+    AskHuman,
+    /// The caller asks for other terms: a discount, installments, "es mucho".
+    Negotiate,
+    /// "No puedo pagar", "no tengo dinero", "no voy a pagar".
+    CannotPay,
+    /// "¿Cómo?", "repita por favor", "what did you say?"
+    AskRepeat,
+    /// "Hola", "¿bueno?", "¿quién habla?"
+    Greeting,
+    /// Insults and threats.
+    Abusive,
+    /// "Adiós", "tengo que colgar", "bye".
+    Goodbye,
     Unknown,
+}
+
+impl Intent {
+    pub const ALL: [Intent; 19] = [
+        Intent::Affirm,
+        Intent::Deny,
+        Intent::IdentityConfirm,
+        Intent::WrongPerson,
+        Intent::PromiseToPay,
+        Intent::AskAmount,
+        Intent::AlreadyPaid,
+        Intent::Dispute,
+        Intent::Hardship,
+        Intent::CallbackRequest,
+        Intent::StopContact,
+        Intent::AskHuman,
+        Intent::Negotiate,
+        Intent::CannotPay,
+        Intent::AskRepeat,
+        Intent::Greeting,
+        Intent::Abusive,
+        Intent::Goodbye,
+        Intent::Unknown,
+    ];
+
+    /// The snake_case name: `promise_to_pay`, `ask_human`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::Affirm => "affirm",
+            Intent::Deny => "deny",
+            Intent::IdentityConfirm => "identity_confirm",
+            Intent::WrongPerson => "wrong_person",
+            Intent::PromiseToPay => "promise_to_pay",
+            Intent::AskAmount => "ask_amount",
+            Intent::AlreadyPaid => "already_paid",
+            Intent::Dispute => "dispute",
+            Intent::Hardship => "hardship",
+            Intent::CallbackRequest => "callback_request",
+            Intent::StopContact => "stop_contact",
+            Intent::AskHuman => "ask_human",
+            Intent::Negotiate => "negotiate",
+            Intent::CannotPay => "cannot_pay",
+            Intent::AskRepeat => "ask_repeat",
+            Intent::Greeting => "greeting",
+            Intent::Abusive => "abusive",
+            Intent::Goodbye => "goodbye",
+            Intent::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::str::FromStr for Intent {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Intent, String> {
+        Intent::ALL.into_iter().find(|intent| intent.as_str() == name).ok_or_else(|| {
+            let names: Vec<&str> = Intent::ALL.iter().map(|intent| intent.as_str()).collect();
+            format!("unknown intent '{name}'; expected one of {}", names.join(", "))
+        })
+    }
 }
 
 /// The question the bot asked last, so that "sí" or "el 15" is read as an answer to it.
@@ -84,8 +161,18 @@ pub enum Intent {
 pub enum Expecting {
     /// "¿Hablo con María López?"
     Identity,
-    /// The last four digits of the debtor's national id.
+    /// Digits that verify the debtor: the last digits of the national id, or the postal code.
     VerificationDigits,
+    /// The debtor's date of birth, to verify them: dates point back, and years are read whole
+    /// ("quince de marzo del ochenta y cinco").
+    BirthDate,
+    /// The bot proposed terms from the offer ladder: a yes takes them, a number is a
+    /// counter-offer.
+    OfferResponse,
+    /// "¿En cuántas cuotas?": a bare number is a count of installments, not an amount.
+    Installments,
+    /// "¿Cuándo le podemos llamar?": a day, and maybe a time of day.
+    CallbackTime,
     /// "¿Cuánto puede pagar y en qué fecha?"
     PaymentOffer,
     /// The read-back of a promise: "¿es correcto?"
@@ -114,10 +201,42 @@ impl Expecting {
     }
 }
 
+/// The country variant of the caller's language, from the debtor's locale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    Mexico,
+    Colombia,
+    Peru,
+    Chile,
+    Argentina,
+    UnitedStates,
+    /// A locale without its own variant (`es-419`, `es`): Mexican and Peruvian number format.
+    Neutral,
+}
+
+impl Dialect {
+    /// Reads the region of a BCP 47 locale: `es-CO` is Colombia, `en-US` the United States.
+    pub fn from_locale(locale: &str) -> Dialect {
+        let region = locale.split(['-', '_']).nth(1).unwrap_or("").to_ascii_uppercase();
+        match region.as_str() {
+            "MX" => Dialect::Mexico,
+            "CO" => Dialect::Colombia,
+            "PE" => Dialect::Peru,
+            "CL" => Dialect::Chile,
+            "AR" => Dialect::Argentina,
+            "US" => Dialect::UnitedStates,
+            _ => Dialect::Neutral,
+        }
+    }
+}
+
 /// The call facts the interpreter reads a turn against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InterpretContext {
     pub language: Language,
+    /// The debtor's country: its number separators ("1.500" is fifteen hundred in Colombia) and
+    /// slang ("lucas" in Chile and Argentina).
+    pub dialect: Dialect,
     /// The debt's currency: "pesos" and a bare number mean this currency.
     pub currency: Currency,
     /// The debtor's local date, against which "mañana" and "el viernes" resolve.
@@ -160,7 +279,7 @@ impl RuleInterpreter {
         };
         let intent = intent::classify(&words, ctx.expecting, amount.is_some() || date.is_some());
         let language = intent::detect_language(&words);
-        Interpretation { intent, amount, date, digits, language }
+        Interpretation { intent, amount, date, installments: None, digits, language }
     }
 
     /// A lone number from 1 to 31 answers "¿en qué fecha?" as a day of the month.

@@ -15,7 +15,7 @@ fn date(m: u32, d: u32) -> NaiveDate {
 }
 
 fn read_as(text: &str, expecting: Expecting, currency: Currency) -> Interpretation {
-    let ctx = InterpretContext { language: Language::Es, currency, today: today(), expecting };
+    let ctx = InterpretContext { language: Language::Es, dialect: Dialect::Mexico, currency, today: today(), expecting };
     RuleInterpreter.interpret_now(text, &ctx)
 }
 
@@ -37,8 +37,8 @@ fn identity_answers() {
     assert_eq!(intent("sí, con él habla", Expecting::Identity), Intent::Affirm);
     assert_eq!(intent("Con ella habla", Expecting::Identity), Intent::Affirm);
     assert_eq!(intent("Yes, speaking.", Expecting::Identity), Intent::Affirm);
-    assert_eq!(intent("¿Quién habla?", Expecting::Identity), Intent::WhoIsCalling);
-    assert_eq!(intent("Who is this?", Expecting::Identity), Intent::WhoIsCalling);
+    assert_eq!(intent("¿Quién habla?", Expecting::Identity), Intent::Greeting);
+    assert_eq!(intent("Who is this?", Expecting::Identity), Intent::Greeting);
 }
 
 #[test]
@@ -79,24 +79,24 @@ fn already_paid_dates_point_back() {
 
 #[test]
 fn refusals() {
-    assert_eq!(intent("No voy a pagar", Expecting::PaymentOffer), Intent::RefuseToPay);
-    assert_eq!(intent("no tengo dinero", Expecting::PaymentOffer), Intent::RefuseToPay);
-    assert_eq!(intent("I can't pay", Expecting::PaymentOffer), Intent::RefuseToPay);
+    assert_eq!(intent("No voy a pagar", Expecting::PaymentOffer), Intent::CannotPay);
+    assert_eq!(intent("no tengo dinero", Expecting::PaymentOffer), Intent::CannotPay);
+    assert_eq!(intent("I can't pay", Expecting::PaymentOffer), Intent::CannotPay);
 }
 
 #[test]
 fn call_later_requests() {
-    assert_eq!(intent("llámeme más tarde", Expecting::Identity), Intent::CallLater);
-    assert_eq!(intent("ahora no puedo", Expecting::Identity), Intent::CallLater);
-    assert_eq!(intent("estoy ocupado", Expecting::Identity), Intent::CallLater);
-    assert_eq!(intent("Ahora no puedo hablar. Llámeme más tarde, por favor.", Expecting::Identity), Intent::CallLater);
-    assert_eq!(intent("Call me later", Expecting::Identity), Intent::CallLater);
+    assert_eq!(intent("llámeme más tarde", Expecting::Identity), Intent::CallbackRequest);
+    assert_eq!(intent("ahora no puedo", Expecting::Identity), Intent::CallbackRequest);
+    assert_eq!(intent("estoy ocupado", Expecting::Identity), Intent::CallbackRequest);
+    assert_eq!(intent("Ahora no puedo hablar. Llámeme más tarde, por favor.", Expecting::Identity), Intent::CallbackRequest);
+    assert_eq!(intent("Call me later", Expecting::Identity), Intent::CallbackRequest);
 }
 
 #[test]
 fn callback_day_is_read() {
     let heard = read("llámeme mañana", Expecting::Identity);
-    assert_eq!(heard.intent, Intent::CallLater);
+    assert_eq!(heard.intent, Intent::CallbackRequest);
     assert_eq!(heard.date, Some(date(12, 3)));
 }
 
@@ -104,8 +104,8 @@ fn callback_day_is_read() {
 fn stop_contact_and_human() {
     assert_eq!(intent("no me vuelvan a llamar", Expecting::PaymentOffer), Intent::StopContact);
     assert_eq!(intent("Stop calling me", Expecting::PaymentOffer), Intent::StopContact);
-    assert_eq!(intent("quiero hablar con una persona", Expecting::PaymentOffer), Intent::AskForHuman);
-    assert_eq!(intent("Let me talk to a person", Expecting::PaymentOffer), Intent::AskForHuman);
+    assert_eq!(intent("quiero hablar con una persona", Expecting::PaymentOffer), Intent::AskHuman);
+    assert_eq!(intent("Let me talk to a person", Expecting::PaymentOffer), Intent::AskHuman);
     assert_eq!(intent("Yo no debo nada", Expecting::PaymentOffer), Intent::Dispute);
 }
 
@@ -217,7 +217,7 @@ fn read_back_answers() {
 #[test]
 fn pay_later_is_a_promise_not_a_callback() {
     assert_eq!(intent("le pago más tarde", Expecting::PaymentOffer), Intent::PromiseToPay);
-    assert_eq!(intent("más tarde", Expecting::Identity), Intent::CallLater);
+    assert_eq!(intent("más tarde", Expecting::Identity), Intent::CallbackRequest);
 }
 
 #[test]
@@ -241,6 +241,7 @@ async fn trait_object_reads_like_the_rules() {
     let interpreter: &dyn Interpreter = &RuleInterpreter;
     let ctx = InterpretContext {
         language: Language::Es,
+        dialect: Dialect::Mexico,
         currency: Currency::Mxn,
         today: today(),
         expecting: Expecting::Identity,
@@ -260,7 +261,7 @@ fn whisper_style_transcripts() {
     assert_eq!((heard.amount, heard.date), (pesos(4_500), Some(date(12, 15))));
 
     assert_eq!(intent("Ya pague.", Expecting::PaymentOffer), Intent::AlreadyPaid);
-    assert_eq!(intent("Llameme mas tarde.", Expecting::Identity), Intent::CallLater);
+    assert_eq!(intent("Llameme mas tarde.", Expecting::Identity), Intent::CallbackRequest);
     assert_eq!(intent("SI, SOY YO", Expecting::Identity), Intent::Affirm);
 }
 
