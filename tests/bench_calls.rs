@@ -105,9 +105,9 @@ fn at(origin: Instant, millis: u64) -> Instant {
 #[test]
 fn mark_is_due_when_its_audio_has_played() {
     let (mut playout, t0) = playout();
-    playout.frame(160, at(t0, 0));
-    playout.frame(160, at(t0, 0));
-    playout.frame(160, at(t0, 20));
+    playout.frame(160, at(t0, 0), at(t0, 0));
+    playout.frame(160, at(t0, 0), at(t0, 0));
+    playout.frame(160, at(t0, 20), at(t0, 20));
     playout.mark("1:greeting".to_string(), at(t0, 21));
 
     assert_eq!(playout.next_due(), Some(at(t0, 60)));
@@ -136,9 +136,9 @@ fn mark_without_audio_is_due_at_once() {
 #[test]
 fn frame_after_underrun_in_phrase_is_late() {
     let (mut playout, t0) = playout();
-    playout.frame(160, at(t0, 0));
-    playout.frame(160, at(t0, 25));
-    playout.frame(160, at(t0, 45));
+    playout.frame(160, at(t0, 0), at(t0, 0));
+    playout.frame(160, at(t0, 25), at(t0, 25));
+    playout.frame(160, at(t0, 45), at(t0, 45));
     let totals = playout.finish(at(t0, 45));
     assert_eq!(totals.late_frames, 1);
     assert_eq!(totals.lateness_micros, vec![0, 5_000, 5_000]);
@@ -146,13 +146,26 @@ fn frame_after_underrun_in_phrase_is_late() {
 }
 
 #[test]
+fn lateness_is_timed_at_the_socket_and_as_read() {
+    let (mut playout, t0) = playout();
+    // The frames reach the socket on cadence, but a busy carrier reads the second one 15 ms late.
+    playout.frame(160, at(t0, 0), at(t0, 1));
+    playout.frame(160, at(t0, 20), at(t0, 36));
+    playout.frame(160, at(t0, 40), at(t0, 41));
+    let totals = playout.finish(at(t0, 60));
+    assert_eq!(totals.late_frames, 0);
+    assert_eq!(totals.lateness_micros, vec![0, 0, 0]);
+    assert_eq!(totals.seen_lateness_micros, vec![0, 15_000, 0]);
+}
+
+#[test]
 fn long_silence_after_mark_starts_a_spurt() {
     let (mut playout, t0) = playout();
-    playout.frame(160, at(t0, 0));
+    playout.frame(160, at(t0, 0), at(t0, 0));
     playout.mark("1:ask_identity".to_string(), at(t0, 1));
     playout.played_marks(at(t0, 20));
-    playout.frame(160, at(t0, 320));
-    playout.frame(160, at(t0, 345));
+    playout.frame(160, at(t0, 320), at(t0, 320));
+    playout.frame(160, at(t0, 345), at(t0, 345));
     let totals = playout.finish(at(t0, 345));
     assert_eq!(totals.late_frames, 1);
     assert_eq!(totals.lateness_micros, vec![0, 0, 5_000]);
@@ -161,9 +174,9 @@ fn long_silence_after_mark_starts_a_spurt() {
 #[test]
 fn short_silence_after_mark_is_underrun() {
     let (mut playout, t0) = playout();
-    playout.frame(160, at(t0, 0));
+    playout.frame(160, at(t0, 0), at(t0, 0));
     playout.mark("1:reprompt".to_string(), at(t0, 1));
-    playout.frame(160, at(t0, 100));
+    playout.frame(160, at(t0, 100), at(t0, 100));
     let totals = playout.finish(at(t0, 100));
     assert_eq!(totals.late_frames, 1);
     assert_eq!(totals.lateness_micros, vec![0, 80_000]);
@@ -173,15 +186,15 @@ fn short_silence_after_mark_is_underrun() {
 fn clear_releases_marks_unplayed() {
     let (mut playout, t0) = playout();
     for _ in 0..10 {
-        playout.frame(160, at(t0, 0));
+        playout.frame(160, at(t0, 0), at(t0, 0));
     }
     playout.mark("1:greeting".to_string(), at(t0, 1));
-    playout.frame(160, at(t0, 2));
+    playout.frame(160, at(t0, 2), at(t0, 2));
     playout.mark("2:ask_identity".to_string(), at(t0, 3));
 
     assert_eq!(playout.clear(), vec!["1:greeting".to_string(), "2:ask_identity".to_string()]);
     assert_eq!(playout.next_due(), None);
-    playout.frame(160, at(t0, 50));
+    playout.frame(160, at(t0, 50), at(t0, 50));
     let totals = playout.finish(at(t0, 60));
     assert_eq!(totals.marks_echoed, 2);
     assert_eq!(totals.clears_received, 1);

@@ -237,6 +237,7 @@ fn audio_figures(carrier: &CarrierReport, phrases: &PhraseCheck) -> AudioFigures
         calls_not_checked: phrases.calls_not_checked,
         unconfirmed_frames: carrier.unconfirmed_frames,
         frame_lateness: carrier.frame_lateness,
+        seen_frame_lateness: carrier.seen_frame_lateness,
     }
 }
 

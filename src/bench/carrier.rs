@@ -90,8 +90,11 @@ pub struct CarrierReport {
     pub marks_echoed: u64,
     pub clears_received: u64,
     pub invalid_messages: u64,
-    /// Bot frames against a perfect 20 ms cadence within each talk spurt.
+    /// Bot frames against a perfect 20 ms cadence within each talk spurt, by when they reached
+    /// the socket.
     pub frame_lateness: LatenessSummary,
+    /// The same by when the stream tasks read them.
+    pub seen_frame_lateness: LatenessSummary,
     /// Frames received after the last mark of a stream: phrases cut off by the hang-up.
     pub unconfirmed_frames: u64,
     pub streams: Vec<StreamPhrases>,
@@ -181,6 +184,7 @@ pub async fn run() -> anyhow::Result<()> {
 fn summarise(outcomes: Vec<StreamOutcome>) -> CarrierReport {
     let mut report = CarrierReport::default();
     let mut frame_lateness = Vec::new();
+    let mut seen_frame_lateness = Vec::new();
     let mut send_lateness = Vec::new();
     for outcome in outcomes {
         match &outcome.end {
@@ -206,6 +210,7 @@ fn summarise(outcomes: Vec<StreamOutcome>) -> CarrierReport {
         let received_audio = playout.frames_received as f64 * FRAME_MS as f64 / 1000.0;
         report.bot_audio_seconds += received_audio - playout.unplayed_at_end.as_secs_f64();
         frame_lateness.extend(playout.lateness_micros);
+        seen_frame_lateness.extend(playout.seen_lateness_micros);
         send_lateness.extend(outcome.send_lateness_micros);
         report.streams.push(StreamPhrases {
             attempt_id: outcome.attempt_id,
@@ -215,6 +220,7 @@ fn summarise(outcomes: Vec<StreamOutcome>) -> CarrierReport {
         });
     }
     report.frame_lateness = LatenessSummary::from_micros(frame_lateness);
+    report.seen_frame_lateness = LatenessSummary::from_micros(seen_frame_lateness);
     report.media_send_lateness = LatenessSummary::from_micros(send_lateness);
     report
 }

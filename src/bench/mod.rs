@@ -12,6 +12,7 @@ pub mod lateness;
 mod phrases;
 pub mod playout;
 pub mod process;
+pub mod receive_time;
 mod report;
 pub mod speech;
 mod stream;

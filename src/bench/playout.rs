@@ -42,8 +42,11 @@ pub struct PlayoutTotals {
     /// Echoes sent, for played marks and for marks a `clear` released.
     pub marks_echoed: u64,
     pub clears_received: u64,
-    /// Lateness of every frame of every finished spurt, in microseconds.
+    /// Lateness of every frame of every finished spurt, by when it reached the socket, in
+    /// microseconds.
     pub lateness_micros: Vec<u32>,
+    /// The same by when the carrier process read it: adds the carrier's own scheduling delay.
+    pub seen_lateness_micros: Vec<u32>,
     /// Frames of each phrase whose mark was echoed as played, in playout order.
     pub played_phrase_frames: Vec<u32>,
     /// Frames received after the last mark or `clear`: a phrase still being sent when the stream
@@ -71,6 +74,8 @@ pub struct Playout {
     phrase_frames: u32,
     /// Arrival times of the frames of the talk spurt in progress.
     spurt: Vec<Instant>,
+    /// When the carrier read each frame of the spurt in progress.
+    spurt_seen: Vec<Instant>,
     totals: PlayoutTotals,
 }
 
@@ -83,34 +88,35 @@ impl Playout {
             marks: VecDeque::new(),
             phrase_frames: 0,
             spurt: Vec::with_capacity(1024),
+            spurt_seen: Vec::with_capacity(1024),
             totals: PlayoutTotals::default(),
         }
     }
 
-    /// Queues a frame of `bytes` μ-law bytes that arrived at `now`.
-    pub fn frame(&mut self, bytes: usize, now: Instant) {
+    /// Queues a frame of `bytes` μ-law bytes that reached the socket at `arrived` and that
+    /// the carrier read at `seen`.
+    pub fn frame(&mut self, bytes: usize, arrived: Instant, seen: Instant) {
         let length = Duration::from_micros(bytes as u64 * MICROS_PER_BYTE);
         match self.drains_at {
-            Some(end) if now <= end => {
-                self.spurt.push(now);
+            Some(end) if arrived <= end => {
                 self.drains_at = Some(end + length);
             }
             Some(end) => {
-                let gap = self.position == Position::AfterMark && now - end >= self.min_gap;
+                let gap = self.position == Position::AfterMark && arrived - end >= self.min_gap;
                 if gap {
                     self.finish_spurt();
                 } else {
                     self.totals.late_frames += 1;
                 }
-                self.spurt.push(now);
-                self.drains_at = Some(now + length);
+                self.drains_at = Some(arrived + length);
             }
             None => {
                 self.finish_spurt();
-                self.spurt.push(now);
-                self.drains_at = Some(now + length);
+                self.drains_at = Some(arrived + length);
             }
         }
+        self.spurt.push(arrived);
+        self.spurt_seen.push(seen);
         self.position = Position::InPhrase;
         self.phrase_frames += 1;
         self.totals.frames_received += 1;
@@ -164,12 +170,19 @@ impl Playout {
     }
 
     fn finish_spurt(&mut self) {
-        let Some(&first) = self.spurt.first() else {
-            return;
-        };
-        let arrivals: Vec<Duration> = self.spurt.iter().map(|&arrival| arrival - first).collect();
-        let lateness = spurt_lateness(&arrivals);
-        self.totals.lateness_micros.extend(lateness.iter().map(|late| late.as_micros().min(u32::MAX as u128) as u32));
+        extend_lateness(&mut self.totals.lateness_micros, &self.spurt);
+        extend_lateness(&mut self.totals.seen_lateness_micros, &self.spurt_seen);
         self.spurt.clear();
+        self.spurt_seen.clear();
     }
+}
+
+/// Appends the lateness of each frame of one spurt, given its arrival times, in microseconds.
+fn extend_lateness(lateness_micros: &mut Vec<u32>, spurt: &[Instant]) {
+    let Some(&first) = spurt.first() else {
+        return;
+    };
+    let arrivals: Vec<Duration> = spurt.iter().map(|&arrival| arrival - first).collect();
+    let lateness = spurt_lateness(&arrivals);
+    lateness_micros.extend(lateness.iter().map(|late| late.as_micros().min(u32::MAX as u128) as u32));
 }

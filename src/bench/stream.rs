@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::carrier::{CarrierPlan, PlannedStream};
 use super::playout::{Playout, PlayoutTotals};
+use super::receive_time::{ReceiveClock, TimestampedTcp};
 use crate::audio::frames::FRAME_MS;
 use crate::telephony::twilio::messages::OutboundMessage;
 use crate::telephony::twilio::signature;
@@ -107,8 +108,8 @@ pub async fn run(
         send_lateness_micros: Vec::new(),
         invalid_messages: 0,
     };
-    let socket = match open(&planned, &context).await {
-        Ok(socket) => socket,
+    let (socket, receive_clock) = match open(&planned, &context).await {
+        Ok(opened) => opened,
         Err(reason) => {
             let _ = started.send(false);
             outcome.end = StreamEnd::Failed(reason);
@@ -116,21 +117,28 @@ pub async fn run(
         }
     };
     let _ = started.send(true);
-    converse(socket, &planned, &context, window_end, &mut outcome).await;
+    converse(socket, &receive_clock, &planned, &context, window_end, &mut outcome).await;
     outcome
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket = tokio_tungstenite::WebSocketStream<TimestampedTcp>;
 
 /// Opens the signed WebSocket and sends `connected` and `start` with the stream token.
-async fn open(planned: &PlannedStream, context: &StreamContext) -> Result<Socket, String> {
+async fn open(planned: &PlannedStream, context: &StreamContext) -> Result<(Socket, ReceiveClock), String> {
     let plan = &context.plan;
     let _permit = context.handshakes.acquire().await.map_err(|error| error.to_string())?;
     let mut request = plan.stream_url.as_str().into_client_request().map_err(|error| error.to_string())?;
     let signed = signature::compute(&plan.auth_token, &plan.stream_url, &[]);
     let header = HeaderValue::from_str(&signed).map_err(|error| error.to_string())?;
     request.headers_mut().insert("x-twilio-signature", header);
-    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(request, Some(socket_config()), true)
+    let address = request.uri().authority().map(|authority| authority.as_str().to_string()).unwrap_or_default();
+    let tcp = tokio::net::TcpStream::connect(&address)
+        .await
+        .map_err(|error| format!("connecting to {address} failed: {error}"))?;
+    tcp.set_nodelay(true).map_err(|error| error.to_string())?;
+    let (tcp, receive_clock) =
+        TimestampedTcp::new(tcp).map_err(|error| format!("enabling receive timestamps failed: {error}"))?;
+    let (mut socket, _) = tokio_tungstenite::client_async_with_config(request, tcp, Some(socket_config()))
         .await
         .map_err(|error| format!("handshake with {} failed: {error}", plan.stream_url))?;
 
@@ -147,12 +155,13 @@ async fn open(planned: &PlannedStream, context: &StreamContext) -> Result<Socket
     for message in [connected, start] {
         socket.send(Message::Text(message.to_string().into())).await.map_err(|error| error.to_string())?;
     }
-    Ok(socket)
+    Ok((socket, receive_clock))
 }
 
 /// The stream's main loop: caller frames out on schedule, bot messages in, marks echoed when due.
 async fn converse(
     socket: Socket,
+    receive_clock: &ReceiveClock,
     planned: &PlannedStream,
     context: &StreamContext,
     mut window_end: watch::Receiver<Option<Instant>>,
@@ -185,6 +194,9 @@ async fn converse(
             biased;
             received = source.next() => {
                 let now = Instant::now();
+                // The kernel's time for the read that completed this message; without one, the
+                // time the carrier saw it.
+                let arrived = receive_clock.last_read().unwrap_or(now.into_std());
                 let text = match received {
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Close(_)) | Err(_)) | None => {
@@ -197,7 +209,7 @@ async fn converse(
                 if let Some(media) = ServerMedia::parse(text.as_str()).filter(|m| m.stream_sid == planned.stream_sid) {
                     payload.clear();
                     match BASE64.decode_vec(media.media.payload.as_bytes(), &mut payload) {
-                        Ok(()) => playout.frame(payload.len(), now.into_std()),
+                        Ok(()) => playout.frame(payload.len(), arrived, now.into_std()),
                         Err(_) => outcome.invalid_messages += 1,
                     }
                     continue;
@@ -206,7 +218,7 @@ async fn converse(
                     Ok(OutboundMessage::Media { stream_sid, media }) if stream_sid == planned.stream_sid => {
                         payload.clear();
                         match BASE64.decode_vec(media.payload.as_bytes(), &mut payload) {
-                            Ok(()) => playout.frame(payload.len(), now.into_std()),
+                            Ok(()) => playout.frame(payload.len(), arrived, now.into_std()),
                             Err(_) => outcome.invalid_messages += 1,
                         }
                         Vec::new()
