@@ -808,3 +808,23 @@ async fn key_over_read_back_reads_again() {
     call.inbound.send(Inbound::Stop).await.expect("session alive");
     call.end().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn maximum_call_length_says_goodbye() {
+    let mut call = start_call(|config| {
+        config.call.max_call_seconds = 30;
+        config.call.reply_timeout_ms = 60_000;
+    })
+    .await;
+    answer_greeting(&mut call).await;
+    call.until_echoed("verify_identity").await;
+    call.until_echoed("time_limit_goodbye").await;
+    let (transcript, outcome) = call.end().await;
+    assert_eq!(outcome.disposition, Disposition::NoResponse);
+    assert_eq!(
+        bot_lines(&transcript).last().map(String::as_str),
+        Some("Tenemos que terminar la llamada por ahora. Para continuar, puede comunicarse con Servicios Andinos. Hasta luego.")
+    );
+    let hangup = call.first_time(|s| *s == Seen::Sent(Outbound::Hangup)).expect("hung up");
+    assert!(hangup >= 30_000, "hung up at {hangup} ms");
+}

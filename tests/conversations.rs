@@ -112,10 +112,12 @@ fn parse(path: &Path) -> Result<Conversation, String> {
             "debtor" => setup.debtor = DebtorId(value.to_string()),
             "locale" => setup.locale = Some(value.to_string()),
             "today" => {
-                setup.today = Some(NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| invalid("date is YYYY-MM-DD"))?)
+                setup.today =
+                    Some(NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| invalid("date is YYYY-MM-DD"))?)
             }
             "time" => {
-                setup.time_of_day = Some(NaiveTime::parse_from_str(value, "%H:%M").map_err(|_| invalid("time is HH:MM"))?)
+                setup.time_of_day =
+                    Some(NaiveTime::parse_from_str(value, "%H:%M").map_err(|_| invalid("time is HH:MM"))?)
             }
             "balance" => setup.overrides.balance = Some(value.to_string()),
             "days_past_due" => {
@@ -244,7 +246,9 @@ fn check(at: &str, expectation: &str, outcome: &ChatOutcome, verified: bool) -> 
             let found: Vec<String> = record
                 .promise
                 .as_ref()
-                .map(|p| p.installments.iter().map(|i| format!("{}@{}", i.amount.to_decimal_string(), i.due_date)).collect())
+                .map(|p| {
+                    p.installments.iter().map(|i| format!("{}@{}", i.amount.to_decimal_string(), i.due_date)).collect()
+                })
                 .unwrap_or_default();
             if found != *parts {
                 return fail(found.join(" "));
@@ -332,7 +336,13 @@ async fn every_conversation_passes() {
             failures.push(error);
         }
     }
-    assert!(failures.is_empty(), "{} of {} conversations failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} conversations failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
 }
 
 /// The SQLite store with every outcome write failing, as a full disk would.
@@ -374,13 +384,23 @@ impl Store for FailingWrites {
     async fn transcript(&self, id: AttemptId) -> Result<Vec<TranscriptLine>, StoreError> {
         self.0.transcript(id).await
     }
-    async fn store_promise(&self, _id: AttemptId, _promise: &Promise, _at: DateTime<Utc>) -> Result<PromiseId, StoreError> {
+    async fn store_promise(
+        &self,
+        _id: AttemptId,
+        _promise: &Promise,
+        _at: DateTime<Utc>,
+    ) -> Result<PromiseId, StoreError> {
         Err(disk_full())
     }
     async fn promises_for_attempt(&self, id: AttemptId) -> Result<Vec<StoredPromise>, StoreError> {
         self.0.promises_for_attempt(id).await
     }
-    async fn record_payment_claim(&self, _id: AttemptId, _claim: &PaymentClaim, _at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn record_payment_claim(
+        &self,
+        _id: AttemptId,
+        _claim: &PaymentClaim,
+        _at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         Err(disk_full())
     }
     async fn record_callback_request(

@@ -753,8 +753,8 @@ impl Session {
                 Some(self.stored(store.record_hardship(id, person_callback, now).await, "hardship"))
             }
             Action::Transfer { to } => {
-                // Limitation: the session cannot hand a stream to a person yet, so a transfer
-                // ends the call after the notice; set no `transfer_to` until it can.
+                // Limitation: the session cannot hand a stream to a person yet. A transfer
+                // therefore ends the call after the notice, so set no `transfer_to` until it can.
                 warn!(attempt_id = %id, to = %mask_phone(&to), "transfer requested but not supported by the session");
                 None
             }

@@ -434,3 +434,40 @@ pub fn mask_phone(phone: &str) -> String {
     let last4: String = digits[digits.len() - 4..].iter().collect();
     format!("{prefix}•••••{last4}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disposition_names_round_trip() {
+        for disposition in Disposition::ALL {
+            assert_eq!(disposition.as_str().parse::<Disposition>(), Ok(disposition));
+            let json = serde_json::to_string(&disposition).expect("serializes");
+            assert_eq!(json, format!("\"{}\"", disposition.as_str()));
+        }
+    }
+
+    #[test]
+    fn old_wrong_party_reads_as_wrong_number() {
+        assert_eq!("wrong_party".parse::<Disposition>(), Ok(Disposition::WrongNumber));
+    }
+
+    #[test]
+    fn unknown_disposition_lists_names() {
+        let error = "voicemail".parse::<Disposition>().unwrap_err();
+        assert!(error.starts_with("unknown disposition 'voicemail'; expected one of promise_to_pay, "), "{error}");
+    }
+
+    #[test]
+    fn readmes_list_every_disposition() {
+        let readmes =
+            [("README.md", include_str!("../../README.md")), ("README.es.md", include_str!("../../README.es.md"))];
+        for (name, readme) in readmes {
+            for disposition in Disposition::ALL {
+                let row = format!("| `{disposition}` |");
+                assert!(readme.contains(&row), "{name} has no table row for {disposition}");
+            }
+        }
+    }
+}

@@ -21,7 +21,7 @@ use super::{Action, CallContext, DialogSettings, Event, Machine};
 use crate::collections::model::{Account, AttemptId, DebtorId, Disposition, Money, PaymentClaim, Promise};
 use crate::collections::{AttemptOutcome, NewAttempt, Store, StoreError};
 
-/// What a chat needs besides the store.
+/// The settings of one chat, apart from the store.
 #[derive(Debug, Clone)]
 pub struct ChatSetup {
     pub debtor: DebtorId,
@@ -69,7 +69,7 @@ pub enum ChatError {
     Output(#[from] std::io::Error),
 }
 
-/// How a chat ended, printed as one JSON line.
+/// The outcome of a chat, printed as one JSON line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChatOutcome {
     pub disposition: Disposition,
@@ -151,7 +151,8 @@ impl ChatSession {
         let zone = account.debtor.time_zone;
         let now_local = Utc::now().with_timezone(&zone).naive_local();
         let today = setup.today.unwrap_or(now_local.date());
-        let default_time = if setup.today.is_some() { NaiveTime::from_hms_opt(10, 0, 0) } else { Some(now_local.time()) };
+        let default_time =
+            if setup.today.is_some() { NaiveTime::from_hms_opt(10, 0, 0) } else { Some(now_local.time()) };
         let time_of_day = setup.time_of_day.or(default_time).unwrap_or(NaiveTime::MIN);
         let started_at = zone
             .from_local_datetime(&today.and_time(time_of_day))
@@ -221,7 +222,7 @@ impl ChatSession {
         self.act(event).await
     }
 
-    /// The caller hung up.
+    /// Hangs up as the caller.
     pub async fn hang_up(&mut self) {
         self.act(Event::CallerHungUp).await;
     }

@@ -86,7 +86,7 @@ pub struct CallingHours {
     holidays: BTreeSet<NaiveDate>,
 }
 
-/// Where a requested callback time ended up.
+/// A callback time placed inside the calling hours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Placed {
     pub at: NaiveDateTime,
@@ -134,7 +134,7 @@ impl CallingHours {
         Some(Placed { at: best, moved: true })
     }
 
-    /// The first allowed minute at or after `from`.
+    /// Returns the first allowed minute at or after `from`.
     fn next_allowed(&self, from: NaiveDateTime) -> Option<NaiveDateTime> {
         (0..=366).find_map(|offset| {
             let day = from.date() + Duration::days(offset);
@@ -144,8 +144,8 @@ impl CallingHours {
         })
     }
 
-    /// The latest time before `until` that leaves an hour before a window closes (or the
-    /// window's start, when it is shorter), within the same or earlier days.
+    /// Returns the latest time before `until` that leaves an hour before a window closes (or
+    /// the window's start, when it is shorter), within the same or earlier days.
     fn previous_allowed(&self, until: NaiveDateTime) -> Option<NaiveDateTime> {
         (0..=366).find_map(|offset| {
             let day = until.date() - Duration::days(offset);
@@ -233,15 +233,17 @@ impl Jurisdiction {
         ];
         let mut windows = [None; 7];
         for (weekday, hours) in days {
-            windows[weekday.num_days_from_monday() as usize] = parse_window(hours).map_err(|message| {
-                invalid(format!("calling_hours.{}: {message}", weekday_name(weekday)))
-            })?;
+            windows[weekday.num_days_from_monday() as usize] = parse_window(hours)
+                .map_err(|message| invalid(format!("calling_hours.{}: {message}", weekday_name(weekday))))?;
         }
         if windows.iter().all(Option::is_none) {
             return Err(invalid("calling_hours allows no day at all".to_string()));
         }
         let voicemail = &raw.voicemail;
-        if [&voicemail.business_name, &voicemail.person_name, &voicemail.callback_number].iter().any(|v| v.trim().is_empty()) {
+        if [&voicemail.business_name, &voicemail.person_name, &voicemail.callback_number]
+            .iter()
+            .any(|v| v.trim().is_empty())
+        {
             return Err(invalid("voicemail needs business_name, person_name and callback_number".to_string()));
         }
         Ok(Jurisdiction {
@@ -259,7 +261,8 @@ fn parse_window(hours: &[String]) -> Result<Option<(NaiveTime, NaiveTime)>, Stri
         [] => Ok(None),
         [start, end] => {
             let parse = |text: &str| {
-                NaiveTime::parse_from_str(text, "%H:%M").map_err(|_| format!("'{text}' is not a time such as \"08:00\""))
+                NaiveTime::parse_from_str(text, "%H:%M")
+                    .map_err(|_| format!("'{text}' is not a time such as \"08:00\""))
             };
             let (start, end) = (parse(start)?, parse(end)?);
             if start >= end {
@@ -367,7 +370,8 @@ mod tests {
 
     #[test]
     fn reversed_window_rejected() {
-        let text = include_str!("../../config/jurisdictions/PE.toml").replace("monday = [\"07:00\", \"20:00\"]", "monday = [\"20:00\", \"07:00\"]");
+        let text = include_str!("../../config/jurisdictions/PE.toml")
+            .replace("monday = [\"07:00\", \"20:00\"]", "monday = [\"20:00\", \"07:00\"]");
         let error = Jurisdiction::parse("PE.toml", &text).unwrap_err();
         assert_eq!(
             error.to_string(),
@@ -378,6 +382,9 @@ mod tests {
     #[test]
     fn unknown_country_lists_known() {
         let error = Jurisdiction::embedded("XX").unwrap_err();
-        assert_eq!(error.to_string(), "no jurisdiction file for country 'XX'; the known countries are MX, CO, PE, CL, AR, US, BR");
+        assert_eq!(
+            error.to_string(),
+            "no jurisdiction file for country 'XX'; the known countries are MX, CO, PE, CL, AR, US, BR"
+        );
     }
 }

@@ -44,7 +44,10 @@ enum State {
     /// The bot proposed terms and waits for a yes, a no or a counter-offer.
     Offering(Offer),
     /// The bot asked the debtor for their own terms; `asked` is the open question.
-    Gathering { asked: Ask, terms: Terms },
+    Gathering {
+        asked: Ask,
+        terms: Terms,
+    },
     /// The debtor took a single payment "by" a date; the bot asked which day.
     AskingOfferDate(Offer),
     /// The bot read the terms back and waits for a yes.

@@ -72,7 +72,7 @@ pub struct CallContext {
     pub jurisdiction: Jurisdiction,
 }
 
-/// Why a call's context could not be built.
+/// An error building a call's context.
 #[derive(Debug, thiserror::Error)]
 pub enum ContextError {
     #[error("policy: {0}")]
@@ -122,7 +122,7 @@ impl CallContext {
     }
 }
 
-/// The compiled-in policy, parsed once.
+/// Returns the compiled-in policy, parsed once.
 fn embedded_policy() -> Result<&'static PolicyBook, policy::PolicyError> {
     static POLICY: OnceLock<PolicyBook> = OnceLock::new();
     if let Some(book) = POLICY.get() {

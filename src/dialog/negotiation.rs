@@ -184,7 +184,10 @@ impl Limits {
 
     /// Returns the first proposal on a rung below `below` (all rungs when `None`).
     pub fn next_proposal(&self, below: Option<Rung>) -> Option<Offer> {
-        Rung::LADDER.into_iter().filter(|rung| below.is_none_or(|below| *rung > below)).find_map(|rung| self.proposal(rung))
+        Rung::LADDER
+            .into_iter()
+            .filter(|rung| below.is_none_or(|below| *rung > below))
+            .find_map(|rung| self.proposal(rung))
     }
 
     /// Fits what the debtor proposed into the highest rung below `below` that contains it: their
@@ -211,11 +214,23 @@ impl Limits {
         let date = counter.date;
         let candidates = [
             (Rung::ShortPlan, self.plan_from(Rung::ShortPlan, self.balance, amount, date, self.short_installments)),
-            (Rung::Settlement, (amount.amount_minor >= self.min_total.amount_minor).then(|| Offer::single(Rung::Settlement, amount, date))),
+            (
+                Rung::Settlement,
+                (amount.amount_minor >= self.min_total.amount_minor)
+                    .then(|| Offer::single(Rung::Settlement, amount, date)),
+            ),
             (
                 Rung::SettlementPlan,
                 (amount.amount_minor < self.settlement_total.amount_minor)
-                    .then(|| self.plan_from(Rung::SettlementPlan, self.settlement_total, amount, date, self.short_installments))
+                    .then(|| {
+                        self.plan_from(
+                            Rung::SettlementPlan,
+                            self.settlement_total,
+                            amount,
+                            date,
+                            self.short_installments,
+                        )
+                    })
                     .flatten(),
             ),
             (Rung::LongPlan, self.plan_from(Rung::LongPlan, self.balance, amount, date, self.max_installments)),

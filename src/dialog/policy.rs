@@ -20,7 +20,7 @@ const EMBEDDED_POLICY: &str = include_str!("../../config/policy.toml");
 /// debt by mistake is worse than one that escalates.
 const MAX_DISCOUNT_LIMIT: u32 = 90;
 
-/// What the debtor must give to prove their identity.
+/// The proof of identity a debtor gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VerificationMethod {
@@ -80,7 +80,7 @@ pub struct PortfolioPolicy {
 /// Every portfolio's policy, as `config/policy.toml` gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyBook {
-    /// The smallest installment in each currency, whatever the stage says.
+    /// The smallest installment in each currency, over any stage's percentage.
     minimum_installment: HashMap<Currency, Money>,
     default: PortfolioPolicy,
     /// Policies by creditor name, as the portfolio CSV spells it.
@@ -136,8 +136,8 @@ impl PolicyBook {
 
     /// Parses and validates the text of a policy file; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<PolicyBook, PolicyError> {
-        let raw: PolicyFile =
-            toml::from_str(text).map_err(|error| PolicyError::Toml { file: file.to_string(), message: error.to_string() })?;
+        let raw: PolicyFile = toml::from_str(text)
+            .map_err(|error| PolicyError::Toml { file: file.to_string(), message: error.to_string() })?;
 
         let mut minimum_installment = HashMap::new();
         for (code, amount) in &raw.minimum_installment {
@@ -182,8 +182,11 @@ impl PolicyBook {
 }
 
 fn validate_portfolio(file: &str, name: &str, policy: &PortfolioPolicy) -> Result<(), PolicyError> {
-    let portfolio_error =
-        |message: &str| PolicyError::Portfolio { file: file.to_string(), portfolio: name.to_string(), message: message.to_string() };
+    let portfolio_error = |message: &str| PolicyError::Portfolio {
+        file: file.to_string(),
+        portfolio: name.to_string(),
+        message: message.to_string(),
+    };
     let Some(first) = policy.stages.first() else {
         return Err(portfolio_error("has no [[stages]]; add one with from_days_past_due = 0"));
     };
@@ -192,7 +195,9 @@ fn validate_portfolio(file: &str, name: &str, policy: &PortfolioPolicy) -> Resul
     }
     for pair in policy.stages.windows(2) {
         if pair[1].from_days_past_due <= pair[0].from_days_past_due {
-            return Err(portfolio_error("stages must be ordered by from_days_past_due, each starting later than the one before"));
+            return Err(portfolio_error(
+                "stages must be ordered by from_days_past_due, each starting later than the one before",
+            ));
         }
     }
     for stage in &policy.stages {
@@ -284,8 +289,10 @@ mod tests {
     #[test]
     fn stage_follows_days_past_due() {
         let book = PolicyBook::embedded().expect("valid");
-        let names: Vec<String> =
-            [0, 30, 31, 90, 91, 180, 181, 900].iter().map(|dpd| book.for_debt("x", Currency::Mxn, *dpd).stage.name).collect();
+        let names: Vec<String> = [0, 30, 31, 90, 91, 180, 181, 900]
+            .iter()
+            .map(|dpd| book.for_debt("x", Currency::Mxn, *dpd).stage.name)
+            .collect();
         assert_eq!(names, ["early", "early", "mid", "mid", "late", "late", "charged_off", "charged_off"]);
     }
 
@@ -305,7 +312,8 @@ mod tests {
 
     #[test]
     fn discount_above_limit_rejected() {
-        let error = validate_stage(&Stage { max_discount_percent: 95, offer_discount_percent: 10, ..stage() }).unwrap_err();
+        let error =
+            validate_stage(&Stage { max_discount_percent: 95, offer_discount_percent: 10, ..stage() }).unwrap_err();
         assert_eq!(error, "max_discount_percent 95 is above 90");
     }
 

@@ -22,7 +22,13 @@ pub fn spoken_schedule(schedule: &[Installment], today: NaiveDate, language: Lan
     let all_equal = rest.iter().all(|part| part.amount == first.amount);
     if all_equal {
         let dates: Vec<String> = schedule.iter().map(date).collect();
-        return format!("{} {} {}: {}", count(schedule.len(), language), payments_of(language), money(first), join(&dates, language));
+        return format!(
+            "{} {} {}: {}",
+            count(schedule.len(), language),
+            payments_of(language),
+            money(first),
+            join(&dates, language)
+        );
     }
     let rest_equal = rest.iter().all(|part| part.amount == rest[0].amount);
     if rest_equal {
@@ -33,7 +39,13 @@ pub fn spoken_schedule(schedule: &[Installment], today: NaiveDate, language: Lan
         };
         let tail = match rest.len() {
             1 => format!("{} {} {}", one_payment_of(language), money(&rest[0]), dates[0]),
-            n => format!("{} {} {}: {}", count(n, language), payments_of(language), money(&rest[0]), join(&dates, language)),
+            n => format!(
+                "{} {} {}: {}",
+                count(n, language),
+                payments_of(language),
+                money(&rest[0]),
+                join(&dates, language)
+            ),
         };
         return format!("{first_words} {} {} {and} {tail}", money(first), date(first));
     }
@@ -192,7 +204,10 @@ mod tests {
     #[test]
     fn callback_time_spanish() {
         let at = day(12, 7).and_hms_opt(10, 0, 0).unwrap();
-        assert_eq!(spoken_callback_time(at, day(12, 2), Language::Es), "el lunes 7 de diciembre a las diez de la mañana");
+        assert_eq!(
+            spoken_callback_time(at, day(12, 2), Language::Es),
+            "el lunes 7 de diciembre a las diez de la mañana"
+        );
     }
 
     #[test]

@@ -321,4 +321,11 @@ mod tests {
              amount promised: 250000 CLP, 4500.00 MXN"
         );
     }
+
+    #[test]
+    fn voicemail_is_a_connect_not_a_contact() {
+        let kpis = compute(&[outbound(true, Disposition::VoicemailLeft, false)], &[]);
+        assert_eq!(kpis.connects, 1);
+        assert_eq!(kpis.contacts, 0);
+    }
 }

@@ -49,14 +49,19 @@ async fn promise_is_printed_as_json() {
     );
     assert_eq!(outcome.disposition, Disposition::PromiseToPay);
     assert!(output.starts_with("Hola, le saluda Sofía, asistente virtual de Servicios Andinos."), "{output}");
-    assert!(output.contains("Listo. Quedó registrado su compromiso de pagar cuatro mil quinientos pesos el viernes 4 de diciembre."));
+    assert!(output.contains(
+        "Listo. Quedó registrado su compromiso de pagar cuatro mil quinientos pesos el viernes 4 de diciembre."
+    ));
 }
 
 #[tokio::test]
 async fn end_of_input_is_a_hang_up() {
     let (output, outcome) = run_lines("MX-0001", "Sí, soy yo.\n").await;
     assert_eq!(outcome.disposition, Disposition::HungUp);
-    assert!(output.ends_with("{\"disposition\":\"hung_up\",\"right_party_contact\":false,\"promise\":null}\n"), "{output}");
+    assert!(
+        output.ends_with("{\"disposition\":\"hung_up\",\"right_party_contact\":false,\"promise\":null}\n"),
+        "{output}"
+    );
 }
 
 #[tokio::test]

@@ -59,6 +59,8 @@ impl Machine {
         match heard.intent {
             Intent::Affirm | Intent::PromiseToPay | Intent::IdentityConfirm => self.accept(offer, heard.date),
             Intent::Deny | Intent::Negotiate | Intent::CannotPay => self.decline(offer.rung),
+            // "El viernes" in answer to "¿puede pagar el total a más tardar…?" names the day.
+            Intent::Unknown if heard.date.is_some() => self.accept(offer, heard.date),
             _ => self.clarify(Some(Prompt::NotUnderstood)),
         }
     }
@@ -254,7 +256,8 @@ impl Machine {
     /// Reads the debtor's own single payment straight back; a plan the bot built around their
     /// number is proposed first.
     fn offer_fitted(&mut self, offer: Offer, counter: Counter) -> Vec<Action> {
-        let as_said = !offer.is_plan() && counter.amount.is_none_or(|amount| amount == offer.total || offer.rung == Rung::FullPayment);
+        let as_said = !offer.is_plan()
+            && counter.amount.is_none_or(|amount| amount == offer.total || offer.rung == Rung::FullPayment);
         if as_said {
             return self.read_back(offer);
         }
@@ -271,7 +274,9 @@ impl Machine {
         if let Some(actions) = self.hear_debtor_anytime(heard, text) {
             return actions;
         }
-        let corrects = heard.amount.is_some() || heard.installments.is_some() || heard.date.is_some_and(|date| date != offer.first_date());
+        let corrects = heard.amount.is_some()
+            || heard.installments.is_some()
+            || heard.date.is_some_and(|date| date != offer.first_date());
         if corrects {
             // "No, mejor el lunes" corrects the terms: they are fitted and read again. A
             // correction counts towards the clarifications, so a caller cannot loop forever.

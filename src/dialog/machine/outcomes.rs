@@ -1,4 +1,4 @@
-//! How a call ends: stored outcomes (payment claims, disputes, hardship, callbacks, stop-contact
+//! The ends of a call: stored outcomes (payment claims, disputes, hardship, callbacks, stop-contact
 //! requests), a person, voicemail and the maximum call length. Each store is confirmed only
 //! after its result comes back.
 
@@ -130,9 +130,8 @@ impl Machine {
             Intent::Affirm | Intent::IdentityConfirm | Intent::PromiseToPay => {
                 self.store(Action::StoreHardship { person_callback: true }, Pending::Hardship { person_callback: true })
             }
-            Intent::Deny | Intent::CannotPay if self.hardship_declared => {
-                self.store(Action::StoreHardship { person_callback: false }, Pending::Hardship { person_callback: false })
-            }
+            Intent::Deny | Intent::CannotPay if self.hardship_declared => self
+                .store(Action::StoreHardship { person_callback: false }, Pending::Hardship { person_callback: false }),
             Intent::Deny | Intent::CannotPay => self.finish(&[Prompt::RefusedGoodbye], Disposition::RefusedToPay),
             Intent::AlreadyPaid => self.hear_already_paid(heard, text),
             Intent::Dispute => self.store(Action::StoreDispute, Pending::Dispute),
@@ -166,7 +165,9 @@ impl Machine {
             Pending::Hardship { person_callback: true } => (Prompt::HardshipCallbackAck, Disposition::Hardship),
             Pending::Hardship { person_callback: false } => (Prompt::HardshipNoted, Disposition::Hardship),
             Pending::OptOut { .. } => (Prompt::OptOutAck, Disposition::StopContact),
-            Pending::Callback { kind, placed } => callback_outcome(*kind, placed.is_some(), placed.is_some_and(|p| p.moved)),
+            Pending::Callback { kind, placed } => {
+                callback_outcome(*kind, placed.is_some(), placed.is_some_and(|p| p.moved))
+            }
         };
         match ok {
             true => self.finish(&[prompt], disposition),

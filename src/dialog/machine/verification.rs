@@ -68,7 +68,9 @@ impl Machine {
     }
 
     pub(super) fn hear_verification(&mut self, heard: &Interpretation) -> Vec<Action> {
-        if heard.digits.is_some() || (self.ctx.policy.verification == VerificationMethod::BirthDate && heard.date.is_some()) {
+        if heard.digits.is_some()
+            || (self.ctx.policy.verification == VerificationMethod::BirthDate && heard.date.is_some())
+        {
             return self.check_verification(heard.digits.as_deref(), heard.date);
         }
         match heard.intent {

@@ -207,5 +207,8 @@ fn split_puts_remainder_last() {
 fn promise_of_a_single_payment_has_no_installments() {
     let offer = limits().proposal(Rung::FullPayment).expect("full").on(day(2026, 12, 4));
     let promise = offer.to_promise(DebtId(3));
-    assert_eq!(promise, Promise { debt_id: DebtId(3), amount: pesos(4_500), due_date: day(2026, 12, 4), installments: vec![] });
+    assert_eq!(
+        promise,
+        Promise { debt_id: DebtId(3), amount: pesos(4_500), due_date: day(2026, 12, 4), installments: vec![] }
+    );
 }

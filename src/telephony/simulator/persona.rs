@@ -130,8 +130,12 @@ pub fn build(name: &str, account: &Account, today: NaiveDate) -> Option<Persona>
             }
             "wrong_person" => {
                 let wrong = say("No, está equivocado. Aquí no vive esa persona.", "No, you have the wrong number.");
-                let nobody = say("No. Aquí no vive esa persona, es un número equivocado.", "No, nobody by that name lives here.");
-                let replies = vec![("greeting", wrong.clone()), ("ask_identity", wrong), ("third_party_ask_time", nobody)];
+                let nobody = say(
+                    "No. Aquí no vive esa persona, es un número equivocado.",
+                    "No, nobody by that name lives here.",
+                );
+                let replies =
+                    vec![("greeting", wrong.clone()), ("ask_identity", wrong), ("third_party_ask_time", nobody)];
                 let rephrasings = vec![("ask_identity", vec![say("No, se equivocó de número.", "Wrong number.")])];
                 (replies, rephrasings, None)
             }

@@ -29,13 +29,22 @@ fn yes_to_anchor_asks_the_day() {
     );
     let stored = machine.on(Event::Digits("1".into()));
     let promise = stored_promise(&stored).expect("promise stored");
-    assert_eq!(promise, Promise { debt_id: DebtId(7), amount: pesos_money(4_500), due_date: date(12, 4), installments: vec![] });
+    assert_eq!(
+        promise,
+        Promise { debt_id: DebtId(7), amount: pesos_money(4_500), due_date: date(12, 4), installments: vec![] }
+    );
 }
 
 #[test]
 fn yes_with_day_reads_back() {
     let mut machine = verified();
     assert_eq!(step(&mut machine, with_date(Intent::Affirm, date(12, 11))), ["say:read_back"]);
+}
+
+#[test]
+fn bare_day_answers_the_anchor() {
+    let mut machine = verified();
+    assert_eq!(step(&mut machine, with_date(Intent::Unknown, date(12, 4))), ["say:read_back"]);
 }
 
 #[test]
@@ -81,7 +90,10 @@ fn counter_fits_short_plan_from_debtor_payment() {
     let promise = stored_promise(&stored).expect("promise stored");
     assert_eq!(promise.amount, pesos_money(4_500));
     assert_eq!(promise.due_date, date(12, 4));
-    assert_eq!(promise.installments, [part(2_000, date(12, 4)), part(1_250, next_year(1, 3)), part(1_250, next_year(2, 2))]);
+    assert_eq!(
+        promise.installments,
+        [part(2_000, date(12, 4)), part(1_250, next_year(1, 3)), part(1_250, next_year(2, 2))]
+    );
     let confirmed = machine.on(Event::PromiseStored { ok: true });
     assert_eq!(names(&confirmed), ["say:promise_confirmed_plan", "say:goodbye", "dispose:promise_to_pay", "hangup"]);
 }
@@ -154,15 +166,15 @@ fn date_alone_asks_amount() {
 #[test]
 fn installment_count_fits_a_plan() {
     let mut machine = asked_for_terms();
-    let interpretation = Interpretation {
-        installments: Some(3),
-        date: Some(date(12, 4)),
-        ..Interpretation::intent(Intent::Negotiate)
-    };
+    let interpretation =
+        Interpretation { installments: Some(3), date: Some(date(12, 4)), ..Interpretation::intent(Intent::Negotiate) };
     assert_eq!(step(&mut machine, Event::Heard { text: String::new(), interpretation }), ["say:offer_counter"]);
     machine.on(heard(Intent::Affirm));
     let promise = stored_promise(&machine.on(heard(Intent::Affirm))).expect("promise");
-    assert_eq!(promise.installments, [part(1_500, date(12, 4)), part(1_500, next_year(1, 3)), part(1_500, next_year(2, 2))]);
+    assert_eq!(
+        promise.installments,
+        [part(1_500, date(12, 4)), part(1_500, next_year(1, 3)), part(1_500, next_year(2, 2))]
+    );
 }
 
 #[test]
@@ -212,7 +224,13 @@ fn ladder_goes_down_one_rung_per_no() {
     }
     assert_eq!(
         offers,
-        ["say:offer_short_plan", "say:offer_settlement", "say:offer_settlement_plan", "say:offer_long_plan", "say:hardship_offer"]
+        [
+            "say:offer_short_plan",
+            "say:offer_settlement",
+            "say:offer_settlement_plan",
+            "say:offer_long_plan",
+            "say:hardship_offer"
+        ]
     );
     assert_eq!(step(&mut machine, heard(Intent::Deny)), ["say:refused_goodbye", "dispose:refused_to_pay", "hangup"]);
 }

@@ -7,7 +7,8 @@ fn dated_payment_claim_stored_with_channel() {
     assert_eq!(step(&mut machine, heard(Intent::AlreadyPaid)), ["say:already_paid_ask_details"]);
     let interpretation = Interpretation { date: Some(date(11, 30)), ..Interpretation::intent(Intent::Unknown) };
     let actions = machine.on(Event::Heard { text: "Pagué en el banco el lunes pasado".into(), interpretation });
-    let claim = PaymentClaim { debt_id: DebtId(7), paid_on: Some(date(11, 30)), amount: None, channel: Some("bank".into()) };
+    let claim =
+        PaymentClaim { debt_id: DebtId(7), paid_on: Some(date(11, 30)), amount: None, channel: Some("bank".into()) };
     assert_eq!(actions, [Action::StorePaymentClaim(claim)]);
     assert_eq!(
         step(&mut machine, Event::OutcomeStored { ok: true }),
@@ -18,8 +19,11 @@ fn dated_payment_claim_stored_with_channel() {
 #[test]
 fn payment_claim_with_amount_stored_at_once() {
     let mut machine = verified();
-    let interpretation =
-        Interpretation { amount: pesos(4_500), date: Some(date(11, 28)), ..Interpretation::intent(Intent::AlreadyPaid) };
+    let interpretation = Interpretation {
+        amount: pesos(4_500),
+        date: Some(date(11, 28)),
+        ..Interpretation::intent(Intent::AlreadyPaid)
+    };
     let actions = machine.on(Event::Heard { text: "ya pagué por transferencia".into(), interpretation });
     let claim = PaymentClaim {
         debt_id: DebtId(7),
@@ -75,7 +79,10 @@ fn hardship_without_a_person_is_noted() {
     let mut machine = verified();
     machine.on(heard(Intent::Hardship));
     assert_eq!(step(&mut machine, heard(Intent::Deny)), ["store_hardship:false"]);
-    assert_eq!(step(&mut machine, Event::OutcomeStored { ok: true }), ["say:hardship_noted", "dispose:hardship", "hangup"]);
+    assert_eq!(
+        step(&mut machine, Event::OutcomeStored { ok: true }),
+        ["say:hardship_noted", "dispose:hardship", "hangup"]
+    );
 }
 
 #[test]
@@ -102,7 +109,10 @@ fn callback_later_without_day() {
     let mut machine = machine();
     machine.on(Event::CallStarted);
     assert_eq!(machine.on(heard(Intent::CallbackRequest)), [Action::StoreCallback { requested_for: None }]);
-    assert_eq!(step(&mut machine, Event::OutcomeStored { ok: true }), ["say:callback_ack", "dispose:callback_requested", "hangup"]);
+    assert_eq!(
+        step(&mut machine, Event::OutcomeStored { ok: true }),
+        ["say:callback_ack", "dispose:callback_requested", "hangup"]
+    );
 }
 
 #[test]

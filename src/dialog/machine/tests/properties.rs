@@ -75,8 +75,9 @@ fn any_policy() -> impl Strategy<Value = (Stage, i64, VerificationMethod)> {
                 latest_promise_days: first + latest_extra,
                 accept_partial_payment: partial,
             };
-            let method = [VerificationMethod::NationalIdLast4, VerificationMethod::BirthDate, VerificationMethod::PostalCode]
-                [method];
+            let method =
+                [VerificationMethod::NationalIdLast4, VerificationMethod::BirthDate, VerificationMethod::PostalCode]
+                    [method];
             (stage, floor, method)
         })
 }
@@ -84,9 +85,16 @@ fn any_policy() -> impl Strategy<Value = (Stage, i64, VerificationMethod)> {
 /// One thing the caller does.
 #[derive(Debug, Clone)]
 enum Move {
-    Say { intent: Intent, amount: Option<Amount>, date_offset: Option<i64>, installments: Option<u32> },
+    Say {
+        intent: Intent,
+        amount: Option<Amount>,
+        date_offset: Option<i64>,
+        installments: Option<u32>,
+    },
     /// The right verification answer, spoken or keyed.
-    Verify { keyed: bool },
+    Verify {
+        keyed: bool,
+    },
     Digits(String),
     Silence,
     Cut(&'static str),
@@ -120,7 +128,12 @@ fn any_move() -> impl Strategy<Value = Move> {
         prop::option::weighted(0.5, -5_i64..60),
         prop::option::weighted(0.2, 1_u32..14),
     )
-        .prop_map(|(intent, amount, date_offset, installments)| Move::Say { intent, amount, date_offset, installments });
+        .prop_map(|(intent, amount, date_offset, installments)| Move::Say {
+            intent,
+            amount,
+            date_offset,
+            installments,
+        });
     prop_oneof![
         12 => said,
         3 => any::<bool>().prop_map(|keyed| Move::Verify { keyed }),
@@ -223,8 +236,9 @@ fn assert_within_policy(total: Money, schedule: &[Installment], balance: Money, 
     let balance_minor = i128::from(balance.amount_minor);
     let total_minor = i128::from(total.amount_minor);
     let parts: Vec<i128> = schedule.iter().map(|part| i128::from(part.amount.amount_minor)).collect();
-    let min_installment =
-        (i128::from(floor.amount_minor)).max(balance_minor * i128::from(stage.min_installment_percent) / 100).min(balance_minor);
+    let min_installment = (i128::from(floor.amount_minor))
+        .max(balance_minor * i128::from(stage.min_installment_percent) / 100)
+        .min(balance_minor);
     let lowest_settlement = (balance_minor * i128::from(100 - stage.max_discount_percent) + 99) / 100;
 
     assert!(total_minor > 0, "total {total}");

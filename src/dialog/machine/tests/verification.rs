@@ -117,7 +117,10 @@ fn third_party_time_is_stored_as_callback() {
     assert_eq!(actions, [Action::StoreCallback { requested_for: Some(mexico_city(monday, 10)) }]);
     let ack = machine.on(Event::OutcomeStored { ok: true });
     assert_eq!(names(&ack), ["say:third_party_callback_ack", "dispose:third_party", "hangup"]);
-    assert_eq!(texts(&ack), ["Muchas gracias. Volveremos a llamar el lunes 7 de diciembre a las diez de la mañana. Hasta luego."]);
+    assert_eq!(
+        texts(&ack),
+        ["Muchas gracias. Volveremos a llamar el lunes 7 de diciembre a las diez de la mañana. Hasta luego."]
+    );
 }
 
 #[test]
@@ -125,7 +128,10 @@ fn third_party_without_time_is_third_party() {
     let mut machine = machine();
     machine.on(Event::CallStarted);
     machine.on(heard(Intent::WrongPerson));
-    assert_eq!(step(&mut machine, heard(Intent::Unknown)), ["say:third_party_goodbye", "dispose:third_party", "hangup"]);
+    assert_eq!(
+        step(&mut machine, heard(Intent::Unknown)),
+        ["say:third_party_goodbye", "dispose:third_party", "hangup"]
+    );
 }
 
 #[test]
@@ -184,7 +190,9 @@ fn dispute_before_verification_is_stored_after() {
 fn nothing_about_the_debt_before_verification() {
     let mut machine = machine();
     let mut before = texts(&machine.on(Event::CallStarted));
-    for event in [heard(Intent::Greeting), heard(Intent::AskAmount), heard(Intent::Affirm), Event::Digits("0000".into())] {
+    for event in
+        [heard(Intent::Greeting), heard(Intent::AskAmount), heard(Intent::Affirm), Event::Digits("0000".into())]
+    {
         before.extend(texts(&machine.on(event)));
     }
     assert!(!machine.is_verified());
