@@ -92,7 +92,7 @@ async fn stored_outcome_is_in_the_store() {
 #[tokio::test]
 async fn unknown_debtor_names_the_fix() {
     let store = sample_store().await;
-    let error = run(store, setup("XX-9999"), "".as_bytes(), Vec::new()).await.err().expect("fails");
+    let error = run(store, setup("XX-9999"), "".as_bytes(), Vec::new()).await.expect_err("fails");
     assert_eq!(
         error.to_string(),
         "debtor 'XX-9999' is not in the store: import a portfolio with `cobranza import FILE.csv`, or check the id"
@@ -103,7 +103,7 @@ async fn unknown_debtor_names_the_fix() {
 async fn unknown_locale_lists_the_known() {
     let store = sample_store().await;
     let setup = ChatSetup { locale: Some("fr-FR".into()), ..setup("MX-0001") };
-    let error = run(store, setup, "".as_bytes(), Vec::new()).await.err().expect("fails");
+    let error = run(store, setup, "".as_bytes(), Vec::new()).await.expect_err("fails");
     assert_eq!(
         error.to_string(),
         "unknown locale 'fr-FR': use one of es-419, es-MX, es-CO, es-PE, es-CL, es-AR, en-US"
