@@ -88,7 +88,7 @@ enum Pending {
     Hardship { person_callback: bool },
 }
 
-/// Who asked for a callback.
+/// The kind of caller a callback is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CallbackKind {
     /// The person who answered, asking to be called at another time.

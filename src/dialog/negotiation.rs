@@ -86,7 +86,7 @@ impl Offer {
     }
 }
 
-/// What the debtor proposed: an amount, the date of the (first) payment, and maybe a number of
+/// The debtor's proposal: an amount, the date of the (first) payment, and maybe a number of
 /// installments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counter {
@@ -262,10 +262,10 @@ impl Limits {
         }
     }
 
-    /// Tells whether an offer keeps every limit: amounts above zero that add up to the total, a
-    /// total no lower than the deepest discount allows, installments no smaller than the
-    /// minimum and no more than the maximum, the first date between today and the latest
-    /// promise date, and the last within the term.
+    /// Tells whether an offer keeps every limit. Amounts are above zero and add up to the total,
+    /// and the total is no lower than the deepest discount allows. Installments are no smaller
+    /// than the minimum and no more than the maximum. The first date is between today and the
+    /// latest promise date, and the last is within the term.
     pub fn permits(&self, offer: &Offer) -> bool {
         let Some(first) = offer.schedule.first() else {
             return false;
@@ -303,8 +303,8 @@ impl Limits {
             && last.due_date <= self.last_date
     }
 
-    /// The bot's even plan of `total` in up to `count` installments from the proposal date,
-    /// with fewer installments when `count` would make them smaller than the minimum.
+    /// Builds the bot's even plan of `total` in up to `count` installments from the proposal
+    /// date, with fewer installments when `count` would make them smaller than the minimum.
     fn even_plan(&self, rung: Rung, total: Money, count: u32) -> Option<Offer> {
         let most_by_size = (total.amount_minor / self.min_installment.amount_minor.max(1)) as u32;
         let count = count.min(most_by_size);
@@ -316,8 +316,8 @@ impl Limits {
         Some(Offer { rung, total, schedule })
     }
 
-    /// A plan of `total` that starts with the debtor's `first` payment on `date` and pays the
-    /// rest in installments no larger than it, in at most `most` installments in all.
+    /// Builds a plan of `total` that starts with the debtor's `first` payment on `date` and pays
+    /// the rest in installments no larger than it, in at most `most` installments in all.
     fn plan_from(&self, rung: Rung, total: Money, first: Money, date: NaiveDate, most: u32) -> Option<Offer> {
         let rest = total.amount_minor - first.amount_minor;
         if rest <= 0 {

@@ -11,7 +11,7 @@ use crate::dialog::nlu::{Intent, Interpretation};
 use crate::dialog::script::Prompt;
 use crate::dialog::{Action, AmountMention};
 
-/// Why an answer's terms could not be used.
+/// The reason an answer's terms could not be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Problem {
     /// Zero, above the balance, or in another currency.
@@ -114,8 +114,8 @@ impl Machine {
         self.read_back(dated)
     }
 
-    /// The debtor said no to `rung`. The first "no" asks for their own terms instead of bidding
-    /// against the bot's own offer; later ones go one rung down.
+    /// Records a "no" to `rung`. The first "no" asks for the debtor's own terms instead of
+    /// bidding against the bot's own offer, and later ones go one rung down.
     fn decline(&mut self, rung: Rung) -> Vec<Action> {
         self.declined = Some(self.declined.map_or(rung, |declined| declined.max(rung)));
         if !self.counter_asked {
@@ -126,8 +126,8 @@ impl Machine {
         self.propose_next()
     }
 
-    /// Offers the next rung below the declined ones: the debtor's own terms fitted again when
-    /// they gave some, else the bot's proposal; after the last rung, the hardship route.
+    /// Offers the next rung below the declined ones. The debtor's own terms are fitted again
+    /// when they gave some, else the bot proposes. After the last rung comes the hardship route.
     fn propose_next(&mut self) -> Vec<Action> {
         if let Some(counter) = self.last_counter {
             if let Fit::Offer(offer) = self.limits.fit(&counter, self.declined) {
@@ -141,7 +141,7 @@ impl Machine {
         }
     }
 
-    /// A counter-offer made in answer to an offer or a date question.
+    /// Takes a counter-offer made in answer to an offer or a date question.
     fn hear_counter(&mut self, heard: &Interpretation, text: &str) -> Vec<Action> {
         self.counter_asked = true;
         if let State::Offering(offer) | State::AskingOfferDate(offer) = &self.state {

@@ -187,8 +187,8 @@ impl Machine {
         self.finish(&[Prompt::Voicemail], Disposition::VoicemailLeft)
     }
 
-    /// The call reached its maximum length: a closing line and the disposition the call earned
-    /// so far. A store result still on its way decides the disposition itself.
+    /// Ends a call that reached its maximum length with a closing line and the disposition it
+    /// earned so far. A store result still on its way decides the disposition itself.
     pub(super) fn max_duration_reached(&mut self) -> Vec<Action> {
         if matches!(self.state, State::Storing(_) | State::NotStarted) {
             return Vec::new();
