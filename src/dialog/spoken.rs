@@ -7,8 +7,8 @@ use super::nlu::{spell_number, spoken_date, spoken_money};
 use super::Language;
 use crate::collections::model::Installment;
 
-/// Says a plan: "tres pagos de mil quinientos pesos: el viernes 4 de diciembre, ... y ...", or
-/// "un primer pago de ... y dos pagos de ...: ..." when only the first amount differs.
+/// Says a plan: "tres pagos de mil quinientos pesos, el viernes 4 de diciembre, ... y ...", or
+/// "un primer pago de ... y dos pagos de ..., ..." when only the first amount differs.
 pub fn spoken_schedule(schedule: &[Installment], today: NaiveDate, language: Language) -> String {
     let date = |part: &Installment| dated(part.due_date, today, language);
     let money = |part: &Installment| spoken_money(part.amount, language);
@@ -23,7 +23,7 @@ pub fn spoken_schedule(schedule: &[Installment], today: NaiveDate, language: Lan
     if all_equal {
         let dates: Vec<String> = schedule.iter().map(date).collect();
         return format!(
-            "{} {} {}: {}",
+            "{} {} {}, {}",
             count(schedule.len(), language),
             payments_of(language),
             money(first),
@@ -40,7 +40,7 @@ pub fn spoken_schedule(schedule: &[Installment], today: NaiveDate, language: Lan
         let tail = match rest.len() {
             1 => format!("{} {} {}", one_payment_of(language), money(&rest[0]), dates[0]),
             n => format!(
-                "{} {} {}: {}",
+                "{} {} {}, {}",
                 count(n, language),
                 payments_of(language),
                 money(&rest[0]),
@@ -54,7 +54,7 @@ pub fn spoken_schedule(schedule: &[Installment], today: NaiveDate, language: Lan
         Language::Es => "pagos",
         Language::En => "payments",
     };
-    format!("{} {label}: {}", count(schedule.len(), language), join(&parts, language))
+    format!("{} {label}, {}", count(schedule.len(), language), join(&parts, language))
 }
 
 /// Says a callback time: "el lunes 7 de diciembre a las diez de la mañana", "on Monday,
@@ -184,7 +184,7 @@ mod tests {
         let schedule = [part(1_500, day(12, 9)), part(1_500, day(12, 23))];
         assert_eq!(
             spoken_schedule(&schedule, day(12, 2), Language::Es),
-            "dos pagos de mil quinientos pesos: el miércoles 9 de diciembre y el miércoles 23 de diciembre"
+            "dos pagos de mil quinientos pesos, el miércoles 9 de diciembre y el miércoles 23 de diciembre"
         );
     }
 
@@ -197,7 +197,7 @@ mod tests {
             .collect();
         assert_eq!(
             spoken_schedule(&usd, day(12, 2), Language::En),
-            "a first payment of two thousand dollars on Friday, December 4 and two payments of one thousand two hundred fifty dollars: on Friday, December 18 and on Thursday, December 31"
+            "a first payment of two thousand dollars on Friday, December 4 and two payments of one thousand two hundred fifty dollars, on Friday, December 18 and on Thursday, December 31"
         );
     }
 

@@ -19,7 +19,7 @@ fn values() -> PromptValues {
         days_past_due: "45".into(),
         amount: "dos mil pesos".into(),
         date: "el viernes 4 de diciembre".into(),
-        schedule: "dos pagos de mil pesos: el viernes 4 de diciembre y el domingo 3 de enero".into(),
+        schedule: "dos pagos de mil pesos, el viernes 4 de diciembre y el domingo 3 de enero".into(),
         minimum: "setecientos veinte pesos".into(),
         latest_date: "el jueves 17 de diciembre".into(),
         callback_time: "el lunes 7 de diciembre a las diez de la mañana".into(),

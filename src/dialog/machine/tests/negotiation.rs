@@ -83,7 +83,7 @@ fn counter_fits_short_plan_from_debtor_payment() {
     assert_eq!(names(&proposal), ["say:offer_counter"]);
     assert_eq!(
         texts(&proposal),
-        ["Con lo que me dice, le propongo pagar cuatro mil quinientos pesos así: un primer pago de dos mil pesos el viernes 4 de diciembre y dos pagos de mil doscientos cincuenta pesos: el domingo 3 de enero de 2027 y el martes 2 de febrero de 2027. ¿Le parece bien?"]
+        ["Con lo que me dice, le propongo pagar cuatro mil quinientos pesos así: un primer pago de dos mil pesos el viernes 4 de diciembre y dos pagos de mil doscientos cincuenta pesos, el domingo 3 de enero de 2027 y el martes 2 de febrero de 2027. ¿Le parece bien?"]
     );
     assert_eq!(step(&mut machine, heard(Intent::Affirm)), ["say:read_back_plan"]);
     let stored = machine.on(heard(Intent::Affirm));
@@ -242,10 +242,10 @@ fn ladder_offers_are_worded() {
     assert_eq!(
         said,
         [
-            "También puede pagar el total en tres pagos de mil quinientos pesos: el miércoles 9 de diciembre, el viernes 8 de enero de 2027 y el domingo 7 de febrero de 2027. ¿Le parece bien?",
+            "También puede pagar el total en tres pagos de mil quinientos pesos, el miércoles 9 de diciembre, el viernes 8 de enero de 2027 y el domingo 7 de febrero de 2027. ¿Le parece bien?",
             "Puedo ofrecerle un descuento: si paga cuatro mil doscientos setenta y cinco pesos a más tardar el jueves 17 de diciembre, queda saldado su saldo de cuatro mil quinientos pesos. ¿Puede hacerlo?",
-            "También puede saldarlo con cuatro mil doscientos setenta y cinco pesos, en tres pagos de mil cuatrocientos veinticinco pesos: el miércoles 9 de diciembre, el viernes 8 de enero de 2027 y el domingo 7 de febrero de 2027. ¿Le parece bien?",
-            "Puede pagar el total en un plan más largo: seis pagos de setecientos cincuenta pesos: el miércoles 9 de diciembre, el viernes 8 de enero de 2027, el domingo 7 de febrero de 2027, el martes 9 de marzo de 2027, el jueves 8 de abril de 2027 y el sábado 8 de mayo de 2027. ¿Le parece bien?",
+            "También puede saldarlo con cuatro mil doscientos setenta y cinco pesos, en tres pagos de mil cuatrocientos veinticinco pesos, el miércoles 9 de diciembre, el viernes 8 de enero de 2027 y el domingo 7 de febrero de 2027. ¿Le parece bien?",
+            "Puede pagar el total en un plan más largo: seis pagos de setecientos cincuenta pesos, el miércoles 9 de diciembre, el viernes 8 de enero de 2027, el domingo 7 de febrero de 2027, el martes 9 de marzo de 2027, el jueves 8 de abril de 2027 y el sábado 8 de mayo de 2027. ¿Le parece bien?",
         ]
     );
 }
