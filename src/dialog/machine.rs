@@ -138,6 +138,8 @@ pub struct Machine {
     third_party: bool,
     /// The debtor told of hardship, so declining a person's call still records it.
     hardship_declared: bool,
+    /// How the debtor said they paid, kept until the payment claim is stored.
+    payment_channel: Option<&'static str>,
 }
 
 impl Machine {
@@ -163,6 +165,7 @@ impl Machine {
             held: None,
             third_party: false,
             hardship_declared: false,
+            payment_channel: None,
         }
     }
 
@@ -333,7 +336,7 @@ impl Machine {
         match self.state.clone() {
             State::ConfirmingIdentity => self.hear_identity(heard, text),
             State::AskingThirdPartyTime => self.hear_third_party_time(&heard),
-            State::Verifying => self.hear_verification(&heard),
+            State::Verifying => self.hear_verification(&heard, text),
             State::Offering(offer) => self.hear_offer_response(offer, &heard, text),
             State::Gathering { asked, terms } => self.hear_terms(asked, terms, &heard, text),
             State::AskingOfferDate(offer) => self.hear_offer_date(offer, &heard, text),

@@ -54,6 +54,7 @@ const PAYMENT_CHANNEL_WORDS: [(&str, &str); 14] = [
 
 impl Machine {
     pub(super) fn hear_already_paid(&mut self, heard: &Interpretation, text: &str) -> Vec<Action> {
+        self.payment_channel = find_word(text, &PAYMENT_CHANNEL_WORDS);
         if heard.date.is_some() || heard.amount.is_some() {
             return self.store_payment_claim(heard, text);
         }
@@ -71,7 +72,7 @@ impl Machine {
             AmountMention::Half => half(balance),
         });
         let paid_on = heard.date.filter(|date| *date <= self.ctx.today);
-        let channel = find_word(text, &PAYMENT_CHANNEL_WORDS).map(str::to_string);
+        let channel = find_word(text, &PAYMENT_CHANNEL_WORDS).or(self.payment_channel).map(str::to_string);
         let claim = PaymentClaim { debt_id: self.ctx.account.debt.id, paid_on, amount, channel };
         self.store(Action::StorePaymentClaim(claim), Pending::PaymentClaim)
     }

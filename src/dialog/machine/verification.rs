@@ -67,7 +67,7 @@ impl Machine {
         }
     }
 
-    pub(super) fn hear_verification(&mut self, heard: &Interpretation) -> Vec<Action> {
+    pub(super) fn hear_verification(&mut self, heard: &Interpretation, text: &str) -> Vec<Action> {
         if heard.digits.is_some()
             || (self.ctx.policy.verification == VerificationMethod::BirthDate && heard.date.is_some())
         {
@@ -79,7 +79,7 @@ impl Machine {
             Intent::Deny => self.reject_verification(),
             Intent::AskAmount => self.clarify(Some(Prompt::VerifyFirst)),
             Intent::AlreadyPaid | Intent::Dispute | Intent::Hardship if self.held.is_none() => {
-                self.held = Some((heard.clone(), String::new()));
+                self.held = Some((heard.clone(), text.to_string()));
                 self.clarify(Some(Prompt::VerifyFirst))
             }
             _ => self.clarify(Some(Prompt::NotUnderstood)),
