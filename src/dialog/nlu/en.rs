@@ -5,6 +5,9 @@ use super::intent::Lexicon;
 
 pub(super) const LEXICON: Lexicon = Lexicon {
     stop_contact: &[
+        "harass*",
+        "stop bothering",
+        "quit bothering",
         "stop calling",
         "dont call",
         "do not call",
@@ -78,6 +81,9 @@ pub(super) const LEXICON: Lexicon = Lexicon {
         "you have the wrong",
     ],
     wrong_person_at_identity: &[
+        "passed away",
+        "is deceased",
+        "died",
         "wrong person",
         "not me",
         "im not him",
@@ -96,6 +102,12 @@ pub(super) const LEXICON: Lexicon = Lexicon {
         "im her",
     ],
     already_paid: &[
+        "sent a check",
+        "sent you a check",
+        "sent you guys a check",
+        "mailed a check",
+        "mailed the check",
+        "mailed you a check",
         "already paid",
         "i paid",
         "paid it",
@@ -179,6 +191,10 @@ pub(super) const LEXICON: Lexicon = Lexicon {
     ],
     call_later_weak: &["later", "another time", "some other time"],
     ask_amount: &[
+        "whats the total",
+        "what is the total",
+        "what i owe",
+        "whats owed",
         "how much do i owe",
         "how much is it",
         "how much is the",
@@ -207,6 +223,10 @@ pub(super) const LEXICON: Lexicon = Lexicon {
         "how about",
     ],
     ask_repeat: &[
+        "barely hear",
+        "hard to hear",
+        "breaking up",
+        "cant hear you",
         "sorry what",
         "what did you say",
         "say that again",
