@@ -14,7 +14,7 @@ use cobranza::collections::import::parse_portfolio_bytes;
 use cobranza::collections::model::{Account, Debt, DebtId};
 use cobranza::config::Config;
 use cobranza::demo::{persona_voice, PERSONA_DEBTORS, SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
-use cobranza::dialog::nlu::{Expecting, InterpretContext};
+use cobranza::dialog::nlu::{Dialect, Expecting, InterpretContext};
 use cobranza::dialog::{Language, RuleInterpreter};
 use cobranza::speech::stt::whisper::{WhisperPool, WhisperSettings};
 use cobranza::speech::tts::espeak::EspeakTts;
@@ -54,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
             let Reply::Say(text) = reply else { continue };
             let context = InterpretContext {
                 language: Language::Es,
+                dialect: Dialect::from_locale(&account.debtor.locale),
                 currency: account.debt.balance.currency,
                 today,
                 expecting: Expecting::from_prompt_key(key),
