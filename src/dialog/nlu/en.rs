@@ -5,6 +5,10 @@ use super::intent::Lexicon;
 
 pub(super) const LEXICON: Lexicon = Lexicon {
     stop_contact: &[
+        "remove me",
+        "off your list",
+        "off your call list",
+        "do not contact",
         "harass*",
         "stop bothering",
         "quit bothering",
@@ -140,6 +144,7 @@ pub(super) const LEXICON: Lexicon = Lexicon {
         "divorce",
     ],
     negotiate: &[
+        "how many payments",
         "lower it",
         "lower the",
         "discount",
@@ -207,6 +212,9 @@ pub(super) const LEXICON: Lexicon = Lexicon {
         "what is the amount",
     ],
     promise: &[
+        "i can put down",
+        "put down",
+        "i can swing",
         "i can pay",
         "i will pay",
         "ill pay",
@@ -242,6 +250,8 @@ pub(super) const LEXICON: Lexicon = Lexicon {
     ask_repeat_alone: &["what", "huh", "sorry", "pardon"],
     goodbye: &["bye", "goodbye", "good bye", "gotta go", "have to go", "got to go", "hanging up", "talk to you later"],
     who_is_calling: &[
+        "who am i speaking",
+        "who am i talking",
         "who is this",
         "whos this",
         "who is calling",

@@ -6,6 +6,12 @@ use super::intent::Lexicon;
 
 pub(super) const LEXICON: Lexicon = Lexicon {
     stop_contact: &[
+        "no volver a marcar",
+        "no vuelva a marcar",
+        "no vuelvan a marcar",
+        "no me vuelvan a marcar",
+        "no me fastidie*",
+        "dejen de fastidiar",
         "no me moleste*",
         "no me este molestando",
         "no me esten molestando",
@@ -34,6 +40,9 @@ pub(super) const LEXICON: Lexicon = Lexicon {
         "no me molesten",
     ],
     abusive: &[
+        "dejame de joder",
+        "deja de joder",
+        "dejeme de joder",
         "no me jodas",
         "no me jodan",
         "dejen de joder",
@@ -114,6 +123,8 @@ pub(super) const LEXICON: Lexicon = Lexicon {
         "suplantacion",
     ],
     wrong_person: &[
+        "no es mi numero",
+        "este numero no es",
         "numero equivocado",
         "se equivoco de numero",
         "equivocado de numero",
@@ -133,6 +144,8 @@ pub(super) const LEXICON: Lexicon = Lexicon {
         "no es aqui",
     ],
     wrong_person_at_identity: &[
+        "se equivocaron",
+        "esta trabajando",
         "fallecio",
         "murio",
         "se equivoco",
@@ -191,6 +204,10 @@ pub(super) const LEXICON: Lexicon = Lexicon {
         "lo pague",
     ],
     hardship: &[
+        "no he tenido trabajo",
+        "no puedo trabajar",
+        "mal de salud",
+        "problemas de salud",
         "cesante",
         "desocupad*",
         "sin trabajo",
@@ -231,6 +248,11 @@ pub(super) const LEXICON: Lexicon = Lexicon {
         "no he podido trabajar",
     ],
     negotiate: &[
+        "mucha plata",
+        "mucho dinero",
+        "mucha lana",
+        "cuantas cuotas",
+        "cuantos pagos",
         "descuent*",
         "mensualidades",
         "chance de pagar",
@@ -271,6 +293,9 @@ pub(super) const LEXICON: Lexicon = Lexicon {
         "cuotas de",
     ],
     refuse_to_pay: &[
+        "ni ahi",
+        "no voy a poner",
+        "no pienso poner",
         "no tengo ni uno",
         "ni en pedo",
         "ni loco",
@@ -304,6 +329,9 @@ pub(super) const LEXICON: Lexicon = Lexicon {
         "ando corto",
     ],
     call_later: &[
+        "me podes llamar",
+        "me pueden llamar",
+        "podes llamar",
         "llameme",
         "llamame",
         "llamenme",
@@ -345,6 +373,11 @@ pub(super) const LEXICON: Lexicon = Lexicon {
     ],
     call_later_weak: &["mas tarde", "despues", "luego", "en otro momento", "otro dia", "en un rato", "al rato"],
     ask_amount: &[
+        "cuanto me toca",
+        "cuanta plata",
+        "cuanta guita",
+        "cuanto dinero",
+        "cuanta lana",
         "cuanto debo",
         "cuanto le debo",
         "cuanto les debo",
@@ -443,6 +476,8 @@ pub(super) const LEXICON: Lexicon = Lexicon {
         "te cuelgo",
     ],
     who_is_calling: &[
+        "quien sos",
+        "quien es usted",
         "quien me habla",
         "quien me marca",
         "quien me busca",

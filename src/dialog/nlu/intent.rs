@@ -68,7 +68,7 @@ fn said_affirmed(words: &Words, pick: fn(&Lexicon) -> &'static [&'static str]) -
 /// Words people say before or around their answer on the phone ("Bueno, sí...", "este... no",
 /// "o sea"); the answer's first word is the first one after them.
 const FILLERS: &[&str] = &[
-    "bueno", "hola", "alo", "pues", "mire", "mira", "oiga", "oye", "eh", "ehh", "ehm", "ah", "ay", "este", "o", "sea",
+    "bueno", "hola", "alo", "pues", "mire", "mira", "oiga", "oye", "eh", "ehh", "ehm", "ah", "ay", "uy", "este", "o", "sea",
     "buenos", "buenas", "dias", "tardes", "che", "well", "hello", "oh", "um", "uh", "like", "so",
 ];
 

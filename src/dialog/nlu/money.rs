@@ -92,14 +92,16 @@ fn named_amount(words: &Words, span: &NumberSpan, money: MoneyContext) -> Option
     Some(found)
 }
 
-/// "No tengo ni un peso", "no tengo un mango": a single unit after "ni" or "no tengo" means
+/// "No tengo ni un peso", "no voy a poner un peso": a single unit after these words means
 /// nothing at all, not an amount.
 fn says_none_at_all(words: &Words, span: &NumberSpan) -> bool {
+    const NOTHING_LEADS: [&[&str]; 5] =
+        [&["ni"], &["no", "tengo"], &["no", "voy", "a", "poner"], &["no", "voy", "a", "dar"], &["no", "doy"]];
     if !span.is_article {
         return false;
     }
-    let before = |back: usize| span.start.checked_sub(back).and_then(|index| words.get(index));
-    before(1) == Some("ni") || (before(1) == Some("tengo") && before(2) == Some("no"))
+    let before = &words.tokens()[..span.start];
+    NOTHING_LEADS.iter().any(|lead| before.ends_with(&lead.iter().map(|word| word.to_string()).collect::<Vec<_>>()))
 }
 
 /// "medio palo" (half a million), "media luca" (five hundred): half of a slang unit.
@@ -414,6 +416,7 @@ mod tests {
         assert_eq!(amount("no tengo ni un peso", Currency::Mxn, true), None);
         assert_eq!(amount("no tengo un mango", Currency::Ars, true), None);
         assert_eq!(amount("no tengo ni una luca", Currency::Clp, true), None);
+        assert_eq!(amount("no voy a poner un peso", Currency::Ars, true), None);
         assert_eq!(amount("le debo un peso", Currency::Mxn, false), exact(100, Currency::Mxn));
     }
 

@@ -284,7 +284,7 @@ fn parse_group(tokens: &[String], start: usize) -> Option<(i64, usize)> {
             if value > 0 && word_at(tokens, end) == Some(Word::Hundred) {
                 return Some(english_hundreds(tokens, value, end + 1));
             }
-            Some((value, end))
+            Some(english_short_hundreds(tokens, start, value, end).unwrap_or((value, end)))
         }
     }
 }
@@ -299,6 +299,22 @@ fn english_hundreds(tokens: &[String], multiplier: i64, after_hundred: usize) ->
         Some((rest, end)) if rest > 0 => (multiplier * 100 + rest, end),
         _ => (multiplier * 100, after_hundred),
     }
+}
+
+/// Reads the American way of saying prices without "hundred": "two fifty" is 250 and "four
+/// ninety-nine" 499. Only an English unit word followed by an English tens word from twenty up
+/// counts, so "one two" stays digits and "five nineteen" stays two numbers.
+fn english_short_hundreds(tokens: &[String], start: usize, value: i64, end: usize) -> Option<(i64, usize)> {
+    const ENGLISH_UNITS: [&str; 9] = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+    const ENGLISH_TENS: [&str; 9] =
+        ["twenty", "thirty", "forty", "fourty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+    let said_unit = end == start + 1 && ENGLISH_UNITS.contains(&tokens[start].as_str());
+    if !said_unit || !tokens.get(end).is_some_and(|token| ENGLISH_TENS.contains(&token.as_str())) {
+        return None;
+    }
+    let (rest, rest_end) = parse_below_hundred(tokens, end)?;
+    let followed_by_scale = matches!(word_at(tokens, rest_end), Some(Word::Hundred | Word::Thousand | Word::Million));
+    (!followed_by_scale).then_some((value * 100 + rest, rest_end))
 }
 
 fn parse_below_hundred(tokens: &[String], start: usize) -> Option<(i64, usize)> {
@@ -707,6 +723,16 @@ mod tests {
         assert_eq!(numbers("2 mil 500"), [2_500]);
         assert_eq!(numbers("1.5 millones"), [1_500_000]);
         assert_eq!(numbers("mil 200"), [1_200]);
+    }
+
+    #[test]
+    fn american_prices_without_hundred() {
+        assert_eq!(numbers("two fifty"), [250]);
+        assert_eq!(numbers("four ninety nine"), [499]);
+        assert_eq!(numbers("one two three four"), [1, 2, 3, 4]);
+        assert_eq!(numbers("five nineteen"), [5, 19]);
+        assert_eq!(numbers("dos cincuenta"), [2, 50]);
+        assert_eq!(numbers("two thousand fifty"), [2_050]);
     }
 
     #[test]
