@@ -49,10 +49,13 @@ fn mexican_lines_print_one_json_object_each() {
 
 #[test]
 fn country_formats_and_slang_follow_the_locale() {
-    let output = understand(&["--locale", "es-CL", "--today", "2026-12-02"], "te pago 150.000 a fin de mes\n".as_bytes());
+    let output =
+        understand(&["--locale", "es-CL", "--today", "2026-12-02"], "te pago 150.000 a fin de mes\n".as_bytes());
     assert_eq!(
         stdout_lines(&output),
-        [r#"{"intent":"promise_to_pay","amount_minor":150000,"currency":"CLP","date":"2026-12-31","installments":null,"digits":null}"#]
+        [
+            r#"{"intent":"promise_to_pay","amount_minor":150000,"currency":"CLP","date":"2026-12-31","installments":null,"digits":null}"#
+        ]
     );
 
     let input = "en tres cuotas de 200 mil\npuedo pagar dos palos a fin de mes\n";
@@ -82,10 +85,13 @@ fn english_dollars_and_spoken_digits() {
 
 #[test]
 fn foreign_currency_is_kept() {
-    let output = understand(&["--locale", "es_mx", "--today", "2026-12-02"], "le pago 100 dólares el viernes".as_bytes());
+    let output =
+        understand(&["--locale", "es_mx", "--today", "2026-12-02"], "le pago 100 dólares el viernes".as_bytes());
     assert_eq!(
         stdout_lines(&output),
-        [r#"{"intent":"promise_to_pay","amount_minor":10000,"currency":"USD","date":"2026-12-04","installments":null,"digits":null}"#]
+        [
+            r#"{"intent":"promise_to_pay","amount_minor":10000,"currency":"USD","date":"2026-12-04","installments":null,"digits":null}"#
+        ]
     );
 }
 

@@ -31,7 +31,9 @@ fn parse_case(line: usize, row: &str) -> Case {
     let columns: Vec<&str> = row.split('\t').collect();
     assert_eq!(columns.len(), 10, "corpus line {line}: expected 10 tab-separated columns, found {}", columns.len());
     let number = |text: &str, name: &str| {
-        cell(text).map(|value| value.parse().unwrap_or_else(|_| panic!("corpus line {line}: {name} '{value}' is not a number")))
+        cell(text).map(|value| {
+            value.parse().unwrap_or_else(|_| panic!("corpus line {line}: {name} '{value}' is not a number"))
+        })
     };
     let intent: cobranza::dialog::Intent =
         columns[4].parse().unwrap_or_else(|error| panic!("corpus line {line}: {error}"));

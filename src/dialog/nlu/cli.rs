@@ -95,8 +95,7 @@ fn parse_date(text: &str) -> Result<NaiveDate, String> {
 }
 
 fn parse_zone(name: &str) -> Result<Tz, String> {
-    name.parse::<Tz>()
-        .map_err(|_| format!("unknown time zone '{name}': use an IANA name such as America/Bogota"))
+    name.parse::<Tz>().map_err(|_| format!("unknown time zone '{name}': use an IANA name such as America/Bogota"))
 }
 
 /// One output line: the interpretation flattened to the slots a person checks.

@@ -68,8 +68,8 @@ fn said_affirmed(words: &Words, pick: fn(&Lexicon) -> &'static [&'static str]) -
 /// Words people say before or around their answer on the phone ("Bueno, sí...", "este... no",
 /// "o sea"); the answer's first word is the first one after them.
 const FILLERS: &[&str] = &[
-    "bueno", "hola", "alo", "pues", "mire", "mira", "oiga", "oye", "eh", "ehh", "ehm", "ah", "ay", "uy", "este", "o", "sea",
-    "buenos", "buenas", "dias", "tardes", "che", "well", "hello", "oh", "um", "uh", "like", "so",
+    "bueno", "hola", "alo", "pues", "mire", "mira", "oiga", "oye", "eh", "ehh", "ehm", "ah", "ay", "uy", "este", "o",
+    "sea", "buenos", "buenas", "dias", "tardes", "che", "well", "hello", "oh", "um", "uh", "like", "so",
 ];
 
 fn content_words(words: &Words) -> impl Iterator<Item = &str> {
@@ -108,7 +108,11 @@ pub(super) fn classify(words: &Words, expecting: Expecting, found: Found) -> Int
     let at_identity = matches!(expecting, Expecting::Identity | Expecting::VerificationDigits);
     let asked_for_terms = matches!(
         expecting,
-        Expecting::PaymentOffer | Expecting::Amount | Expecting::Date | Expecting::OfferResponse | Expecting::Installments
+        Expecting::PaymentOffer
+            | Expecting::Amount
+            | Expecting::Date
+            | Expecting::OfferResponse
+            | Expecting::Installments
     );
     let has_terms = found.amount || found.date;
 
@@ -205,7 +209,8 @@ fn asks_to_repeat(words: &Words) -> bool {
 
 /// An answer made only of greeting words: "¿bueno?", "aló", "hola, buenas tardes", "hello?".
 fn is_greeting_only(words: &Words) -> bool {
-    let is_greeting_word = |token: &String| LEXICONS.iter().any(|lexicon| lexicon.greeting_words.contains(&token.as_str()));
+    let is_greeting_word =
+        |token: &String| LEXICONS.iter().any(|lexicon| lexicon.greeting_words.contains(&token.as_str()));
     !words.tokens().is_empty() && words.tokens().iter().all(is_greeting_word)
 }
 

@@ -369,12 +369,14 @@ impl RuleInterpreter {
 
         let bare_numbers_are_amounts = matches!(
             ctx.expecting,
-            Expecting::Amount | Expecting::PaymentOffer | Expecting::PromiseConfirmation | Expecting::PaymentDetails
+            Expecting::Amount
+                | Expecting::PaymentOffer
+                | Expecting::PromiseConfirmation
+                | Expecting::PaymentDetails
                 | Expecting::OfferResponse
         ) || intent::offers_payment(words);
-        let outside_date = |span: &numbers::NumberSpan| {
-            date.is_none_or(|date| span.end <= date.start || span.start >= date.end)
-        };
+        let outside_date =
+            |span: &numbers::NumberSpan| date.is_none_or(|date| span.end <= date.start || span.start >= date.end);
         let is_free = |span: &numbers::NumberSpan| outside_date(span) && !plan.uses(span);
         money::find_amount(words, numbers, is_free, money, bare_numbers_are_amounts)
     }

@@ -4,8 +4,8 @@
 
 use super::numbers::{spell_before_noun, NumberSpan};
 use super::text::Words;
-use crate::collections::model::{Currency, Money};
 use super::Dialect;
+use crate::collections::model::{Currency, Money};
 use crate::dialog::{AmountMention, Language};
 
 /// Finds the amount the caller offered. A number followed by a currency word or after `$` wins.

@@ -53,9 +53,11 @@ fn join_digit_groups(tokens: &[String], span: NumberSpan) -> NumberSpan {
     }
     let mut joined = span;
     while let Some(group) = tokens.get(joined.end).filter(|token| is_plain_digits(token, 3..=3)) {
-        let Some(value) = group.parse::<i64>().ok().and_then(|group| {
-            joined.hundredths.checked_mul(1_000)?.checked_add(group.checked_mul(100)?)
-        }) else {
+        let Some(value) = group
+            .parse::<i64>()
+            .ok()
+            .and_then(|group| joined.hundredths.checked_mul(1_000)?.checked_add(group.checked_mul(100)?))
+        else {
             break;
         };
         joined = NumberSpan { end: joined.end + 1, hundredths: value, is_article: false, ..joined };

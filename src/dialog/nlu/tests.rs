@@ -15,7 +15,8 @@ fn date(m: u32, d: u32) -> NaiveDate {
 }
 
 fn read_as(text: &str, expecting: Expecting, currency: Currency) -> Interpretation {
-    let ctx = InterpretContext { language: Language::Es, dialect: Dialect::Mexico, currency, today: today(), expecting };
+    let ctx =
+        InterpretContext { language: Language::Es, dialect: Dialect::Mexico, currency, today: today(), expecting };
     RuleInterpreter.interpret_now(text, &ctx)
 }
 
@@ -160,7 +161,10 @@ fn call_later_requests() {
     assert_eq!(intent("llámeme más tarde", Expecting::Identity), Intent::CallbackRequest);
     assert_eq!(intent("ahora no puedo", Expecting::Identity), Intent::CallbackRequest);
     assert_eq!(intent("estoy ocupado", Expecting::Identity), Intent::CallbackRequest);
-    assert_eq!(intent("Ahora no puedo hablar. Llámeme más tarde, por favor.", Expecting::Identity), Intent::CallbackRequest);
+    assert_eq!(
+        intent("Ahora no puedo hablar. Llámeme más tarde, por favor.", Expecting::Identity),
+        Intent::CallbackRequest
+    );
     assert_eq!(intent("Call me later", Expecting::Identity), Intent::CallbackRequest);
 }
 
@@ -373,12 +377,74 @@ mod robustness {
     /// Text made of the words the interpreter looks for, in any order, with noise between them.
     fn wordy_text() -> impl Strategy<Value = String> {
         let words = prop::sample::select(vec![
-            "el", "de", "la", "mil", "millones", "y", "con", "pesos", "viernes", "próximo", "pasado", "mañana", "15",
-            "4.500", "1", "500", "000", "$", "%", "diciembre", "en", "una", "semana", "ya", "pagué", "no", "sí",
-            "hace", "días", "meses", "mes", "the", "a", "hundred", "thousand", "dollars", "next", "and", "¿", "!",
-            "quinientos", "veinte", "treinta", "fin", "mes", "quincena", "cuotas", "de", "lucas", "palos", "medio",
-            "y", "media", "ni", "un", "al", "month", "del", "ochenta", "nineteen", "marzo", "1.500,50", "-", "menos",
-            "99999999999999999999", "9223372036854775807", "pagos", "of",
+            "el",
+            "de",
+            "la",
+            "mil",
+            "millones",
+            "y",
+            "con",
+            "pesos",
+            "viernes",
+            "próximo",
+            "pasado",
+            "mañana",
+            "15",
+            "4.500",
+            "1",
+            "500",
+            "000",
+            "$",
+            "%",
+            "diciembre",
+            "en",
+            "una",
+            "semana",
+            "ya",
+            "pagué",
+            "no",
+            "sí",
+            "hace",
+            "días",
+            "meses",
+            "mes",
+            "the",
+            "a",
+            "hundred",
+            "thousand",
+            "dollars",
+            "next",
+            "and",
+            "¿",
+            "!",
+            "quinientos",
+            "veinte",
+            "treinta",
+            "fin",
+            "mes",
+            "quincena",
+            "cuotas",
+            "de",
+            "lucas",
+            "palos",
+            "medio",
+            "y",
+            "media",
+            "ni",
+            "un",
+            "al",
+            "month",
+            "del",
+            "ochenta",
+            "nineteen",
+            "marzo",
+            "1.500,50",
+            "-",
+            "menos",
+            "99999999999999999999",
+            "9223372036854775807",
+            "pagos",
+            "of",
         ]);
         prop::collection::vec(words, 0..14).prop_map(|words| words.join(" "))
     }
