@@ -41,7 +41,7 @@ fn parse_case(line: usize, row: &str) -> Case {
         line,
         locale: columns[0].to_string(),
         today: NaiveDate::parse_from_str(columns[1], "%Y-%m-%d")
-            .unwrap_or_else(|_| panic!("corpus line {line}: today '{}' is not YYYY-MM-DD", columns[1])),
+            .unwrap_or_else(|_| panic!("corpus line {line}: today '{}' is not a date as YYYY-MM-DD", columns[1])),
         expecting: columns[2].parse().unwrap_or_else(|error| panic!("corpus line {line}: {error}")),
         utterance: columns[3].to_string(),
         expected: Reading {

@@ -318,7 +318,7 @@ fn month_end(scan: &Scan, direction: Direction) -> Option<Resolved> {
     None
 }
 
-/// The first 15th or last day of a month strictly after `today`.
+/// Returns the first 15th or last day of a month strictly after `today`.
 fn next_payday(today: NaiveDate) -> Option<NaiveDate> {
     let fifteenth = today.with_day(15)?;
     let last_day = last_day_of_month(today);

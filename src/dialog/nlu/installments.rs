@@ -33,7 +33,8 @@ impl Plan {
     }
 }
 
-/// The most installments a caller plausibly asks for; larger numbers before "pagos" are amounts.
+/// The maximum installment count read as a plan: six years of monthly payments, a judgement
+/// rather than a rule. Larger numbers before "pagos" are read as amounts.
 const MAX_INSTALLMENTS: i64 = 72;
 
 /// Words that name installments after their count: "3 cuotas", "four payments".

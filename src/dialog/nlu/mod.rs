@@ -222,7 +222,7 @@ impl Expecting {
         }
     }
 
-    /// The snake_case name the labelled corpus uses: `verification_digits`, `birth_date`.
+    /// Returns the snake_case name the labelled corpus uses: `verification_digits`, `birth_date`.
     pub fn as_str(self) -> &'static str {
         match self {
             Expecting::Identity => "identity",
@@ -339,7 +339,7 @@ impl RuleInterpreter {
         Interpretation { intent, amount, date, installments, digits, language }
     }
 
-    /// A date to pay or to call on; one that points back when the caller says it was paid.
+    /// Finds a date to pay or to call on. It points back when the caller says it was paid.
     fn payment_date(
         &self,
         words: &Words,
@@ -351,7 +351,7 @@ impl RuleInterpreter {
         dates::find_date(words, numbers, ctx.today, direction).or_else(|| self.bare_day(words, numbers, ctx, direction))
     }
 
-    /// The amount offered: a total said outright, or the installment amount times the count.
+    /// Finds the amount offered: a total said outright, or the installment amount times the count.
     fn amount(
         &self,
         words: &Words,
