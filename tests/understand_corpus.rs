@@ -67,8 +67,8 @@ fn currency_code(file: &str, line: usize, code: &str) -> &'static str {
 /// Lists the labelled files in tests/data/understand/, sorted by name so the report is stable.
 fn corpus_files() -> Vec<PathBuf> {
     let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/understand");
-    let entries = std::fs::read_dir(&directory)
-        .unwrap_or_else(|error| panic!("failed to list {}: {error}", directory.display()));
+    let entries =
+        std::fs::read_dir(&directory).unwrap_or_else(|error| panic!("failed to list {}: {error}", directory.display()));
     let mut files: Vec<PathBuf> = entries
         .map(|entry| entry.unwrap_or_else(|error| panic!("failed to read {}: {error}", directory.display())).path())
         .filter(|path| path.extension().is_some_and(|extension| extension == "tsv"))
@@ -79,7 +79,8 @@ fn corpus_files() -> Vec<PathBuf> {
 
 fn cases_in(path: &Path) -> Vec<Case> {
     let file = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-    let text = std::fs::read_to_string(path).unwrap_or_else(|error| panic!("failed to read {}: {error}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|error| panic!("failed to read {}: {error}", path.display()));
     text.lines()
         .enumerate()
         .skip(1)
@@ -89,7 +90,8 @@ fn cases_in(path: &Path) -> Vec<Case> {
 }
 
 fn read(case: &Case) -> Reading {
-    let locale: Locale = case.locale.parse().unwrap_or_else(|error| panic!("{} line {}: {error}", case.file, case.line));
+    let locale: Locale =
+        case.locale.parse().unwrap_or_else(|error| panic!("{} line {}: {error}", case.file, case.line));
     let ctx = InterpretContext {
         language: locale.language,
         dialect: locale.dialect,

@@ -21,7 +21,8 @@ intent, amount_minor, currency, date, installments and digits, in that order.
 Reading rules:
   - Every line is read as an answer to no particular question, except that a line made only
     of digits or single-digit words (\"1234\", \"12 34\", \"uno dos tres cuatro\") is read as
-    identity digits and printed in `digits`.
+    identity digits and printed in `digits`, with intent \"unknown\" because digits alone
+    answer the verification question rather than state an intent.
   - amount_minor is in the currency's minor unit (centavos; CLP has none). The currency is
     the locale's unless the caller names another (\"100 dólares\").
   - \"todo\", \"el total\" and \"la mitad\" name no number without a debt: amount_minor and

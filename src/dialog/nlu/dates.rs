@@ -63,6 +63,9 @@ impl Scan<'_> {
 
     /// A day of the month said at `index`, as a number or an ordinal ("primero", "fifteenth").
     fn day_at(&self, index: usize) -> Option<(u32, usize)> {
+        if let Some(day) = compound_ordinal_day(self.token(index), self.token(index + 1)) {
+            return Some((day, index + 2));
+        }
         if let Some(day) = ordinal_day(self.token(index)) {
             return Some((day, index + 1));
         }
@@ -454,6 +457,18 @@ pub(crate) fn month_number(token: &str) -> Option<u32> {
         _ => return None,
     };
     Some(month)
+}
+
+/// Reads an English ordinal said as two words, "twenty sixth" or "thirty first", as
+/// transcripts write it (a hyphen splits "twenty-sixth" into the same two words).
+fn compound_ordinal_day(tens: &str, units: &str) -> Option<u32> {
+    let tens = match tens {
+        "twenty" => 20,
+        "thirty" => 30,
+        _ => return None,
+    };
+    let day = tens + ordinal_day(units).filter(|units| (1..=9).contains(units))?;
+    (day <= 31).then_some(day)
 }
 
 pub(crate) fn ordinal_day(token: &str) -> Option<u32> {

@@ -71,23 +71,51 @@ const PER_PERIOD: &[&[&str]] = &[
     &["every", "week"],
 ];
 
+/// Words that put a turn about installments, so "en doce meses" there is a term of twelve
+/// monthly payments rather than a date a year away: "¿me lo dejan en pagos? como en doce meses".
+const PLAN_CONTEXT: &[&str] = &[
+    "cuotas",
+    "pagos",
+    "pagitos",
+    "plazos",
+    "mensualidades",
+    "parcialidades",
+    "abonos",
+    "diferir",
+    "diferido",
+    "financiar",
+    "refinanciar",
+    "payments",
+    "installments",
+    "plan",
+];
+
+/// Words said between a count and the installment word: "three monthly payments".
+const PLAN_ADJECTIVES: &[&str] = &["monthly", "equal", "separate", "small", "smaller", "weekly", "biweekly"];
+
 /// Finds the installment terms. With `bare_count`, because the bot asked "¿en cuántas cuotas?",
 /// a lone small number ("tres", "en 6") is the count.
 pub(crate) fn find_plan(words: &Words, numbers: &[NumberSpan], bare_count: bool) -> Plan {
-    let count = numbers.iter().find_map(|span| counted_at(words, span));
+    let about_plan = words.tokens().iter().any(|token| PLAN_CONTEXT.contains(&token.as_str()));
+    let count = numbers.iter().find_map(|span| counted_at(words, span, about_plan));
     let each = numbers.iter().find(|span| is_each_installment(words, span)).copied();
     let count = count.or_else(|| bare_count.then(|| bare_count_in(numbers)).flatten());
     Plan { count, each }
 }
 
-/// "3 cuotas", "en tres pagos", "a seis meses", "over six months".
-fn counted_at(words: &Words, span: &NumberSpan) -> Option<Counted> {
+/// "3 cuotas", "en tres pagos", "a seis meses", "over six months", "three monthly payments".
+/// With `about_plan`, "en doce meses" and "in twelve months" count too.
+fn counted_at(words: &Words, span: &NumberSpan, about_plan: bool) -> Option<Counted> {
     let count = small_count(span)?;
-    let unit = words.get(span.end)?;
+    let mut unit = words.get(span.end)?;
+    if PLAN_ADJECTIVES.contains(&unit) {
+        unit = words.get(span.end + 1)?;
+    }
     let before = span.start.checked_sub(1).and_then(|index| words.get(index));
+    let months_before = if about_plan { &["a", "over", "en", "in"][..] } else { &["a", "over"][..] };
     let is_plan = INSTALLMENT_WORDS.contains(&unit)
-        // "en 6 meses" is a date; "a 6 meses" and "over six months" are a plan.
-        || (matches!(unit, "meses" | "months") && matches!(before, Some("a" | "over")));
+        // "en 6 meses" alone is a date; "a 6 meses" and "over six months" are a plan.
+        || (matches!(unit, "meses" | "months") && before.is_some_and(|word| months_before.contains(&word)));
     is_plan.then_some(Counted { count, number: *span })
 }
 

@@ -20,6 +20,10 @@ pub(super) struct Lexicon {
     /// "se equivocó"); elsewhere they are as likely about an amount or a date.
     pub wrong_person_at_identity: &'static [&'static str],
     pub already_paid: &'static [&'static str],
+    /// Past-tense payment verbs ("pagué", "deposité", "I sent"). They mean the payment was made
+    /// only with an amount or a date in the same turn, or as an answer about a payment made,
+    /// and not after "que", "cuando" or a negation ("quiere que le deposite el viernes").
+    pub paid_verbs: &'static [&'static str],
     /// Job loss, illness, a death in the family: the reason behind not paying.
     pub hardship: &'static [&'static str],
     /// Requests for other terms: a discount, installments, more time, "es mucho".
@@ -89,6 +93,21 @@ pub(super) fn says_already_paid(words: &Words) -> bool {
     said(words, |l| l.already_paid)
 }
 
+/// Words before a past-tense payment verb that make it a subjunctive, a condition or a negation
+/// ("que le pague", "cuando deposite", "no pagué", "if I sent"), so no payment was made.
+const NOT_PAST_CUES: &[&str] = &["que", "cuando", "apenas", "cuanto", "no", "nunca", "not", "never", "if", "when"];
+
+/// Object pronouns that sit between a cue and the verb: "que le pague", "cuando lo deposite".
+const CLITICS: &[&str] = &["lo", "la", "los", "las", "le", "les", "se", "me", "te", "ya"];
+
+/// Tells whether the caller used a past-tense payment verb ("pagué 1,200 el martes", "I sent
+/// 250 on Monday"), so dates in the turn point back.
+pub(super) fn mentions_past_payment(words: &Words) -> bool {
+    LEXICONS.iter().any(|lexicon| {
+        lexicon.paid_verbs.iter().any(|phrase| words.contains_without_cue(phrase, NOT_PAST_CUES, CLITICS))
+    })
+}
+
 /// Tells whether the caller used a payment verb that is not negated.
 pub(super) fn offers_payment(words: &Words) -> bool {
     said_affirmed(words, |l| l.promise)
@@ -103,7 +122,11 @@ pub(super) struct Found {
     pub installments: bool,
 }
 
-/// Picks the intent from the words, the question the bot asked and the slots found.
+/// Picks the intent from the words, the question the bot asked and the slots found. The first
+/// match wins, in this order: stop contact, abuse, ask for a human, wrong person, dispute,
+/// already paid, an offer with an amount or date, a count answering "¿en cuántas cuotas?",
+/// hardship, negotiation, cannot pay, call later, ask amount, any other offer, then the short
+/// answers (repeat, goodbye, greeting, identity, no, yes).
 pub(super) fn classify(words: &Words, expecting: Expecting, found: Found) -> Intent {
     let at_identity = matches!(expecting, Expecting::Identity | Expecting::VerificationDigits);
     let asked_for_terms = matches!(
@@ -131,7 +154,8 @@ pub(super) fn classify(words: &Words, expecting: Expecting, found: Found) -> Int
     if said(words, |l| l.dispute) {
         return Intent::Dispute;
     }
-    if says_already_paid(words) {
+    let paid_with_details = has_terms || expecting == Expecting::PaymentDetails;
+    if says_already_paid(words) || (paid_with_details && mentions_past_payment(words)) {
         return Intent::AlreadyPaid;
     }
     // "No puedo pagar todo, pero puedo pagar la mitad el viernes" is an offer.

@@ -321,6 +321,10 @@ impl RuleInterpreter {
             _ => None,
         };
         let plan = installments::find_plan(&words, &numbers, ctx.expecting == Expecting::Installments);
+        // "En doce meses" read as a count of installments is no date as well.
+        let date_span = date_span.filter(|span| {
+            !plan.count.is_some_and(|counted| counted.number.start >= span.start && counted.number.start < span.end)
+        });
         let amount = self.amount(&words, &numbers, date_span.as_ref(), &plan, ctx);
         let date = date_span.map(|span| span.date).or(birth_date);
 
@@ -346,7 +350,9 @@ impl RuleInterpreter {
         numbers: &[numbers::NumberSpan],
         ctx: &InterpretContext,
     ) -> Option<dates::DateSpan> {
-        let looks_back = ctx.expecting == Expecting::PaymentDetails || intent::says_already_paid(words);
+        let looks_back = ctx.expecting == Expecting::PaymentDetails
+            || intent::says_already_paid(words)
+            || intent::mentions_past_payment(words);
         let direction = if looks_back { Direction::Past } else { Direction::Future };
         dates::find_date(words, numbers, ctx.today, direction).or_else(|| self.bare_day(words, numbers, ctx, direction))
     }
@@ -374,7 +380,9 @@ impl RuleInterpreter {
                 | Expecting::PromiseConfirmation
                 | Expecting::PaymentDetails
                 | Expecting::OfferResponse
-        ) || intent::offers_payment(words);
+        ) || intent::offers_payment(words)
+            || intent::says_already_paid(words)
+            || intent::mentions_past_payment(words);
         let outside_date =
             |span: &numbers::NumberSpan| date.is_none_or(|date| span.end <= date.start || span.start >= date.end);
         let is_free = |span: &numbers::NumberSpan| outside_date(span) && !plan.uses(span);

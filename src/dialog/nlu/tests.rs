@@ -517,3 +517,68 @@ mod robustness {
         assert_eq!(format_amount(5, Currency::Usd, Dialect::UnitedStates), "0.05");
     }
 }
+
+#[test]
+fn past_payment_verb_with_amount_is_already_paid() {
+    let heard = read("Deposité 300 el lunes en el Oxxo", Expecting::Other);
+    assert_eq!(heard.intent, Intent::AlreadyPaid);
+    assert_eq!(heard.amount, pesos(300));
+    assert_eq!(heard.date, Some(date(11, 30)));
+
+    let heard = read("I sent 250 on Monday", Expecting::Other);
+    assert_eq!(heard.intent, Intent::AlreadyPaid);
+    assert_eq!(heard.date, Some(date(11, 30)));
+}
+
+#[test]
+fn subjunctive_payment_verb_is_not_a_payment_made() {
+    let heard = read("quiere que le deposite 500 el viernes", Expecting::Other);
+    assert_ne!(heard.intent, Intent::AlreadyPaid);
+    assert_eq!(heard.date, Some(date(12, 4)));
+    assert_ne!(intent("cuando le deposite el viernes le aviso", Expecting::Other), Intent::AlreadyPaid);
+}
+
+#[test]
+fn turn_phrasings_outside_the_corpus() {
+    let cases = [
+        ("ya no me sigan marcando", Intent::StopContact),
+        ("Lose my number.", Intent::StopContact),
+        ("se cayó la llamada, ¿qué me estaba diciendo?", Intent::AskRepeat),
+        ("you cut out, what were you saying?", Intent::AskRepeat),
+        ("¿de dónde me están llamando?", Intent::Greeting),
+        ("what is this regarding", Intent::Greeting),
+        ("me regala con un asesor", Intent::AskHuman),
+        ("get me customer service", Intent::AskHuman),
+        ("nunca he solicitado ese crédito", Intent::Dispute),
+        ("bueno, que le vaya bien", Intent::Goodbye),
+        ("alright, take care", Intent::Goodbye),
+        ("son unos estafadores", Intent::Abusive),
+        ("sí pues, con él", Intent::IdentityConfirm),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(intent(text, Expecting::Other), expected, "{text}");
+    }
+}
+
+#[test]
+fn spoken_compound_ordinal_is_a_day() {
+    assert_eq!(read("on the twenty sixth", Expecting::Date).date, Some(date(12, 26)));
+    assert_eq!(read("December thirty-first", Expecting::Date).date, Some(date(12, 31)));
+}
+
+#[test]
+fn months_in_a_plan_are_installments_not_a_date() {
+    let heard = read("¿me lo dejan en pagos? como en doce meses", Expecting::Other);
+    assert_eq!(heard.intent, Intent::Negotiate);
+    assert_eq!(heard.installments, Some(12));
+    assert_eq!(heard.date, None);
+    assert_eq!(read("le pago en 6 meses", Expecting::Other).installments, None);
+}
+
+#[test]
+fn amount_split_into_payments_is_a_promise() {
+    let heard = read("I could do 600, split into three payments.", Expecting::Other);
+    assert_eq!(heard.intent, Intent::PromiseToPay);
+    assert_eq!(heard.amount, pesos(600));
+    assert_eq!(heard.installments, Some(3));
+}

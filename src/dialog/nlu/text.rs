@@ -53,6 +53,20 @@ impl Words {
         false
     }
 
+    /// Tells whether `phrase` occurs where the nearest word before it, after skipping any of
+    /// `skipped`, is not one of `cues`: "pagué" counts in "ya lo pagué" but not in "que le pague".
+    pub(crate) fn contains_without_cue(&self, phrase: &str, cues: &[&str], skipped: &[&str]) -> bool {
+        let mut from = 0;
+        while let Some(at) = self.find_from(phrase, from) {
+            let before = self.padded[..at].split_whitespace().rev().find(|word| !skipped.contains(word));
+            if !before.is_some_and(|word| cues.contains(&word)) {
+                return true;
+            }
+            from = at + 1;
+        }
+        false
+    }
+
     pub(crate) fn contains_any(&self, phrases: &[&str]) -> bool {
         phrases.iter().any(|phrase| self.contains(phrase))
     }
