@@ -7,13 +7,19 @@ pub(crate) struct Words {
     tokens: Vec<String>,
     /// The tokens joined by single spaces, with a space at both ends, for phrase matching.
     padded: String,
+    /// The transcript contains a question mark: "¿ah?" asks to repeat where "ah..." does not.
+    is_question: bool,
 }
 
 impl Words {
     pub(crate) fn new(text: &str) -> Words {
         let tokens: Vec<String> = split_tokens(text).into_iter().map(strip_ordinal_suffix).collect();
         let padded = format!(" {} ", tokens.join(" "));
-        Words { tokens, padded }
+        Words { tokens, padded, is_question: text.contains('?') }
+    }
+
+    pub(crate) fn is_question(&self) -> bool {
+        self.is_question
     }
 
     pub(crate) fn tokens(&self) -> &[String] {
@@ -40,6 +46,20 @@ impl Words {
         while let Some(at) = self.find_from(phrase, from) {
             let before = self.padded[..at].split_whitespace().last();
             if !before.is_some_and(is_negation) {
+                return true;
+            }
+            from = at + 1;
+        }
+        false
+    }
+
+    /// Tells whether `phrase` occurs where the nearest word before it, after skipping any of
+    /// `skipped`, is not one of `cues`: "pagué" counts in "ya lo pagué" but not in "que le pague".
+    pub(crate) fn contains_without_cue(&self, phrase: &str, cues: &[&str], skipped: &[&str]) -> bool {
+        let mut from = 0;
+        while let Some(at) = self.find_from(phrase, from) {
+            let before = self.padded[..at].split_whitespace().rev().find(|word| !skipped.contains(word));
+            if !before.is_some_and(|word| cues.contains(&word)) {
                 return true;
             }
             from = at + 1;
