@@ -18,7 +18,8 @@ use cobranza::collections::sqlite::SqliteStore;
 use cobranza::collections::{NewAttempt, Store};
 use cobranza::config::{Config, Secrets};
 use cobranza::demo::{self, DemoOptions};
-use cobranza::dialog::RuleInterpreter;
+use cobranza::dialog::chat::{self, AccountOverrides, ChatError, ChatSetup};
+use cobranza::dialog::{PolicyBook, RuleInterpreter};
 use cobranza::server::{self, AppState, TwilioSettings};
 use cobranza::speech::stt::whisper::{WhisperPool, WhisperSettings, WhisperStt};
 use cobranza::speech::tts::espeak::EspeakTts;
@@ -72,6 +73,20 @@ enum Command {
         #[arg(long, default_value = "cooperative")]
         persona: String,
     },
+    /// Hold one conversation as text with the real dialog and store: bot lines on stdout, caller
+    /// lines from stdin (`#1234` is keypad digits, an empty line or `...` is silence, end of input
+    /// hangs up), then one JSON line with the disposition and any promise.
+    Chat {
+        /// The debtor to talk as (a `debtor_id` already imported into the store).
+        #[arg(long)]
+        debtor: String,
+        /// The prompts' locale, over the debtor's: es-MX, es-CO, es-PE, es-CL, es-AR, en-US, es-419.
+        #[arg(long)]
+        locale: Option<String>,
+        /// The debtor's local date of the call (YYYY-MM-DD), at 10:00; by default now.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        today: Option<chrono::NaiveDate>,
+    },
     /// Measure what this machine can hold: load an in-process server with simulated calls.
     Bench {
         #[command(subcommand)]
@@ -105,7 +120,7 @@ fn main() -> ExitCode {
     // The demo and the bench print their own reports, so their logs start at warnings. The
     // bench's progress still shows.
     let default_filter = match cli.command {
-        Command::Demo { .. } => "cobranza=warn",
+        Command::Demo { .. } | Command::Chat { .. } => "cobranza=warn",
         Command::Bench { .. } => "cobranza=warn,cobranza::bench=info",
         _ => "cobranza=info",
     };
@@ -121,7 +136,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            // A chat that cannot start is a usage error, as a bad flag is.
+            match error.downcast_ref::<ChatError>() {
+                Some(ChatError::UnknownDebtor(_) | ChatError::UnknownLocale { .. }) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }
@@ -149,6 +168,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate { url, debtor, persona } => {
             simulate(config, data_dir(cli.data_dir), url, debtor, persona).await
         }
+        Command::Chat { debtor, locale, today } => {
+            let store = Arc::new(open_store(&data_dir(cli.data_dir)).await?);
+            let setup = ChatSetup {
+                debtor: DebtorId(debtor),
+                locale,
+                today,
+                time_of_day: None,
+                agency: config.agency.name.clone(),
+                bot_name: config.agency.bot_name.clone(),
+                settings: config.dialog,
+                policy: PolicyBook::embedded()?,
+                jurisdictions_dir: None,
+                overrides: AccountOverrides::default(),
+                transfer_to: None,
+            };
+            let stdin = std::io::stdin().lock();
+            chat::run(store, setup, stdin, std::io::stdout().lock()).await?;
+            Ok(())
+        }
         Command::Bench { command: BenchCommand::Calls { concurrent, seconds, json } } => {
             bench_calls(config, concurrent as usize, seconds, json).await
         }
@@ -173,6 +211,11 @@ async fn bench_calls(config: Config, concurrent: usize, seconds: u64, json: bool
         print!("{report}");
     }
     Ok(())
+}
+
+fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("'{text}' is not a date: write it as YYYY-MM-DD, for example 2026-12-02"))
 }
 
 fn data_dir(flag: Option<PathBuf>) -> PathBuf {

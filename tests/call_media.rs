@@ -128,6 +128,15 @@ impl Store for MemoryStore {
     async fn record_opt_out(&self, _id: &DebtorId, _channel: &str, _at: DateTime<Utc>) -> Result<(), StoreError> {
         Ok(())
     }
+    async fn record_dispute(&self, _id: AttemptId, _at: DateTime<Utc>) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn disputed(&self, _debt: DebtId) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    async fn record_hardship(&self, _id: AttemptId, _person: bool, _at: DateTime<Utc>) -> Result<(), StoreError> {
+        Ok(())
+    }
     async fn opted_out(&self, _id: &DebtorId, _channel: &str) -> Result<bool, StoreError> {
         Ok(false)
     }
@@ -587,7 +596,7 @@ async fn spoken_and_keyed_digits_join() {
     for digit in ['3', '4'] {
         call.inbound.send(Inbound::Dtmf(digit)).await.expect("session alive");
     }
-    call.until_echoed("ask_payment").await;
+    call.until_echoed("offer_full_payment").await;
     call.inbound.send(Inbound::Stop).await.expect("session alive");
     let (transcript, outcome) = call.end().await;
     assert!(outcome.right_party_contact);
@@ -788,14 +797,34 @@ async fn key_over_read_back_reads_again() {
     for digit in "1234#".chars() {
         call.inbound.send(Inbound::Dtmf(digit)).await.expect("session alive");
     }
-    call.until_echoed("ask_payment").await;
-    call.say("Voy a pagar mil pesos el viernes.", 600).await;
-    call.until_phrase_playing(4).await;
+    call.until_echoed("offer_full_payment").await;
+    call.say("Voy a pagar cuatro mil quinientos pesos el viernes.", 600).await;
+    call.until_phrase_playing(5).await;
     // "1" pressed as the read-back starts: it cuts the read-back, which is read again.
     call.inbound.send(Inbound::Dtmf('1')).await.expect("session alive");
-    assert!(wait_for_mark(&mut call, 20_000, "6:read_back").await, "{:?}", call.summary());
+    assert!(wait_for_mark(&mut call, 20_000, "7:read_back").await, "{:?}", call.summary());
     assert_eq!(call.clears(), 1);
     assert!(call.store.promises.lock().expect("lock").is_empty());
     call.inbound.send(Inbound::Stop).await.expect("session alive");
     call.end().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn maximum_call_length_says_goodbye() {
+    let mut call = start_call(|config| {
+        config.call.max_call_seconds = 30;
+        config.call.reply_timeout_ms = 60_000;
+    })
+    .await;
+    answer_greeting(&mut call).await;
+    call.until_echoed("verify_identity").await;
+    call.until_echoed("time_limit_goodbye").await;
+    let (transcript, outcome) = call.end().await;
+    assert_eq!(outcome.disposition, Disposition::NoResponse);
+    assert_eq!(
+        bot_lines(&transcript).last().map(String::as_str),
+        Some("Tenemos que terminar la llamada por ahora. Para continuar, puede comunicarse con Servicios Andinos. Hasta luego.")
+    );
+    let hangup = call.first_time(|s| *s == Seen::Sent(Outbound::Hangup)).expect("hung up");
+    assert!(hangup >= 30_000, "hung up at {hangup} ms");
 }

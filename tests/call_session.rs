@@ -120,6 +120,15 @@ impl Store for WrappedStore {
     async fn record_opt_out(&self, id: &DebtorId, channel: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.0.record_opt_out(id, channel, at).await
     }
+    async fn record_dispute(&self, id: AttemptId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.0.record_dispute(id, at).await
+    }
+    async fn disputed(&self, debt: DebtId) -> Result<bool, StoreError> {
+        self.0.disputed(debt).await
+    }
+    async fn record_hardship(&self, id: AttemptId, person: bool, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.0.record_hardship(id, person, at).await
+    }
     async fn opted_out(&self, id: &DebtorId, channel: &str) -> Result<bool, StoreError> {
         self.0.opted_out(id, channel).await
     }
@@ -144,7 +153,7 @@ fn cooperative_caller(key: &str) -> Option<CallerTurn> {
     match key {
         "greeting" => Some(CallerTurn::Say("Sí, soy yo.")),
         "verify_identity" => Some(CallerTurn::Keys("1234#")),
-        "ask_payment" => Some(CallerTurn::Say("Voy a pagar el total, cuatro mil quinientos pesos, el viernes.")),
+        "offer_full_payment" => Some(CallerTurn::Say("Voy a pagar el total, cuatro mil quinientos pesos, el viernes.")),
         "read_back" => Some(CallerTurn::Say("Sí, es correcto.")),
         _ => None,
     }
@@ -354,7 +363,7 @@ async fn speaking_over_bot_clears_playback() {
     assert_eq!(clears, 1);
     let keys = marks(&run);
     assert!(!keys.contains(&"state_debt".to_string()), "{keys:?}");
-    assert!(!keys.contains(&"ask_payment".to_string()), "{keys:?}");
+    assert!(!keys.contains(&"offer_full_payment".to_string()), "{keys:?}");
     assert!(keys.contains(&"promise_confirmed".to_string()), "{keys:?}");
     assert_eq!(run.attempt.disposition, Some(Disposition::PromiseToPay));
 

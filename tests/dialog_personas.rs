@@ -1,10 +1,10 @@
 //! Whole conversations as text: each persona's words go through the rule-based interpreter into
 //! the dialog machine, and the test checks the exact prompts, actions, promise and disposition.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveTime};
 
 use cobranza::collections::model::{
-    Account, Currency, Debt, DebtId, Debtor, DebtorId, Disposition, Money, PaymentClaim, Promise,
+    Account, Currency, Debt, DebtId, Debtor, DebtorId, Disposition, Installment, Money, PaymentClaim, Promise,
 };
 use cobranza::dialog::nlu::{Interpreter, RuleInterpreter};
 use cobranza::dialog::{Action, CallContext, DialogSettings, Event, Machine, Script};
@@ -57,13 +57,20 @@ struct Call {
 
 impl Call {
     fn new(locale: &str, currency: Currency) -> Call {
-        let ctx = CallContext {
-            account: account(locale, currency),
-            today: today(),
-            agency: "Cobranzas del Centro".into(),
-            bot_name: "Sofía".into(),
-            settings: DialogSettings::default(),
-        };
+        let mut account = account(locale, currency);
+        if currency == Currency::Usd {
+            account.debtor.country = "US".into();
+            account.debtor.time_zone = chrono_tz::America::New_York;
+        }
+        let ctx = CallContext::embedded(
+            account,
+            today(),
+            NaiveTime::from_hms_opt(10, 0, 0).expect("valid time"),
+            "Cobranzas del Centro",
+            "Sofía",
+            DialogSettings::default(),
+        )
+        .expect("context");
         let script = Script::embedded(locale).expect("embedded script");
         Call { machine: Machine::new(ctx, script), actions: Vec::new() }
     }
@@ -124,6 +131,9 @@ fn names(actions: &[Action]) -> Vec<String> {
             Action::StorePaymentClaim(_) => "store_payment_claim".to_string(),
             Action::StoreCallback { .. } => "store_callback".to_string(),
             Action::StoreOptOut { .. } => "store_opt_out".to_string(),
+            Action::StoreDispute => "store_dispute".to_string(),
+            Action::StoreHardship { .. } => "store_hardship".to_string(),
+            Action::Transfer { .. } => "transfer".to_string(),
             Action::RightPartyVerified => "right_party_verified".to_string(),
             Action::Dispose(disposition) => format!("dispose:{disposition}"),
             Action::Hangup => "hangup".to_string(),
@@ -131,7 +141,9 @@ fn names(actions: &[Action]) -> Vec<String> {
         .collect()
 }
 
-const VERIFIED: [&str; 3] = ["right_party_verified", "say:state_debt", "say:ask_payment"];
+/// A Mexican debtor hears the debt, that payments go only to the creditor, and the first offer.
+const VERIFIED: [&str; 4] =
+    ["right_party_verified", "say:state_debt", "say:payments_only_to_creditor", "say:offer_full_payment"];
 
 /// Runs the cooperative persona up to the point where the promise is out to the store.
 async fn cooperative_until_stored() -> Call {
@@ -175,26 +187,32 @@ async fn store_failure_never_confirms() {
     }
 }
 
+fn pesos(major: i64, due_date: NaiveDate) -> Installment {
+    Installment { amount: Money::from_major(major, Currency::Mxn), due_date }
+}
+
 #[tokio::test]
-async fn negotiator_promises_half_next_monday() {
+async fn negotiator_half_next_monday_becomes_a_plan() {
     let mut call = Call::spanish();
     call.event(Event::CallStarted);
     assert_eq!(call.hear("Sí, con ella habla.").await, ["say:verify_identity"]);
     assert_eq!(call.hear("uno dos tres cuatro").await, VERIFIED);
     assert_eq!(
-        call.hear("puedo pagar la mitad, dos mil doscientos cincuenta pesos, el próximo lunes").await,
-        ["say:read_back"]
+        call.hear("No puedo pagar todo. Puedo pagar dos mil doscientos cincuenta pesos el próximo lunes.").await,
+        ["say:offer_counter"]
     );
+    assert_eq!(call.hear("Sí, está bien, de acuerdo.").await, ["say:read_back_plan"]);
     assert_eq!(call.hear("Sí, es correcto.").await, ["store_promise"]);
     assert_eq!(
         call.event(Event::PromiseStored { ok: true }),
-        ["say:promise_confirmed", "say:goodbye", "dispose:promise_to_pay", "hangup"]
+        ["say:promise_confirmed_plan", "say:goodbye", "dispose:promise_to_pay", "hangup"]
     );
 
     let promise = call.promise().expect("a promise");
-    assert_eq!(promise.amount.amount_minor, 225_000);
-    assert_eq!(promise.amount.currency, Currency::Mxn);
+    assert_eq!(promise.amount.amount_minor, 450_000);
     assert_eq!(promise.due_date, date(12, 7));
+    let next_year = |month, day| NaiveDate::from_ymd_opt(2027, month, day).expect("valid date");
+    assert_eq!(promise.installments, [pesos(2_250, date(12, 7)), pesos(2_250, next_year(1, 6))]);
 }
 
 #[tokio::test]
@@ -203,21 +221,27 @@ async fn negotiator_gives_terms_one_at_a_time() {
     call.event(Event::CallStarted);
     call.hear("sí").await;
     call.event(Event::Digits("1234".into()));
+    assert_eq!(call.hear("no").await, ["say:ask_payment"]);
     assert_eq!(call.hear("puedo pagar la mitad").await, ["say:ask_date"]);
-    assert_eq!(call.hear("el 15").await, ["say:read_back"]);
+    assert_eq!(call.hear("el 15").await, ["say:offer_counter"]);
+    assert_eq!(call.hear("de acuerdo").await, ["say:read_back_plan"]);
     assert_eq!(call.hear("correcto").await, ["store_promise"]);
 
     let promise = call.promise().expect("a promise");
-    assert_eq!(promise.amount.amount_minor, 225_000);
-    assert_eq!(promise.due_date, date(12, 15));
+    assert_eq!(promise.amount.amount_minor, 450_000);
+    assert_eq!(promise.installments[0], pesos(2_250, date(12, 15)));
 }
 
 #[tokio::test]
 async fn wrong_person_hears_nothing_about_the_debt() {
     let mut call = Call::spanish();
     call.event(Event::CallStarted);
-    assert_eq!(call.hear("No, se equivocó.").await, ["say:wrong_person_goodbye", "dispose:wrong_party", "hangup"]);
-    assert_eq!(call.machine.disposition(), Some(Disposition::WrongParty));
+    assert_eq!(call.hear("No, se equivocó.").await, ["say:third_party_ask_time"]);
+    assert_eq!(
+        call.hear("No. Aquí no vive esa persona, es un número equivocado.").await,
+        ["say:wrong_person_goodbye", "dispose:wrong_number", "hangup"]
+    );
+    assert_eq!(call.machine.disposition(), Some(Disposition::WrongNumber));
     assert!(!call.machine.is_verified());
 }
 
@@ -238,7 +262,8 @@ async fn already_paid_is_recorded_with_its_date() {
         Action::StorePaymentClaim(claim) => Some(claim.clone()),
         _ => None,
     });
-    let expected = PaymentClaim { debt_id: DebtId(42), paid_on: Some(date(11, 30)), amount: None, channel: None };
+    let expected =
+        PaymentClaim { debt_id: DebtId(42), paid_on: Some(date(11, 30)), amount: None, channel: Some("bank".into()) };
     assert_eq!(claim, Some(expected));
     assert!(call.promise().is_none());
 }
@@ -281,7 +306,10 @@ async fn english_cooperative_promises_in_dollars() {
     let mut call = Call::new("en-US", Currency::Usd);
     assert_eq!(call.event(Event::CallStarted), ["say:greeting"]);
     assert_eq!(call.hear("Yes, speaking.").await, ["say:verify_identity"]);
-    assert_eq!(call.event(Event::Digits("1234".into())), VERIFIED);
+    assert_eq!(
+        call.event(Event::Digits("1234".into())),
+        ["right_party_verified", "say:debt_collector_notice", "say:state_debt", "say:offer_full_payment"]
+    );
     assert_eq!(
         call.hear("I will pay the full balance, four thousand five hundred dollars, on Friday.").await,
         ["say:read_back"]
@@ -308,6 +336,7 @@ async fn unverified_calls() -> Vec<Call> {
     let mut wrong_person = Call::spanish();
     wrong_person.event(Event::CallStarted);
     wrong_person.hear("No vive aquí").await;
+    wrong_person.hear("No, número equivocado").await;
     calls.push(wrong_person);
 
     let mut later = Call::spanish();
@@ -341,6 +370,7 @@ async fn unverified_calls() -> Vec<Call> {
     let mut english_wrong = Call::new("en-US", Currency::Usd);
     english_wrong.event(Event::CallStarted);
     english_wrong.hear("Who is this?").await;
+    english_wrong.hear("Wrong number").await;
     english_wrong.hear("Wrong number").await;
     calls.push(english_wrong);
 
@@ -380,12 +410,12 @@ async fn nothing_about_the_debt_before_verification() {
     assert_eq!(
         dispositions,
         [
-            Disposition::WrongParty,
+            Disposition::WrongNumber,
             Disposition::CallbackRequested,
             Disposition::NoResponse,
             Disposition::VerificationFailed,
             Disposition::NoResponse,
-            Disposition::WrongParty,
+            Disposition::WrongNumber,
         ]
     );
 }

@@ -223,7 +223,7 @@ async fn bad_frames_do_not_end_the_call() {
 async fn ended_attempt_is_not_bridged_again() {
     let fixture = start().await;
     let outcome = cobranza::collections::AttemptOutcome {
-        disposition: Disposition::WrongParty,
+        disposition: Disposition::WrongNumber,
         answered: true,
         right_party_contact: false,
         ended_at: Utc.with_ymd_and_hms(2026, 12, 2, 16, 5, 0).single().expect("instant"),

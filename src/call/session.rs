@@ -36,6 +36,8 @@ pub enum CallError {
     Script { locale: String, reason: String },
     #[error("speech-to-text could not start: {0}")]
     Speech(#[from] SpeechError),
+    #[error("dialog for debtor {debtor}: {reason}")]
+    Dialog { debtor: String, reason: String },
 }
 
 /// The outcome of one call, for the caller of [`run_call`].
@@ -127,7 +129,19 @@ pub async fn run_call_on(
     );
     let _ = services.bus.send(CallEvent::Started { attempt_id: attempt.id, call_sid: start.call_sid.clone() });
 
-    let mut session = Session::new(services, attempt, account, script, stt, outbound);
+    let zone = account.debtor.time_zone;
+    let local = services.clock.now().with_timezone(&zone).naive_local();
+    let config = Arc::clone(&services.config);
+    let context = CallContext::embedded(
+        account.clone(),
+        local.date(),
+        local.time(),
+        &config.agency.name,
+        &config.agency.bot_name,
+        config.dialog,
+    )
+    .map_err(|error| CallError::Dialog { debtor: account.debtor.id.0.clone(), reason: error.to_string() })?;
+    let mut session = Session::new(services, attempt, account, context, script, stt, outbound);
     session.act(vec![Event::CallStarted]).await;
     session.run(&mut inbound).await;
     Ok(session.finish().await)
@@ -169,6 +183,8 @@ struct Session {
     last_finalize: Instant,
     hangup_deadline: Option<Instant>,
     call_deadline: Instant,
+    /// The maximum call length passed and the dialog was told; the next deadline ends the call.
+    time_up: bool,
     hanging_up: bool,
     caller_hung_up: bool,
     right_party: bool,
@@ -179,19 +195,12 @@ impl Session {
         services: CallServices,
         attempt: Attempt,
         account: Account,
+        context: CallContext,
         script: Script,
         stt: SttStream,
         outbound: mpsc::Sender<Outbound>,
     ) -> Session {
         let config = Arc::clone(&services.config);
-        let today = services.clock.now().with_timezone(&account.debtor.time_zone).date_naive();
-        let context = CallContext {
-            account: account.clone(),
-            today,
-            agency: config.agency.name.clone(),
-            bot_name: config.agency.bot_name.clone(),
-            settings: config.dialog,
-        };
         let vad_config =
             VadConfig { end_of_turn_silence_ms: config.call.end_of_turn_silence_ms, ..VadConfig::default() };
         let recorder = Arc::new(Mutex::new(open_recorder(&services, attempt.id)));
@@ -209,6 +218,7 @@ impl Session {
             machine: Machine::new(context, script),
             vad: VoiceActivityDetector::new(vad_config, 8_000),
             call_deadline: stream_start + config.call.max_call(),
+            time_up: false,
             services,
             attempt,
             account,
@@ -319,10 +329,17 @@ impl Session {
             return Continue::Stop;
         }
         if self.call_deadline <= now {
-            // NOTE: the stream is closed without a goodbye, because the dialog has no
-            // maximum-length prompt yet.
+            if self.time_up {
+                return Continue::Stop;
+            }
+            // The dialog says its closing line; the goodbye wait bounds how long that may take.
             warn!(attempt_id = %self.attempt.id, "maximum call length reached");
-            return Continue::Stop;
+            self.time_up = true;
+            self.call_deadline = now + self.services.config.call.goodbye_wait();
+            self.act(vec![Event::MaxDurationReached]).await;
+            if !self.hanging_up {
+                return Continue::Stop;
+            }
         }
         if matches!(self.overlap, Overlap::AwaitingTranscript { until } if until <= now) {
             warn!(attempt_id = %self.attempt.id, "no transcript came for speech over the bot; resuming");
@@ -497,7 +514,7 @@ impl Session {
     async fn hear(&mut self, text: String, interpretation: crate::dialog::Interpretation) {
         if !text.is_empty() {
             // Identity digits are personal data: the transcript keeps how many, not which.
-            let line = if self.machine.expecting() == Expecting::VerificationDigits {
+            let line = if matches!(self.machine.expecting(), Expecting::VerificationDigits | Expecting::BirthDate) {
                 mask_digits(&text)
             } else {
                 text.clone()
@@ -730,6 +747,16 @@ impl Session {
             Action::StoreOptOut { channel } => {
                 let debtor = self.account.debtor.id.clone();
                 Some(self.stored(store.record_opt_out(&debtor, &channel, now).await, "opt-out"))
+            }
+            Action::StoreDispute => Some(self.stored(store.record_dispute(id, now).await, "dispute")),
+            Action::StoreHardship { person_callback } => {
+                Some(self.stored(store.record_hardship(id, person_callback, now).await, "hardship"))
+            }
+            Action::Transfer { to } => {
+                // Limitation: the session cannot hand a stream to a person yet. A transfer
+                // therefore ends the call after the notice, so set no `transfer_to` until it can.
+                warn!(attempt_id = %id, to = %mask_phone(&to), "transfer requested but not supported by the session");
+                None
             }
             Action::RightPartyVerified => {
                 self.right_party = true;

@@ -284,7 +284,8 @@ pub struct PaymentClaim {
     pub channel: Option<String>,
 }
 
-/// The outcome of a call: exactly one per attempt.
+/// The outcome of a call: exactly one per attempt. README.md and README.es.md list the same
+/// names in a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Disposition {
@@ -292,12 +293,20 @@ pub enum Disposition {
     PromiseToPay,
     /// Identity verified, the debtor said the debt is paid; flagged for reconciliation.
     AlreadyPaid,
-    /// Identity verified, the debtor declined to pay.
+    /// Identity verified, the debtor declined every option and asked for no help.
     RefusedToPay,
-    /// The debtor (or whoever answered) asked to be called at another time.
+    /// Identity verified, the debtor does not recognise the debt; collection of it stops while
+    /// it is reviewed.
+    Disputed,
+    /// Identity verified, the debtor cannot pay because of hardship or vulnerability; stored for
+    /// a person to follow up.
+    Hardship,
+    /// The debtor (or whoever answered) asked to be called at another time, or by a person.
     CallbackRequested,
-    /// Whoever answered is not the debtor.
-    WrongParty,
+    /// Someone who knows the debtor answered; nothing about the debt was said.
+    ThirdParty,
+    /// Whoever answered does not know the debtor; nothing about the debt was said.
+    WrongNumber,
     /// Identity verification failed; nothing about the debt was said.
     VerificationFailed,
     /// Identity verified but the conversation ended without an outcome.
@@ -306,8 +315,15 @@ pub enum Disposition {
     NoResponse,
     /// The caller hung up before the conversation reached an outcome.
     HungUp,
-    /// The debtor asked not to be contacted again on this channel.
+    /// The debtor asked not to be contacted again on a channel.
     StopContact,
+    /// The call was handed to a person.
+    Transferred,
+    /// An answering machine took the call and the bot left the jurisdiction's limited-content
+    /// message.
+    VoicemailLeft,
+    /// The caller was abusive and the bot ended the call politely.
+    Abusive,
     /// Storing the outcome failed, so the bot did not confirm it.
     StoreFailed,
     /// The call failed on the media path (stream error, provider error).
@@ -315,17 +331,23 @@ pub enum Disposition {
 }
 
 impl Disposition {
-    pub const ALL: [Disposition; 12] = [
+    pub const ALL: [Disposition; 18] = [
         Disposition::PromiseToPay,
         Disposition::AlreadyPaid,
         Disposition::RefusedToPay,
+        Disposition::Disputed,
+        Disposition::Hardship,
         Disposition::CallbackRequested,
-        Disposition::WrongParty,
+        Disposition::ThirdParty,
+        Disposition::WrongNumber,
         Disposition::VerificationFailed,
         Disposition::RightPartyNoCommitment,
         Disposition::NoResponse,
         Disposition::HungUp,
         Disposition::StopContact,
+        Disposition::Transferred,
+        Disposition::VoicemailLeft,
+        Disposition::Abusive,
         Disposition::StoreFailed,
         Disposition::TechnicalFailure,
     ];
@@ -335,13 +357,19 @@ impl Disposition {
             Disposition::PromiseToPay => "promise_to_pay",
             Disposition::AlreadyPaid => "already_paid",
             Disposition::RefusedToPay => "refused_to_pay",
+            Disposition::Disputed => "disputed",
+            Disposition::Hardship => "hardship",
             Disposition::CallbackRequested => "callback_requested",
-            Disposition::WrongParty => "wrong_party",
+            Disposition::ThirdParty => "third_party",
+            Disposition::WrongNumber => "wrong_number",
             Disposition::VerificationFailed => "verification_failed",
             Disposition::RightPartyNoCommitment => "right_party_no_commitment",
             Disposition::NoResponse => "no_response",
             Disposition::HungUp => "hung_up",
             Disposition::StopContact => "stop_contact",
+            Disposition::Transferred => "transferred",
+            Disposition::VoicemailLeft => "voicemail_left",
+            Disposition::Abusive => "abusive",
             Disposition::StoreFailed => "store_failed",
             Disposition::TechnicalFailure => "technical_failure",
         }
@@ -357,8 +385,16 @@ impl fmt::Display for Disposition {
 impl FromStr for Disposition {
     type Err = String;
 
+    /// Parses a name of [`Disposition::ALL`]. `wrong_party`, the name stores written before
+    /// wrong numbers and third parties were told apart, reads as `wrong_number`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Disposition::ALL.into_iter().find(|d| d.as_str() == s).ok_or_else(|| format!("unknown disposition '{s}'"))
+        if s == "wrong_party" {
+            return Ok(Disposition::WrongNumber);
+        }
+        Disposition::ALL.into_iter().find(|d| d.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = Disposition::ALL.iter().map(|d| d.as_str()).collect();
+            format!("unknown disposition '{s}'; expected one of {}", names.join(", "))
+        })
     }
 }
 
@@ -397,4 +433,41 @@ pub fn mask_phone(phone: &str) -> String {
         if phone.starts_with('+') { format!("+{}", digits.iter().take(2).collect::<String>()) } else { String::new() };
     let last4: String = digits[digits.len() - 4..].iter().collect();
     format!("{prefix}•••••{last4}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disposition_names_round_trip() {
+        for disposition in Disposition::ALL {
+            assert_eq!(disposition.as_str().parse::<Disposition>(), Ok(disposition));
+            let json = serde_json::to_string(&disposition).expect("serializes");
+            assert_eq!(json, format!("\"{}\"", disposition.as_str()));
+        }
+    }
+
+    #[test]
+    fn old_wrong_party_reads_as_wrong_number() {
+        assert_eq!("wrong_party".parse::<Disposition>(), Ok(Disposition::WrongNumber));
+    }
+
+    #[test]
+    fn unknown_disposition_lists_names() {
+        let error = "voicemail".parse::<Disposition>().unwrap_err();
+        assert!(error.starts_with("unknown disposition 'voicemail'; expected one of promise_to_pay, "), "{error}");
+    }
+
+    #[test]
+    fn readmes_list_every_disposition() {
+        let readmes =
+            [("README.md", include_str!("../../README.md")), ("README.es.md", include_str!("../../README.es.md"))];
+        for (name, readme) in readmes {
+            for disposition in Disposition::ALL {
+                let row = format!("| `{disposition}` |");
+                assert!(readme.contains(&row), "{name} has no table row for {disposition}");
+            }
+        }
+    }
 }

@@ -473,6 +473,50 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn record_dispute(&self, id: AttemptId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        ensure_attempt(&mut tx, id).await?;
+
+        // The debt comes from the attempt, so a dispute is always about the debt the call was.
+        sqlx::query(
+            "INSERT INTO disputes (attempt_id, debt_id, created_at)
+             SELECT id, debt_id, $2 FROM attempts WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(time_text(at))
+        .execute(&mut *tx)
+        .await?;
+
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn disputed(&self, debt_id: DebtId) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM disputes WHERE debt_id = $1 LIMIT 1")
+            .bind(debt_id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn record_hardship(&self, id: AttemptId, person_callback: bool, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        ensure_attempt(&mut tx, id).await?;
+
+        sqlx::query(
+            "INSERT INTO hardship_referrals (attempt_id, debt_id, person_callback, created_at)
+             SELECT id, debt_id, $2, $3 FROM attempts WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(person_callback)
+        .bind(time_text(at))
+        .execute(&mut *tx)
+        .await?;
+
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn record_opt_out(&self, debtor_id: &DebtorId, channel: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         ensure_debtor(&mut tx, debtor_id).await?;

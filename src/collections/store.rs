@@ -152,6 +152,17 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
+    /// Stores that the debtor disputes the attempt's debt, so collecting it stops until the
+    /// dispute is reviewed.
+    async fn record_dispute(&self, id: AttemptId, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Tells whether the debt has a dispute on file.
+    async fn disputed(&self, debt_id: DebtId) -> Result<bool, StoreError>;
+
+    /// Stores the debtor's hardship for the attempt's debt, and whether they asked that a person
+    /// call them back.
+    async fn record_hardship(&self, id: AttemptId, person_callback: bool, at: DateTime<Utc>) -> Result<(), StoreError>;
+
     /// Stores a stop-contact request for a debtor on one channel (`voice`, `sms`, ...).
     async fn record_opt_out(&self, debtor_id: &DebtorId, channel: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
 

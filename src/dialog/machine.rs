@@ -2,28 +2,34 @@
 //! carries out the [`Action`]s it returns. It reads no clock and does no I/O, so every
 //! conversation can be tested as text.
 //!
-//! The path of a call: greeting (no debt, no creditor, no amount) → "¿hablo con…?" → last four
-//! digits of the national id → the debt → "¿cuánto puede pagar y en qué fecha?" → read-back →
-//! store the promise → confirm only once the store says it is written.
+//! The path of a call: greeting (virtual assistant, agency, recording; nothing about the debt) →
+//! "¿hablo con…?" → verification by the portfolio's method → the jurisdiction's notices and the
+//! debt → the offer ladder → read-back → store the promise → confirm only once the store says it
+//! is written. Around that path: a third party or a wrong number, a payment already made, a
+//! dispute, hardship, callbacks, stop-contact requests, a person, voicemail and the maximum
+//! call length.
 //!
 //! Rules every path keeps:
 //! - nothing about the debt is said before [`Action::RightPartyVerified`];
-//! - an outcome (promise, payment claim, callback, opt-out) is stored before it is confirmed, and
-//!   a failed store is never confirmed;
+//! - an outcome is stored before it is confirmed, and a failed store is never confirmed;
+//! - every offer and promise is inside the creditor's policy ([`Limits::permits`]);
 //! - exactly one [`Action::Dispose`] per call, before [`Action::Hangup`]; after it, events
 //!   produce no actions.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+mod negotiating;
+mod outcomes;
+mod verification;
 
+use chrono::{NaiveDate, NaiveDateTime};
+
+use super::jurisdiction::Placed;
+use super::negotiation::{Counter, Limits, Offer, Rung};
 use super::nlu::{spoken_date, spoken_money, Dialect, Expecting, Intent, InterpretContext, Interpretation};
+use super::policy::VerificationMethod;
 use super::script::{Prompt, PromptValues, Script};
-use super::{Action, AmountMention, CallContext, Event, Language, Utterance};
-use crate::collections::model::{Disposition, Money, PaymentClaim, Promise};
-
-/// Local hour at which a callback for a named day is placed.
-// Limitation: the caller's time of day ("a las cinco") is not read, so a callback asked for
-// "mañana a las cinco" is stored for 10:00 of that day.
-const CALLBACK_HOUR: u32 = 10;
+use super::spoken::{channel_name, spoken_callback_time, spoken_phone, spoken_schedule};
+use super::{Action, CallContext, Event, Language, Utterance};
+use crate::collections::model::{Disposition, Money};
 
 /// The conversation's position: which question is open, or what the machine waits for.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,23 +37,31 @@ enum State {
     NotStarted,
     /// The greeting asked whether the debtor is on the line.
     ConfirmingIdentity,
-    /// The bot asked for the last four digits of the national id.
+    /// Someone else answered; the bot asked when the debtor can be reached.
+    AskingThirdPartyTime,
+    /// The bot asked for the portfolio's verification data.
     Verifying,
-    /// Collecting a promise's amount and date; `asked` is the open question.
-    Negotiating {
+    /// The bot proposed terms and waits for a yes, a no or a counter-offer.
+    Offering(Offer),
+    /// The bot asked the debtor for their own terms; `asked` is the open question.
+    Gathering {
         asked: Ask,
         terms: Terms,
     },
-    /// The bot read the promise back and waits for a yes.
-    ReadingBack(Promise),
-    /// The caller said the debt is paid; the bot asked when and how much.
+    /// The debtor took a single payment "by" a date; the bot asked which day.
+    AskingOfferDate(Offer),
+    /// The bot read the terms back and waits for a yes.
+    ReadingBack(Offer),
+    /// The caller said the debt is paid; the bot asked when, how much and how.
     AskingPaymentDetails,
+    /// The bot offered that a person call back about the debtor's situation.
+    OfferingHardship,
     /// A store action is out: nothing is said until its result arrives.
     Storing(Pending),
     Ended,
 }
 
-/// The open question while negotiating.
+/// The open question while the debtor names their own terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ask {
     Payment,
@@ -55,26 +69,42 @@ enum Ask {
     Date,
 }
 
-/// The amount and date of a promise as far as the caller gave them, both checked.
+/// The debtor's own terms as far as they gave them, each checked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Terms {
     amount: Option<Money>,
     date: Option<NaiveDate>,
+    installments: Option<u32>,
 }
 
 /// The store action the machine waits for.
 #[derive(Debug, Clone, PartialEq)]
 enum Pending {
-    Promise(Promise),
+    Promise(Offer),
     PaymentClaim,
-    Callback { by_person: bool },
-    OptOut,
+    Callback { kind: CallbackKind, placed: Option<Placed> },
+    OptOut { channel: String },
+    Dispute,
+    Hardship { person_callback: bool },
+}
+
+/// Who asked for a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CallbackKind {
+    /// The person who answered, asking to be called at another time.
+    Caller,
+    /// The caller asked for a person and no transfer is configured.
+    ByPerson,
+    /// Someone other than the debtor said when the debtor can be reached.
+    ThirdParty,
 }
 
 /// The dialog of one call. See the module documentation for the rules it keeps.
 #[derive(Debug, Clone)]
 pub struct Machine {
     ctx: CallContext,
+    /// The offer limits of this debt on the day of the call.
+    limits: Limits,
     /// The prompts of the debtor's locale.
     script: Script,
     /// The other language's prompts, once the caller switched language.
@@ -93,14 +123,29 @@ pub struct Machine {
     /// going on.
     disclosure_owed: bool,
     /// The read-back of the promise was cut: a bare "yes" cannot accept terms the caller did
-    /// not hear. (A cut balance statement needs no such care: the read-back repeats the amount.)
+    /// not hear.
     unheard_read_back: bool,
+    /// The lowest rung the debtor declined: offers come only from below it.
+    declined: Option<Rung>,
+    /// The debtor was asked to name their own terms after a "no".
+    counter_asked: bool,
+    /// The debtor's last complete terms, fitted again below a rung they then declined.
+    last_counter: Option<Counter>,
+    /// Something the debtor said before verification that the bot takes up right after it (a
+    /// dispute, a payment already made, hardship), with the words said.
+    held: Option<(Interpretation, String)>,
+    /// Whoever answered is not the debtor.
+    third_party: bool,
+    /// The debtor told of hardship, so declining a person's call still records it.
+    hardship_declared: bool,
 }
 
 impl Machine {
     pub fn new(ctx: CallContext, script: Script) -> Machine {
+        let limits = Limits::new(&ctx.policy, ctx.account.debt.balance, ctx.today);
         Machine {
             ctx,
+            limits,
             script,
             switched: None,
             state: State::NotStarted,
@@ -112,6 +157,12 @@ impl Machine {
             caller_gone: false,
             disclosure_owed: false,
             unheard_read_back: false,
+            declined: None,
+            counter_asked: false,
+            last_counter: None,
+            held: None,
+            third_party: false,
+            hardship_declared: false,
         }
     }
 
@@ -122,8 +173,8 @@ impl Machine {
         }
         match event {
             Event::CallStarted => self.start(),
-            Event::Heard { interpretation, .. } => {
-                let actions = self.hear(interpretation);
+            Event::Heard { text, interpretation } => {
+                let actions = self.hear(interpretation, &text);
                 self.with_owed_disclosure(actions)
             }
             Event::Digits(digits) => {
@@ -135,20 +186,26 @@ impl Machine {
             Event::PromiseStored { ok } => self.promise_stored(ok),
             Event::OutcomeStored { ok } => self.outcome_stored(ok),
             Event::CallerHungUp => self.caller_hung_up(),
+            Event::AnsweringMachine => self.answering_machine(),
+            Event::MaxDurationReached => self.max_duration_reached(),
         }
     }
 
     /// Returns the state's name, for logs and the supervisor console.
     pub fn state(&self) -> &str {
-        match self.state {
+        match &self.state {
             State::NotStarted => "not_started",
             State::ConfirmingIdentity => "confirming_identity",
+            State::AskingThirdPartyTime => "asking_third_party_time",
             State::Verifying => "verifying",
-            State::Negotiating { asked: Ask::Payment, .. } => "asking_payment",
-            State::Negotiating { asked: Ask::Amount, .. } => "asking_amount",
-            State::Negotiating { asked: Ask::Date, .. } => "asking_date",
+            State::Offering(_) => "offering",
+            State::Gathering { asked: Ask::Payment, .. } => "asking_payment",
+            State::Gathering { asked: Ask::Amount, .. } => "asking_amount",
+            State::Gathering { asked: Ask::Date, .. } => "asking_date",
+            State::AskingOfferDate(_) => "asking_offer_date",
             State::ReadingBack(_) => "reading_back",
             State::AskingPaymentDetails => "asking_payment_details",
+            State::OfferingHardship => "offering_hardship",
             State::Storing(Pending::Promise(_)) => "storing_promise",
             State::Storing(_) => "storing_outcome",
             State::Ended => "ended",
@@ -170,14 +227,24 @@ impl Machine {
         self.active_script().language()
     }
 
+    /// Returns the offer limits of this call's debt.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// Returns what the bot's open question asks for, for the interpreter.
     pub fn expecting(&self) -> Expecting {
         match self.state {
             State::ConfirmingIdentity => Expecting::Identity,
-            State::Verifying => Expecting::VerificationDigits,
-            State::Negotiating { asked: Ask::Payment, .. } => Expecting::PaymentOffer,
-            State::Negotiating { asked: Ask::Amount, .. } => Expecting::Amount,
-            State::Negotiating { asked: Ask::Date, .. } => Expecting::Date,
+            State::AskingThirdPartyTime => Expecting::CallbackTime,
+            State::Verifying => match self.ctx.policy.verification {
+                VerificationMethod::BirthDate => Expecting::BirthDate,
+                VerificationMethod::NationalIdLast4 | VerificationMethod::PostalCode => Expecting::VerificationDigits,
+            },
+            State::Offering(_) | State::OfferingHardship => Expecting::OfferResponse,
+            State::Gathering { asked: Ask::Payment, .. } => Expecting::PaymentOffer,
+            State::Gathering { asked: Ask::Amount, .. } => Expecting::Amount,
+            State::Gathering { asked: Ask::Date, .. } | State::AskingOfferDate(_) => Expecting::Date,
             State::ReadingBack(_) => Expecting::PromiseConfirmation,
             State::AskingPaymentDetails => Expecting::PaymentDetails,
             _ => Expecting::Other,
@@ -208,7 +275,7 @@ impl Machine {
     fn playback_cut(&mut self, key: &str) -> Vec<Action> {
         match Prompt::from_key(key) {
             Some(Prompt::Greeting | Prompt::Disclosure) => self.disclosure_owed = true,
-            Some(Prompt::ReadBack) => self.unheard_read_back = true,
+            Some(Prompt::ReadBack | Prompt::ReadBackPlan) => self.unheard_read_back = true,
             _ => {}
         }
         Vec::new()
@@ -230,15 +297,16 @@ impl Machine {
         if self.unheard_read_back && !matches!(self.state, State::ReadingBack(_)) {
             self.unheard_read_back = false;
         }
-        let agrees = matches!(heard.intent, Intent::Affirm | Intent::PromiseToPay);
+        let agrees = matches!(heard.intent, Intent::Affirm | Intent::PromiseToPay | Intent::IdentityConfirm);
         if !(self.unheard_read_back && agrees && heard.amount.is_none() && heard.date.is_none()) {
             return None;
         }
         self.unheard_read_back = false;
-        Some(vec![self.say(Prompt::ReadBack, true)])
+        let question = self.question()?;
+        Some(vec![self.say(question, true)])
     }
 
-    fn hear(&mut self, heard: Interpretation) -> Vec<Action> {
+    fn hear(&mut self, heard: Interpretation, text: &str) -> Vec<Action> {
         if matches!(self.state, State::NotStarted | State::Storing(_)) {
             return Vec::new();
         }
@@ -248,277 +316,63 @@ impl Machine {
             return actions;
         }
 
-        // Requests that end the conversation whatever the bot asked.
+        // Requests the bot honours whatever it asked.
         match heard.intent {
-            Intent::StopContact => {
-                return self.store(Action::StoreOptOut { channel: "voice".to_string() }, Pending::OptOut)
-            }
-            Intent::AskHuman | Intent::Dispute => return self.request_callback(None, true),
-            Intent::CallbackRequest => return self.request_callback(heard.date, false),
+            Intent::StopContact => return self.store_opt_out(text),
+            Intent::AskHuman => return self.ask_human(),
+            Intent::Abusive => return self.finish(&[Prompt::AbusiveGoodbye], Disposition::Abusive),
+            Intent::Goodbye => return self.finish(&[Prompt::Goodbye], self.unresolved()),
+            Intent::AskRepeat => return self.repeat_question(),
             Intent::Greeting => return self.clarify(Some(Prompt::WhoIsCalling)),
+            Intent::CallbackRequest if self.state != State::AskingThirdPartyTime => {
+                return self.request_callback(heard.date, CallbackKind::Caller)
+            }
             _ => {}
         }
 
         match self.state.clone() {
-            State::ConfirmingIdentity => self.hear_identity(&heard),
+            State::ConfirmingIdentity => self.hear_identity(heard, text),
+            State::AskingThirdPartyTime => self.hear_third_party_time(&heard),
             State::Verifying => self.hear_verification(&heard),
-            State::Negotiating { asked, terms } => self.hear_offer(asked, terms, &heard),
-            State::ReadingBack(promise) => self.hear_read_back(promise, &heard),
-            State::AskingPaymentDetails => self.store_payment_claim(&heard),
+            State::Offering(offer) => self.hear_offer_response(offer, &heard, text),
+            State::Gathering { asked, terms } => self.hear_terms(asked, terms, &heard, text),
+            State::AskingOfferDate(offer) => self.hear_offer_date(offer, &heard, text),
+            State::ReadingBack(offer) => self.hear_read_back(offer, &heard, text),
+            State::AskingPaymentDetails => self.store_payment_claim(&heard, text),
+            State::OfferingHardship => self.hear_hardship_answer(&heard, text),
             State::NotStarted | State::Storing(_) | State::Ended => Vec::new(),
         }
     }
 
-    fn hear_identity(&mut self, heard: &Interpretation) -> Vec<Action> {
-        match heard.intent {
-            // Only the debtor talks about paying: treat it as a yes and verify.
-            Intent::Affirm | Intent::PromiseToPay | Intent::AlreadyPaid | Intent::CannotPay => {
-                self.state = State::Verifying;
-                self.clarifications = 0;
-                vec![self.say(Prompt::VerifyIdentity, true)]
+    /// Handles what a verified debtor may say in answer to any negotiation question: a payment
+    /// already made, a dispute, hardship, or "how much is it?". Returns `None` for anything else.
+    fn hear_debtor_anytime(&mut self, heard: &Interpretation, text: &str) -> Option<Vec<Action>> {
+        let actions = match heard.intent {
+            Intent::AlreadyPaid => self.hear_already_paid(heard, text),
+            Intent::Dispute => self.store(Action::StoreDispute, Pending::Dispute),
+            Intent::Hardship => self.offer_hardship(true),
+            Intent::AskAmount => {
+                let question = self.question()?;
+                vec![self.say(Prompt::StateBalance, false), self.say(question, true)]
             }
-            Intent::WrongPerson | Intent::Deny => self.finish(&[Prompt::WrongPersonGoodbye], Disposition::WrongParty),
-            _ => self.clarify(Some(Prompt::NotUnderstood)),
-        }
-    }
-
-    fn hear_verification(&mut self, heard: &Interpretation) -> Vec<Action> {
-        if let Some(digits) = &heard.digits {
-            return self.check_digits(digits);
-        }
-        match heard.intent {
-            Intent::WrongPerson => self.finish(&[Prompt::WrongPersonGoodbye], Disposition::WrongParty),
-            // Declining to give the digits counts as a failed try.
-            Intent::Deny => self.reject_digits(),
-            _ => self.clarify(Some(Prompt::NotUnderstood)),
-        }
+            _ => return None,
+        };
+        Some(actions)
     }
 
     fn keypad(&mut self, digits: &str) -> Vec<Action> {
         match &self.state {
             State::Verifying => {
                 self.silences = 0;
-                self.check_digits(digits)
+                self.check_verification(Some(digits), None)
             }
-            // "Press 1 to confirm, 2 to change it."
-            State::ReadingBack(_) => match digits {
-                "1" => self.hear(Interpretation::intent(Intent::Affirm)),
-                "2" => self.hear(Interpretation::intent(Intent::Deny)),
+            // "Press 1 to confirm, 2 to change it"; a yes or no to an offer works the same way.
+            State::ReadingBack(_) | State::Offering(_) | State::OfferingHardship => match digits {
+                "1" => self.hear(Interpretation::intent(Intent::Affirm), ""),
+                "2" => self.hear(Interpretation::intent(Intent::Deny), ""),
                 _ => self.clarify(Some(Prompt::NotUnderstood)),
             },
             _ => Vec::new(),
-        }
-    }
-
-    /// Compares the last four digits given with the debtor's; extra leading digits (a whole id)
-    /// are ignored.
-    fn check_digits(&mut self, given: &str) -> Vec<Action> {
-        let given: String = given.chars().filter(char::is_ascii_digit).collect();
-        let expected = self.ctx.account.debtor.national_id_last4.trim();
-        let matches = given.len() >= 4 && expected.len() == 4 && given[given.len() - 4..] == *expected;
-        if !matches {
-            return self.reject_digits();
-        }
-
-        self.verified = true;
-        self.clarifications = 0;
-        self.state = State::Negotiating { asked: Ask::Payment, terms: Terms::default() };
-        vec![Action::RightPartyVerified, self.say(Prompt::StateDebt, false), self.say(Prompt::AskPayment, true)]
-    }
-
-    fn reject_digits(&mut self) -> Vec<Action> {
-        self.verification_failures += 1;
-        if self.verification_failures >= self.ctx.settings.max_verification_tries {
-            return self.finish(&[Prompt::VerificationFailedGoodbye], Disposition::VerificationFailed);
-        }
-        vec![self.say(Prompt::VerificationRetry, true)]
-    }
-
-    fn hear_offer(&mut self, asked: Ask, terms: Terms, heard: &Interpretation) -> Vec<Action> {
-        match heard.intent {
-            Intent::AlreadyPaid => return self.hear_already_paid(heard),
-            Intent::CannotPay => return self.finish(&[Prompt::RefusedGoodbye], Disposition::RefusedToPay),
-            _ => {}
-        }
-
-        let (merged, problem) = self.merge_terms(terms, heard);
-        if let Some(problem) = problem {
-            return self.ask_again(problem, merged);
-        }
-        if merged == terms {
-            // Nothing usable: a bare "sí" re-asks the question; anything else was not understood.
-            let lead = match heard.intent {
-                Intent::Affirm | Intent::PromiseToPay => None,
-                _ => Some(Prompt::NotUnderstood),
-            };
-            self.state = State::Negotiating { asked, terms };
-            return self.clarify(lead);
-        }
-        self.continue_offer(merged)
-    }
-
-    /// Adds what the caller said to the terms so far. An amount outside (0, balance] or a date
-    /// before today is dropped and reported as the question to ask again.
-    fn merge_terms(&self, mut terms: Terms, heard: &Interpretation) -> (Terms, Option<Ask>) {
-        let mut problem = None;
-        if let Some(mention) = heard.amount {
-            match self.resolve_amount(mention) {
-                Some(amount) => terms.amount = Some(amount),
-                None => {
-                    terms.amount = None;
-                    problem = Some(Ask::Amount);
-                }
-            }
-        }
-        if let Some(date) = heard.date {
-            if date >= self.ctx.today {
-                terms.date = Some(date);
-            } else {
-                terms.date = None;
-                problem = problem.or(Some(Ask::Date));
-            }
-        }
-        (terms, problem)
-    }
-
-    fn ask_again(&mut self, problem: Ask, terms: Terms) -> Vec<Action> {
-        self.state = State::Negotiating { asked: problem, terms };
-        let lead = match problem {
-            Ask::Amount => Some(Prompt::AmountInvalid),
-            Ask::Date | Ask::Payment => None,
-        };
-        self.clarify(lead)
-    }
-
-    /// Asks for what is missing, or reads the promise back once both terms are known.
-    fn continue_offer(&mut self, terms: Terms) -> Vec<Action> {
-        let (asked, prompt) = match (terms.amount, terms.date) {
-            (Some(amount), Some(due_date)) => {
-                let promise = Promise { debt_id: self.ctx.account.debt.id, amount, due_date, installments: Vec::new() };
-                self.state = State::ReadingBack(promise);
-                return vec![self.say(Prompt::ReadBack, true)];
-            }
-            (Some(_), None) => (Ask::Date, Prompt::AskDate),
-            (None, _) => (Ask::Amount, Prompt::AskAmount),
-        };
-        self.state = State::Negotiating { asked, terms };
-        vec![self.say(prompt, true)]
-    }
-
-    /// Resolves a mention to an amount, if it is in the debt's currency, above zero and at most
-    /// the balance.
-    fn resolve_amount(&self, mention: AmountMention) -> Option<Money> {
-        let balance = self.ctx.account.debt.balance;
-        let amount = match mention {
-            AmountMention::Exact(amount) => amount,
-            AmountMention::FullBalance => balance,
-            AmountMention::Half => half(balance),
-        };
-        let in_range = amount.amount_minor > 0 && amount.amount_minor <= balance.amount_minor;
-        (amount.currency == balance.currency && in_range).then_some(amount)
-    }
-
-    fn hear_read_back(&mut self, promise: Promise, heard: &Interpretation) -> Vec<Action> {
-        match heard.intent {
-            Intent::AlreadyPaid => return self.hear_already_paid(heard),
-            Intent::CannotPay => return self.finish(&[Prompt::RefusedGoodbye], Disposition::RefusedToPay),
-            _ => {}
-        }
-
-        let read = Terms { amount: Some(promise.amount), date: Some(promise.due_date) };
-        let (merged, problem) = self.merge_terms(read, heard);
-        if let Some(problem) = problem {
-            return self.ask_again(problem, merged);
-        }
-        // "No, mejor el lunes" corrects the promise: read it back again.
-        if merged != read {
-            return self.correct_offer(merged);
-        }
-
-        match heard.intent {
-            Intent::Affirm | Intent::PromiseToPay => {
-                self.store(Action::StorePromise(promise.clone()), Pending::Promise(promise))
-            }
-            Intent::Deny => {
-                self.state = State::Negotiating { asked: Ask::Payment, terms: Terms::default() };
-                self.clarify(None)
-            }
-            _ => self.clarify(Some(Prompt::NotUnderstood)),
-        }
-    }
-
-    /// Reads a corrected promise back. A correction counts towards the clarifications, so a
-    /// caller cannot loop forever.
-    fn correct_offer(&mut self, terms: Terms) -> Vec<Action> {
-        self.clarifications += 1;
-        if self.clarifications > self.ctx.settings.max_clarifications {
-            return self.finish(&[Prompt::Goodbye], self.unresolved());
-        }
-        self.continue_offer(terms)
-    }
-
-    fn hear_already_paid(&mut self, heard: &Interpretation) -> Vec<Action> {
-        if heard.date.is_some() || heard.amount.is_some() {
-            return self.store_payment_claim(heard);
-        }
-        self.state = State::AskingPaymentDetails;
-        vec![self.say(Prompt::AlreadyPaidAskDetails, true)]
-    }
-
-    /// Stores the caller's statement that it is paid, with the date and amount if given.
-    fn store_payment_claim(&mut self, heard: &Interpretation) -> Vec<Action> {
-        let balance = self.ctx.account.debt.balance;
-        let amount = heard.amount.map(|mention| match mention {
-            AmountMention::Exact(amount) => amount,
-            AmountMention::FullBalance => balance,
-            AmountMention::Half => half(balance),
-        });
-        let paid_on = heard.date.filter(|date| *date <= self.ctx.today);
-        let claim = PaymentClaim { debt_id: self.ctx.account.debt.id, paid_on, amount, channel: None };
-        self.store(Action::StorePaymentClaim(claim), Pending::PaymentClaim)
-    }
-
-    fn request_callback(&mut self, date: Option<NaiveDate>, by_person: bool) -> Vec<Action> {
-        let requested_for = date.filter(|date| *date >= self.ctx.today).and_then(|date| self.local_time(date));
-        self.store(Action::StoreCallback { requested_for }, Pending::Callback { by_person })
-    }
-
-    /// Converts [`CALLBACK_HOUR`] on `date` in the debtor's time zone to UTC.
-    fn local_time(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
-        let local = date.and_hms_opt(CALLBACK_HOUR, 0, 0)?;
-        let zoned = self.ctx.account.debtor.time_zone.from_local_datetime(&local).earliest()?;
-        Some(zoned.with_timezone(&Utc))
-    }
-
-    fn store(&mut self, action: Action, pending: Pending) -> Vec<Action> {
-        self.state = State::Storing(pending);
-        vec![action]
-    }
-
-    fn promise_stored(&mut self, ok: bool) -> Vec<Action> {
-        if !matches!(self.state, State::Storing(Pending::Promise(_))) {
-            return Vec::new();
-        }
-        match ok {
-            true => self.finish(&[Prompt::PromiseConfirmed, Prompt::Goodbye], Disposition::PromiseToPay),
-            false => self.finish(&[Prompt::PromiseStoreFailed], Disposition::StoreFailed),
-        }
-    }
-
-    fn outcome_stored(&mut self, ok: bool) -> Vec<Action> {
-        let State::Storing(pending) = &self.state else {
-            return Vec::new();
-        };
-        let (prompt, disposition) = match pending {
-            Pending::Promise(_) => return Vec::new(),
-            Pending::PaymentClaim => (Prompt::AlreadyPaidRecorded, Disposition::AlreadyPaid),
-            Pending::Callback { by_person: true } => (Prompt::HumanCallback, Disposition::CallbackRequested),
-            Pending::Callback { by_person: false } => (Prompt::CallbackAck, Disposition::CallbackRequested),
-            Pending::OptOut => (Prompt::OptOutAck, Disposition::StopContact),
-        };
-        match ok {
-            true => self.finish(&[prompt], disposition),
-            false => self.finish(&[Prompt::OutcomeStoreFailed], Disposition::StoreFailed),
         }
     }
 
@@ -528,7 +382,7 @@ impl Machine {
         };
         // The caller already said it is paid: store that rather than lose it.
         if self.state == State::AskingPaymentDetails {
-            return self.store_payment_claim(&Interpretation::intent(Intent::Unknown));
+            return self.store_payment_claim(&Interpretation::intent(Intent::Unknown), "");
         }
         self.silences += 1;
         if self.silences > self.ctx.settings.max_reprompts {
@@ -552,6 +406,14 @@ impl Machine {
         vec![Action::Dispose(Disposition::HungUp)]
     }
 
+    /// Says the open question again, as asked: not counted as a failure to understand.
+    fn repeat_question(&mut self) -> Vec<Action> {
+        match self.question() {
+            Some(question) => vec![self.say(question, true)],
+            None => Vec::new(),
+        }
+    }
+
     /// Says `lead` (if any) and asks the open question again, or ends the call politely once the
     /// caller was not understood more than the configured number of times.
     fn clarify(&mut self, lead: Option<Prompt>) -> Vec<Action> {
@@ -569,14 +431,18 @@ impl Machine {
 
     /// Returns the prompt that asks the open question again.
     fn question(&self) -> Option<Prompt> {
-        let prompt = match self.state {
+        let prompt = match &self.state {
             State::ConfirmingIdentity => Prompt::AskIdentity,
-            State::Verifying => Prompt::VerifyIdentity,
-            State::Negotiating { asked: Ask::Payment, .. } => Prompt::AskPayment,
-            State::Negotiating { asked: Ask::Amount, .. } => Prompt::AskAmount,
-            State::Negotiating { asked: Ask::Date, .. } => Prompt::AskDate,
+            State::AskingThirdPartyTime => Prompt::ThirdPartyAskTime,
+            State::Verifying => self.verification_prompt(),
+            State::Offering(offer) => self.offer_prompt(offer),
+            State::Gathering { asked: Ask::Payment, .. } => Prompt::AskPayment,
+            State::Gathering { asked: Ask::Amount, .. } => Prompt::AskAmount,
+            State::Gathering { asked: Ask::Date, .. } | State::AskingOfferDate(_) => Prompt::AskDate,
+            State::ReadingBack(offer) if offer.is_plan() => Prompt::ReadBackPlan,
             State::ReadingBack(_) => Prompt::ReadBack,
             State::AskingPaymentDetails => Prompt::AlreadyPaidAskDetails,
+            State::OfferingHardship => Prompt::HardshipOffer,
             State::NotStarted | State::Storing(_) | State::Ended => return None,
         };
         Some(prompt)
@@ -584,10 +450,18 @@ impl Machine {
 
     /// Returns the disposition of a call that ends without an outcome.
     fn unresolved(&self) -> Disposition {
-        match self.verified {
-            true => Disposition::RightPartyNoCommitment,
-            false => Disposition::NoResponse,
+        if self.verified {
+            Disposition::RightPartyNoCommitment
+        } else if self.third_party {
+            Disposition::ThirdParty
+        } else {
+            Disposition::NoResponse
         }
+    }
+
+    fn store(&mut self, action: Action, pending: Pending) -> Vec<Action> {
+        self.state = State::Storing(pending);
+        vec![action]
     }
 
     /// Says the closing prompts, disposes and hangs up. After the caller hung up only the
@@ -615,7 +489,9 @@ impl Machine {
 
     fn prompt_values(&self) -> PromptValues {
         let language = self.language();
+        let today = self.ctx.today;
         let account = &self.ctx.account;
+        let voicemail = &self.ctx.jurisdiction.voicemail;
         let mut values = PromptValues {
             first_name: account.debtor.first_name().to_string(),
             full_name: account.debtor.full_name.clone(),
@@ -625,11 +501,27 @@ impl Machine {
             product: account.debt.product.clone(),
             balance: spoken_money(account.debt.balance, language),
             days_past_due: account.debt.days_past_due.to_string(),
+            minimum: spoken_money(self.limits.min_installment, language),
+            latest_date: spoken_date(self.limits.latest_first_date, today, language),
+            voicemail_business: voicemail.business_name.clone(),
+            voicemail_person: voicemail.person_name.clone(),
+            callback_number: spoken_phone(&voicemail.callback_number, language),
             ..PromptValues::default()
         };
-        if let State::ReadingBack(promise) | State::Storing(Pending::Promise(promise)) = &self.state {
-            values.amount = spoken_money(promise.amount, language);
-            values.date = spoken_date(promise.due_date, self.ctx.today, language);
+        match &self.state {
+            State::Offering(offer)
+            | State::AskingOfferDate(offer)
+            | State::ReadingBack(offer)
+            | State::Storing(Pending::Promise(offer)) => {
+                values.amount = spoken_money(offer.total, language);
+                values.date = spoken_date(offer.first_date(), today, language);
+                values.schedule = spoken_schedule(&offer.schedule, today, language);
+            }
+            State::Storing(Pending::Callback { placed: Some(placed), .. }) => {
+                values.callback_time = spoken_callback_time(placed.at, today, language);
+            }
+            State::Storing(Pending::OptOut { channel }) => values.channel = channel_name(channel, language),
+            _ => {}
         }
         values
     }
@@ -658,12 +550,11 @@ impl Machine {
         // language rather than go silent.
         self.switched = Script::embedded(base).ok();
     }
-}
 
-/// Half an amount, rounded half up to the minor unit.
-fn half(amount: Money) -> Money {
-    let minor = amount.amount_minor;
-    Money::new(minor / 2 + minor % 2, amount.currency)
+    /// Returns the debtor's local time when the call started.
+    fn call_started_local(&self) -> NaiveDateTime {
+        self.ctx.today.and_time(self.ctx.time_of_day)
+    }
 }
 
 #[cfg(test)]

@@ -5,17 +5,26 @@
 //! stored; a timer fired) and carries out the actions it returns. Amounts, dates and disclosures
 //! come from the machine and the templates in `prompts/`, never from the interpreter.
 
+pub mod chat;
+pub mod jurisdiction;
 pub mod machine;
+pub mod negotiation;
 pub mod nlu;
+pub mod policy;
 pub mod script;
+pub mod spoken;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::sync::OnceLock;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::collections::model::{Account, Disposition, Money, PaymentClaim, Promise};
 
+pub use jurisdiction::Jurisdiction;
 pub use machine::Machine;
 pub use nlu::{Intent, Interpretation, Interpreter, RuleInterpreter};
+pub use policy::{DebtPolicy, PolicyBook};
 pub use script::Script;
 
 /// The language a call is held in. The portfolio locale picks the prompt set (`es-MX`, `en-US`).
@@ -50,11 +59,77 @@ pub struct CallContext {
     pub account: Account,
     /// The debtor's local date when the call started, for "el viernes" and "mañana".
     pub today: NaiveDate,
+    /// The debtor's local time when the call started: a callback is never placed before it.
+    pub time_of_day: NaiveTime,
     /// The collection agency named in the first sentence.
     pub agency: String,
     /// The virtual assistant's name.
     pub bot_name: String,
     pub settings: DialogSettings,
+    /// The creditor's policy for this debt: verification, transfer and offer limits.
+    pub policy: DebtPolicy,
+    /// The rules of the debtor's country.
+    pub jurisdiction: Jurisdiction,
+}
+
+/// An error building a call's context.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    #[error("policy: {0}")]
+    Policy(#[from] policy::PolicyError),
+    #[error("jurisdiction: {0}")]
+    Jurisdiction(#[from] jurisdiction::JurisdictionError),
+}
+
+impl CallContext {
+    /// Builds the context of a call from the compiled-in policy and the debtor's country file.
+    pub fn embedded(
+        account: Account,
+        today: NaiveDate,
+        time_of_day: NaiveTime,
+        agency: &str,
+        bot_name: &str,
+        settings: DialogSettings,
+    ) -> Result<CallContext, ContextError> {
+        let jurisdiction = Jurisdiction::embedded(&account.debtor.country)?;
+        CallContext::with(account, today, time_of_day, agency, bot_name, settings, embedded_policy()?, jurisdiction)
+    }
+
+    /// Builds the context of a call from a policy and a jurisdiction already loaded.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with(
+        account: Account,
+        today: NaiveDate,
+        time_of_day: NaiveTime,
+        agency: &str,
+        bot_name: &str,
+        settings: DialogSettings,
+        policies: &PolicyBook,
+        jurisdiction: Jurisdiction,
+    ) -> Result<CallContext, ContextError> {
+        let debt = &account.debt;
+        let policy = policies.for_debt(&debt.creditor, debt.balance.currency, debt.days_past_due);
+        Ok(CallContext {
+            account,
+            today,
+            time_of_day,
+            agency: agency.to_string(),
+            bot_name: bot_name.to_string(),
+            settings,
+            policy,
+            jurisdiction,
+        })
+    }
+}
+
+/// Returns the compiled-in policy, parsed once.
+fn embedded_policy() -> Result<&'static PolicyBook, policy::PolicyError> {
+    static POLICY: OnceLock<PolicyBook> = OnceLock::new();
+    if let Some(book) = POLICY.get() {
+        return Ok(book);
+    }
+    let book = PolicyBook::embedded()?;
+    Ok(POLICY.get_or_init(|| book))
 }
 
 /// Limits of a conversation, from configuration.
@@ -88,10 +163,15 @@ pub enum Event {
     Silence,
     /// The result of an [`Action::StorePromise`]: only `true` lets the bot confirm it.
     PromiseStored { ok: bool },
-    /// The result of any other store action (payment claim, callback, opt-out).
+    /// The result of any other store action (payment claim, dispute, hardship, callback,
+    /// opt-out).
     OutcomeStored { ok: bool },
     /// The caller hung up.
     CallerHungUp,
+    /// An answering machine took the call (the carrier's detection said so).
+    AnsweringMachine,
+    /// The call reached its maximum length: the bot closes politely.
+    MaxDurationReached,
     /// A `clear` stopped a phrase before the caller heard all of it; `heard_text` holds the
     /// whole words that played (empty when none did).
     PlaybackCut { key: String, heard_text: String },
@@ -117,13 +197,27 @@ pub enum Action {
     StorePromise(Promise),
     /// Commit the caller's statement that it was paid; answer with [`Event::OutcomeStored`].
     StorePaymentClaim(PaymentClaim),
-    /// Commit a request to be called again; answer with [`Event::OutcomeStored`].
+    /// Commit a request to be called again; answer with [`Event::OutcomeStored`]. The time is
+    /// inside the jurisdiction's calling hours.
     StoreCallback {
         requested_for: Option<DateTime<Utc>>,
     },
-    /// Commit a stop-contact request for this channel; answer with [`Event::OutcomeStored`].
+    /// Commit a stop-contact request for this channel (`voice`, `sms`, `whatsapp`, `email`);
+    /// answer with [`Event::OutcomeStored`].
     StoreOptOut {
         channel: String,
+    },
+    /// Commit that the debtor disputes the call's debt, so collecting it stops; answer with
+    /// [`Event::OutcomeStored`].
+    StoreDispute,
+    /// Commit the debtor's hardship for a person to follow up, and whether they asked that a
+    /// person call them back; answer with [`Event::OutcomeStored`].
+    StoreHardship {
+        person_callback: bool,
+    },
+    /// Hand the call to a person at this number.
+    Transfer {
+        to: String,
     },
     /// The debtor's identity is verified: a right-party contact.
     RightPartyVerified,

@@ -4,7 +4,8 @@
 //! prompt. A country file (`es-MX`, `es-CO`, `es-PE`, `es-CL`) contains only the prompts it words
 //! differently. Templates use named placeholders such as `{full_name}` and `{balance}`. Loading
 //! rejects unknown prompts and placeholders, and any placeholder that would name the creditor,
-//! the debt or an amount in a prompt said before the debtor's identity is verified.
+//! the debt or an amount in a prompt said before the debtor's identity is verified, and any such
+//! prompt whose own words speak of a debt.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -24,59 +25,117 @@ pub enum Prompt {
     AskIdentity,
     WhoIsCalling,
     VerifyIdentity,
+    VerifyBirthDate,
+    VerifyPostalCode,
     VerificationRetry,
     VerificationFailedGoodbye,
+    VerifyFirst,
+    ThirdPartyAskTime,
+    ThirdPartyCallbackAck,
+    ThirdPartyGoodbye,
+    WrongPersonGoodbye,
+    DebtCollectorNotice,
     StateDebt,
+    PaymentsOnlyToCreditor,
+    StateBalance,
+    OfferFullPayment,
+    OfferShortPlan,
+    OfferSettlement,
+    OfferSettlementPlan,
+    OfferLongPlan,
+    OfferCounter,
     AskPayment,
     AskAmount,
     AskDate,
     AmountInvalid,
+    AmountTooLow,
+    DateTooLate,
     ReadBack,
+    ReadBackPlan,
     PromiseConfirmed,
+    PromiseConfirmedPlan,
     PromiseStoreFailed,
-    OutcomeStoreFailed,
     AlreadyPaidAskDetails,
     AlreadyPaidRecorded,
+    DisputeRecorded,
+    HardshipOffer,
+    HardshipCallbackAck,
+    HardshipNoted,
     RefusedGoodbye,
+    OutcomeStoreFailed,
     CallbackAck,
-    WrongPersonGoodbye,
+    CallbackAckDated,
+    CallbackMoved,
     OptOutAck,
     HumanCallback,
+    TransferNotice,
     Reprompt,
     NotUnderstood,
     Goodbye,
     NoResponseGoodbye,
+    AbusiveGoodbye,
+    TimeLimitGoodbye,
+    Voicemail,
 }
 
 impl Prompt {
-    pub const ALL: [Prompt; 27] = [
+    pub const ALL: [Prompt; 56] = [
         Prompt::Greeting,
         Prompt::Disclosure,
         Prompt::AskIdentity,
         Prompt::WhoIsCalling,
         Prompt::VerifyIdentity,
+        Prompt::VerifyBirthDate,
+        Prompt::VerifyPostalCode,
         Prompt::VerificationRetry,
         Prompt::VerificationFailedGoodbye,
+        Prompt::VerifyFirst,
+        Prompt::ThirdPartyAskTime,
+        Prompt::ThirdPartyCallbackAck,
+        Prompt::ThirdPartyGoodbye,
+        Prompt::WrongPersonGoodbye,
+        Prompt::DebtCollectorNotice,
         Prompt::StateDebt,
+        Prompt::PaymentsOnlyToCreditor,
+        Prompt::StateBalance,
+        Prompt::OfferFullPayment,
+        Prompt::OfferShortPlan,
+        Prompt::OfferSettlement,
+        Prompt::OfferSettlementPlan,
+        Prompt::OfferLongPlan,
+        Prompt::OfferCounter,
         Prompt::AskPayment,
         Prompt::AskAmount,
         Prompt::AskDate,
         Prompt::AmountInvalid,
+        Prompt::AmountTooLow,
+        Prompt::DateTooLate,
         Prompt::ReadBack,
+        Prompt::ReadBackPlan,
         Prompt::PromiseConfirmed,
+        Prompt::PromiseConfirmedPlan,
         Prompt::PromiseStoreFailed,
-        Prompt::OutcomeStoreFailed,
         Prompt::AlreadyPaidAskDetails,
         Prompt::AlreadyPaidRecorded,
+        Prompt::DisputeRecorded,
+        Prompt::HardshipOffer,
+        Prompt::HardshipCallbackAck,
+        Prompt::HardshipNoted,
         Prompt::RefusedGoodbye,
+        Prompt::OutcomeStoreFailed,
         Prompt::CallbackAck,
-        Prompt::WrongPersonGoodbye,
+        Prompt::CallbackAckDated,
+        Prompt::CallbackMoved,
         Prompt::OptOutAck,
         Prompt::HumanCallback,
+        Prompt::TransferNotice,
         Prompt::Reprompt,
         Prompt::NotUnderstood,
         Prompt::Goodbye,
         Prompt::NoResponseGoodbye,
+        Prompt::AbusiveGoodbye,
+        Prompt::TimeLimitGoodbye,
+        Prompt::Voicemail,
     ];
 
     /// Returns the key in `script.toml`, also carried in the phrase's mark.
@@ -87,28 +146,57 @@ impl Prompt {
             Prompt::AskIdentity => "ask_identity",
             Prompt::WhoIsCalling => "who_is_calling",
             Prompt::VerifyIdentity => "verify_identity",
+            Prompt::VerifyBirthDate => "verify_birth_date",
+            Prompt::VerifyPostalCode => "verify_postal_code",
             Prompt::VerificationRetry => "verification_retry",
             Prompt::VerificationFailedGoodbye => "verification_failed_goodbye",
+            Prompt::VerifyFirst => "verify_first",
+            Prompt::ThirdPartyAskTime => "third_party_ask_time",
+            Prompt::ThirdPartyCallbackAck => "third_party_callback_ack",
+            Prompt::ThirdPartyGoodbye => "third_party_goodbye",
+            Prompt::WrongPersonGoodbye => "wrong_person_goodbye",
+            Prompt::DebtCollectorNotice => "debt_collector_notice",
             Prompt::StateDebt => "state_debt",
+            Prompt::PaymentsOnlyToCreditor => "payments_only_to_creditor",
+            Prompt::StateBalance => "state_balance",
+            Prompt::OfferFullPayment => "offer_full_payment",
+            Prompt::OfferShortPlan => "offer_short_plan",
+            Prompt::OfferSettlement => "offer_settlement",
+            Prompt::OfferSettlementPlan => "offer_settlement_plan",
+            Prompt::OfferLongPlan => "offer_long_plan",
+            Prompt::OfferCounter => "offer_counter",
             Prompt::AskPayment => "ask_payment",
             Prompt::AskAmount => "ask_amount",
             Prompt::AskDate => "ask_date",
             Prompt::AmountInvalid => "amount_invalid",
+            Prompt::AmountTooLow => "amount_too_low",
+            Prompt::DateTooLate => "date_too_late",
             Prompt::ReadBack => "read_back",
+            Prompt::ReadBackPlan => "read_back_plan",
             Prompt::PromiseConfirmed => "promise_confirmed",
+            Prompt::PromiseConfirmedPlan => "promise_confirmed_plan",
             Prompt::PromiseStoreFailed => "promise_store_failed",
-            Prompt::OutcomeStoreFailed => "outcome_store_failed",
             Prompt::AlreadyPaidAskDetails => "already_paid_ask_details",
             Prompt::AlreadyPaidRecorded => "already_paid_recorded",
+            Prompt::DisputeRecorded => "dispute_recorded",
+            Prompt::HardshipOffer => "hardship_offer",
+            Prompt::HardshipCallbackAck => "hardship_callback_ack",
+            Prompt::HardshipNoted => "hardship_noted",
             Prompt::RefusedGoodbye => "refused_goodbye",
+            Prompt::OutcomeStoreFailed => "outcome_store_failed",
             Prompt::CallbackAck => "callback_ack",
-            Prompt::WrongPersonGoodbye => "wrong_person_goodbye",
+            Prompt::CallbackAckDated => "callback_ack_dated",
+            Prompt::CallbackMoved => "callback_moved",
             Prompt::OptOutAck => "opt_out_ack",
             Prompt::HumanCallback => "human_callback",
+            Prompt::TransferNotice => "transfer_notice",
             Prompt::Reprompt => "reprompt",
             Prompt::NotUnderstood => "not_understood",
             Prompt::Goodbye => "goodbye",
             Prompt::NoResponseGoodbye => "no_response_goodbye",
+            Prompt::AbusiveGoodbye => "abusive_goodbye",
+            Prompt::TimeLimitGoodbye => "time_limit_goodbye",
+            Prompt::Voicemail => "voicemail",
         }
     }
 
@@ -121,31 +209,72 @@ impl Prompt {
     pub fn said_before_verification(self) -> bool {
         !matches!(
             self,
-            Prompt::StateDebt
+            Prompt::DebtCollectorNotice
+                | Prompt::StateDebt
+                | Prompt::PaymentsOnlyToCreditor
+                | Prompt::StateBalance
+                | Prompt::OfferFullPayment
+                | Prompt::OfferShortPlan
+                | Prompt::OfferSettlement
+                | Prompt::OfferSettlementPlan
+                | Prompt::OfferLongPlan
+                | Prompt::OfferCounter
                 | Prompt::AskPayment
                 | Prompt::AskAmount
                 | Prompt::AskDate
                 | Prompt::AmountInvalid
+                | Prompt::AmountTooLow
+                | Prompt::DateTooLate
                 | Prompt::ReadBack
+                | Prompt::ReadBackPlan
                 | Prompt::PromiseConfirmed
+                | Prompt::PromiseConfirmedPlan
                 | Prompt::PromiseStoreFailed
                 | Prompt::AlreadyPaidAskDetails
                 | Prompt::AlreadyPaidRecorded
+                | Prompt::DisputeRecorded
+                | Prompt::HardshipOffer
+                | Prompt::HardshipCallbackAck
+                | Prompt::HardshipNoted
                 | Prompt::RefusedGoodbye
         )
     }
 
-    /// Tells whether the machine has a promise's amount and date when it says this prompt.
-    fn knows_promise(self) -> bool {
-        matches!(self, Prompt::ReadBack | Prompt::PromiseConfirmed | Prompt::PromiseStoreFailed)
+    /// Tells whether the machine has an offer's or a promise's terms when it says this prompt.
+    fn knows_offer(self) -> bool {
+        matches!(
+            self,
+            Prompt::OfferFullPayment
+                | Prompt::OfferShortPlan
+                | Prompt::OfferSettlement
+                | Prompt::OfferSettlementPlan
+                | Prompt::OfferLongPlan
+                | Prompt::OfferCounter
+                | Prompt::ReadBack
+                | Prompt::ReadBackPlan
+                | Prompt::PromiseConfirmed
+                | Prompt::PromiseConfirmedPlan
+                | Prompt::PromiseStoreFailed
+        )
+    }
+
+    fn knows_callback(self) -> bool {
+        matches!(self, Prompt::CallbackAckDated | Prompt::CallbackMoved | Prompt::ThirdPartyCallbackAck)
     }
 
     fn check(self, placeholder: Placeholder) -> Result<(), &'static str> {
         if placeholder.reveals_debt() && self.said_before_verification() {
             return Err("this prompt can be said before identity verification, so it must not disclose the debt");
         }
-        if placeholder.is_promise_term() && !self.knows_promise() {
-            return Err("only read_back, promise_confirmed and promise_store_failed know a promise's amount and date");
+        let allowed = match placeholder {
+            Placeholder::Amount | Placeholder::Date | Placeholder::Schedule => self.knows_offer(),
+            Placeholder::LatestDate => self.knows_offer() || self == Prompt::DateTooLate,
+            Placeholder::Minimum => self == Prompt::AmountTooLow,
+            Placeholder::CallbackTime => self.knows_callback(),
+            _ => true,
+        };
+        if !allowed {
+            return Err("the machine has no value for it when it says this prompt");
         }
         Ok(())
     }
@@ -156,6 +285,10 @@ impl fmt::Display for Prompt {
         f.write_str(self.key())
     }
 }
+
+/// Words a prompt said before verification must not contain, whatever fills it: they would tell
+/// a third party that the call is about a debt.
+const DEBT_WORDS: [&str; 7] = ["deuda", "adeudo", "saldo", "cobranza", "debt", "balance", "collect"];
 
 /// A named value a template can use, written `{name}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -170,10 +303,18 @@ pub enum Placeholder {
     DaysPastDue,
     Amount,
     Date,
+    Schedule,
+    Minimum,
+    LatestDate,
+    CallbackTime,
+    Channel,
+    VoicemailBusiness,
+    VoicemailPerson,
+    CallbackNumber,
 }
 
 impl Placeholder {
-    const ALL: [Placeholder; 10] = [
+    const ALL: [Placeholder; 18] = [
         Placeholder::FirstName,
         Placeholder::FullName,
         Placeholder::Agency,
@@ -184,6 +325,14 @@ impl Placeholder {
         Placeholder::DaysPastDue,
         Placeholder::Amount,
         Placeholder::Date,
+        Placeholder::Schedule,
+        Placeholder::Minimum,
+        Placeholder::LatestDate,
+        Placeholder::CallbackTime,
+        Placeholder::Channel,
+        Placeholder::VoicemailBusiness,
+        Placeholder::VoicemailPerson,
+        Placeholder::CallbackNumber,
     ];
 
     pub fn name(self) -> &'static str {
@@ -198,6 +347,14 @@ impl Placeholder {
             Placeholder::DaysPastDue => "days_past_due",
             Placeholder::Amount => "amount",
             Placeholder::Date => "date",
+            Placeholder::Schedule => "schedule",
+            Placeholder::Minimum => "minimum",
+            Placeholder::LatestDate => "latest_date",
+            Placeholder::CallbackTime => "callback_time",
+            Placeholder::Channel => "channel",
+            Placeholder::VoicemailBusiness => "voicemail_business",
+            Placeholder::VoicemailPerson => "voicemail_person",
+            Placeholder::CallbackNumber => "callback_number",
         }
     }
 
@@ -213,15 +370,15 @@ impl Placeholder {
                 | Placeholder::Balance
                 | Placeholder::DaysPastDue
                 | Placeholder::Amount
+                | Placeholder::Schedule
+                | Placeholder::Minimum
+                | Placeholder::LatestDate
         )
-    }
-
-    fn is_promise_term(self) -> bool {
-        matches!(self, Placeholder::Amount | Placeholder::Date)
     }
 }
 
-/// The values a prompt is filled with, already in words: the machine spells amounts and dates.
+/// The values a prompt is filled with, already in words: the machine spells amounts, dates and
+/// numbers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PromptValues {
     pub first_name: String,
@@ -234,6 +391,14 @@ pub struct PromptValues {
     pub days_past_due: String,
     pub amount: String,
     pub date: String,
+    pub schedule: String,
+    pub minimum: String,
+    pub latest_date: String,
+    pub callback_time: String,
+    pub channel: String,
+    pub voicemail_business: String,
+    pub voicemail_person: String,
+    pub callback_number: String,
 }
 
 impl PromptValues {
@@ -249,6 +414,14 @@ impl PromptValues {
             Placeholder::DaysPastDue => &self.days_past_due,
             Placeholder::Amount => &self.amount,
             Placeholder::Date => &self.date,
+            Placeholder::Schedule => &self.schedule,
+            Placeholder::Minimum => &self.minimum,
+            Placeholder::LatestDate => &self.latest_date,
+            Placeholder::CallbackTime => &self.callback_time,
+            Placeholder::Channel => &self.channel,
+            Placeholder::VoicemailBusiness => &self.voicemail_business,
+            Placeholder::VoicemailPerson => &self.voicemail_person,
+            Placeholder::CallbackNumber => &self.callback_number,
         }
     }
 }
@@ -272,6 +445,8 @@ pub enum ScriptError {
     UnclosedBrace { file: String, key: String },
     #[error("{file}: prompt '{key}' uses unknown placeholder {{{placeholder}}}; the placeholders are: {known}")]
     UnknownPlaceholder { file: String, key: String, placeholder: String, known: String },
+    #[error("{file}: prompt '{key}' can be said before identity verification, so it must not say '{word}'")]
+    RevealsDebt { file: String, key: String, word: &'static str },
     #[error("{file}: prompt '{key}' must not use {{{placeholder}}}: {reason}")]
     PlaceholderNotAllowed { file: String, key: String, placeholder: String, reason: &'static str },
     #[error("{file}: 'protected' must be a list of prompt keys, e.g. protected = [\"greeting\"]")]
@@ -445,6 +620,13 @@ fn parse_template(file: &str, prompt: Prompt, text: &str) -> Result<Template, Sc
         return Err(ScriptError::Empty { file: file.to_string(), key: key() });
     }
 
+    if prompt.said_before_verification() {
+        let lower = text.to_lowercase();
+        if let Some(word) = DEBT_WORDS.into_iter().find(|word| lower.contains(word)) {
+            return Err(ScriptError::RevealsDebt { file: file.to_string(), key: key(), word });
+        }
+    }
+
     let mut parts = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find('{') {
@@ -520,6 +702,7 @@ fn embedded_file(locale: &str) -> Option<&'static str> {
         "es-CO" => include_str!("../../prompts/es-CO/script.toml"),
         "es-PE" => include_str!("../../prompts/es-PE/script.toml"),
         "es-CL" => include_str!("../../prompts/es-CL/script.toml"),
+        "es-AR" => include_str!("../../prompts/es-AR/script.toml"),
         "en-US" => include_str!("../../prompts/en-US/script.toml"),
         _ => return None,
     };
@@ -527,7 +710,7 @@ fn embedded_file(locale: &str) -> Option<&'static str> {
 }
 
 /// The locales with a folder under `prompts/`.
-pub const LOCALES: [&str; 6] = ["es-419", "es-MX", "es-CO", "es-PE", "es-CL", "en-US"];
+pub const LOCALES: [&str; 7] = ["es-419", "es-MX", "es-CO", "es-PE", "es-CL", "es-AR", "en-US"];
 
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@
 //! | dials | outbound attempts, whatever their outcome |
 //! | inbound calls | inbound attempts |
 //! | connects | outbound attempts that were answered, by a person or a machine |
-//! | contacts | attempts in either direction that were answered and whose disposition is neither `no_response` nor `technical_failure`, nor `hung_up` before the debtor was verified (the store cannot tell whether anyone spoke) |
+//! | contacts | attempts in either direction that were answered and whose disposition is neither `no_response`, `voicemail_left` nor `technical_failure`, nor `hung_up` before the debtor was verified (the store cannot tell whether anyone spoke) |
 //! | right-party contacts | attempts in either direction where the debtor's identity was verified |
 //! | promises | promises to pay passed in |
 //!
@@ -131,11 +131,11 @@ pub fn compute(attempts: &[Attempt], promises: &[StoredPromise]) -> Kpis {
 }
 
 /// Reports whether a live person spoke on the call.
-// NOTE: a voicemail greeting that answers an outbound call counts as a contact until attempts
-// record answering-machine detection; its disposition is then usually `no_response`.
+// NOTE: a voicemail greeting that the carrier's answering-machine detection missed counts as a
+// contact; the dialog disposes detected ones as `voicemail_left` (or `no_response`).
 fn is_contact(attempt: &Attempt) -> bool {
     let silent = match attempt.disposition {
-        Some(Disposition::NoResponse | Disposition::TechnicalFailure) => true,
+        Some(Disposition::NoResponse | Disposition::VoicemailLeft | Disposition::TechnicalFailure) => true,
         Some(Disposition::HungUp) => !attempt.right_party_contact,
         _ => false,
     };
@@ -205,7 +205,7 @@ mod tests {
         let mut attempts = vec![outbound(false, Disposition::NoResponse, false); 4];
         attempts.push(outbound(true, Disposition::NoResponse, false));
         attempts.push(outbound(true, Disposition::TechnicalFailure, false));
-        attempts.push(outbound(true, Disposition::WrongParty, false));
+        attempts.push(outbound(true, Disposition::WrongNumber, false));
         attempts.push(outbound(true, Disposition::PromiseToPay, true));
         attempts.push(outbound(true, Disposition::PromiseToPay, true));
         attempts.push(outbound(true, Disposition::RefusedToPay, true));
@@ -320,5 +320,12 @@ mod tests {
              promise-to-pay rate 50.0% (2 of 4 right-party contacts)\n\
              amount promised: 250000 CLP, 4500.00 MXN"
         );
+    }
+
+    #[test]
+    fn voicemail_is_a_connect_not_a_contact() {
+        let kpis = compute(&[outbound(true, Disposition::VoicemailLeft, false)], &[]);
+        assert_eq!(kpis.connects, 1);
+        assert_eq!(kpis.contacts, 0);
     }
 }

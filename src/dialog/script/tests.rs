@@ -19,6 +19,14 @@ fn values() -> PromptValues {
         days_past_due: "45".into(),
         amount: "dos mil pesos".into(),
         date: "el viernes 4 de diciembre".into(),
+        schedule: "dos pagos de mil pesos: el viernes 4 de diciembre y el domingo 3 de enero".into(),
+        minimum: "setecientos veinte pesos".into(),
+        latest_date: "el jueves 17 de diciembre".into(),
+        callback_time: "el lunes 7 de diciembre a las diez de la mañana".into(),
+        channel: "llamadas telefónicas".into(),
+        voicemail_business: "Servicios Andinos".into(),
+        voicemail_person: "Laura Gómez".into(),
+        callback_number: "cinco cinco".into(),
     }
 }
 
@@ -81,12 +89,39 @@ fn locale_tags_are_normalised() {
 
 #[test]
 fn locale_without_folder_speaks_the_base() {
-    let argentina = Script::embedded("es-AR").expect("es-AR");
+    let united_states = Script::embedded("es-US").expect("es-US");
     let base = Script::embedded("es-419").expect("base");
-    assert_eq!(argentina.locale(), "es-AR");
-    assert_eq!(argentina.render(Prompt::VerifyIdentity, &values()), base.render(Prompt::VerifyIdentity, &values()));
-    let loaded = Script::load(&repo_prompts(), "es-AR").expect("es-AR from the folder");
-    assert_eq!(loaded, argentina);
+    assert_eq!(united_states.locale(), "es-US");
+    assert_eq!(united_states.render(Prompt::VerifyIdentity, &values()), base.render(Prompt::VerifyIdentity, &values()));
+    let loaded = Script::load(&repo_prompts(), "es-US").expect("es-US from the folder");
+    assert_eq!(loaded, united_states);
+}
+
+#[test]
+fn argentina_asks_for_the_dni() {
+    let argentina = Script::embedded("es-AR").expect("es-AR");
+    assert!(argentina.render(Prompt::VerifyIdentity, &values()).contains("DNI"));
+}
+
+#[test]
+fn debt_word_before_verification_is_rejected() {
+    let dir = prompts_dir_with("es-MX", "who_is_calling = \"Le llamo por su deuda.\"\n");
+    let error = Script::load(dir.path(), "es-MX").expect_err("a debt word in a pre-verification prompt");
+    assert!(
+        matches!(error, ScriptError::RevealsDebt { ref key, word, .. } if key == "who_is_calling" && word == "deuda"),
+        "{error}"
+    );
+}
+
+#[test]
+fn schedule_outside_offers_is_rejected() {
+    let dir = prompts_dir_with("es-MX", "state_balance = \"Su plan: {schedule}.\"\n");
+    let error = Script::load(dir.path(), "es-MX").expect_err("schedule in state_balance");
+    assert!(
+        matches!(error, ScriptError::PlaceholderNotAllowed { ref key, ref placeholder, .. }
+        if key == "state_balance" && placeholder == "schedule"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -199,7 +234,8 @@ fn protected_prompts_come_from_the_file() {
     assert!(spanish.is_protected(Prompt::Disclosure));
     assert!(!spanish.is_protected(Prompt::StateDebt));
     let english = Script::embedded("en-US").expect("en-US");
-    assert!(english.is_protected(Prompt::StateDebt));
+    assert!(english.is_protected(Prompt::DebtCollectorNotice));
+    assert!(!english.is_protected(Prompt::StateDebt));
 }
 
 #[test]

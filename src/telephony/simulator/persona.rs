@@ -92,6 +92,7 @@ pub fn build(name: &str, account: &Account, today: NaiveDate) -> Option<Persona>
                     confirm_identity_again,
                     keys,
                     keys_again,
+                    ("offer_full_payment", offer.clone()),
                     ("ask_payment", offer.clone()),
                     ("ask_amount", offer),
                     ("ask_date", say("El viernes.", "On Friday.")),
@@ -101,6 +102,8 @@ pub fn build(name: &str, account: &Account, today: NaiveDate) -> Option<Persona>
                 (replies, rephrasings, Some(promise(balance, friday)))
             }
             "negotiator" => {
+                // Half now; the bot fits the rest into a plan of the whole balance that starts
+                // with that payment, and the persona takes it.
                 let monday = next_weekday(today, Weekday::Mon);
                 let half = Money::new(balance.amount_minor / 2, balance.currency);
                 let offer = say(
@@ -108,22 +111,31 @@ pub fn build(name: &str, account: &Account, today: NaiveDate) -> Option<Persona>
                     &format!("I can't pay it all. I can pay {} next Monday.", words(half)),
                 );
                 let identity = say("Buenos días. Sí, con ella habla.", "Good morning. Yes, this is she.");
+                let take_plan = say("Sí, está bien, de acuerdo.", "Yes, that works.");
                 let replies = vec![
                     ("greeting", identity.clone()),
                     ("ask_identity", identity),
                     keys,
                     keys_again,
+                    ("offer_full_payment", offer.clone()),
                     ("ask_payment", offer.clone()),
                     ("ask_amount", offer),
                     ("ask_date", say("El próximo lunes.", "Next Monday.")),
+                    ("offer_counter", take_plan),
                     agree,
+                    ("read_back_plan", say("Bueno, sí, está bien, es correcto.", "Yes, that's right.")),
                 ];
                 let rephrasings = vec![("ask_identity", vec![say("Sí, soy yo, dígame.", "Yes, it's me.")])];
-                (replies, rephrasings, Some(promise(half, monday)))
+                (replies, rephrasings, Some(promise(balance, monday)))
             }
             "wrong_person" => {
                 let wrong = say("No, está equivocado. Aquí no vive esa persona.", "No, you have the wrong number.");
-                let replies = vec![("greeting", wrong.clone()), ("ask_identity", wrong)];
+                let nobody = say(
+                    "No. Aquí no vive esa persona, es un número equivocado.",
+                    "No, nobody by that name lives here.",
+                );
+                let replies =
+                    vec![("greeting", wrong.clone()), ("ask_identity", wrong), ("third_party_ask_time", nobody)];
                 let rephrasings = vec![("ask_identity", vec![say("No, se equivocó de número.", "Wrong number.")])];
                 (replies, rephrasings, None)
             }
@@ -134,6 +146,7 @@ pub fn build(name: &str, account: &Account, today: NaiveDate) -> Option<Persona>
                     confirm_identity_again,
                     keys,
                     keys_again,
+                    ("offer_full_payment", paid.clone()),
                     ("ask_payment", paid.clone()),
                     ("ask_amount", paid),
                     ("already_paid_ask_details", say("El lunes pasado, en el banco.", "Last Monday, at the bank.")),
@@ -142,7 +155,11 @@ pub fn build(name: &str, account: &Account, today: NaiveDate) -> Option<Persona>
                     say("Ya terminé de pagar la deuda.", "I told you, I already paid."),
                     say("Ya pagué la semana pasada.", "I paid already."),
                 ];
-                let rephrasings = vec![("ask_payment", paid_again.clone()), ("ask_amount", paid_again)];
+                let rephrasings = vec![
+                    ("offer_full_payment", paid_again.clone()),
+                    ("ask_payment", paid_again.clone()),
+                    ("ask_amount", paid_again),
+                ];
                 (replies, rephrasings, None)
             }
             "call_later" => {

@@ -1,0 +1,226 @@
+//! The ends of a call: stored outcomes (payment claims, disputes, hardship, callbacks, stop-contact
+//! requests), a person, voicemail and the maximum call length. Each store is confirmed only
+//! after its result comes back.
+
+use chrono::{Duration, NaiveDate, TimeZone};
+
+use super::negotiating::half;
+use super::{CallbackKind, Machine, Pending, State};
+use crate::collections::model::{Disposition, PaymentClaim};
+use crate::dialog::nlu::{Intent, Interpretation};
+use crate::dialog::script::Prompt;
+use crate::dialog::{Action, AmountMention};
+
+/// Local hour at which a callback for a named day is placed.
+// Limitation: the interpreter reads days but not times of day, so a callback asked for "mañana a
+// las cinco" is placed at 10:00 of that day.
+const CALLBACK_HOUR: u32 = 10;
+
+/// Words that name a contact channel, normalised, and the channel they name. The first match in
+/// the caller's words wins; without one, a stop-contact request on a call is about calls.
+// NOTE: the interpreter has no channel slot yet, so the machine reads these few words itself.
+const CHANNEL_WORDS: [(&str, &str); 12] = [
+    ("whatsapp", "whatsapp"),
+    ("mensaje", "sms"),
+    ("sms", "sms"),
+    ("text", "sms"),
+    ("correo", "email"),
+    ("email", "email"),
+    ("e-mail", "email"),
+    ("mail", "email"),
+    ("llam", "voice"),
+    ("call", "voice"),
+    ("telefono", "voice"),
+    ("phone", "voice"),
+];
+
+/// Words that name how a payment was made, and the channel stored with the claim.
+const PAYMENT_CHANNEL_WORDS: [(&str, &str); 14] = [
+    ("transferencia", "transfer"),
+    ("transfer", "transfer"),
+    ("deposit", "deposit"),
+    ("oxxo", "store"),
+    ("tienda", "store"),
+    ("store", "store"),
+    ("efectivo", "cash"),
+    ("cash", "cash"),
+    ("tarjeta", "card"),
+    ("card", "card"),
+    ("aplicacion", "app"),
+    ("app", "app"),
+    ("banco", "bank"),
+    ("bank", "bank"),
+];
+
+impl Machine {
+    pub(super) fn hear_already_paid(&mut self, heard: &Interpretation, text: &str) -> Vec<Action> {
+        if heard.date.is_some() || heard.amount.is_some() {
+            return self.store_payment_claim(heard, text);
+        }
+        self.state = State::AskingPaymentDetails;
+        vec![self.say(Prompt::AlreadyPaidAskDetails, true)]
+    }
+
+    /// Stores the caller's statement that it is paid, with the date, amount and channel if given,
+    /// for reconciliation.
+    pub(super) fn store_payment_claim(&mut self, heard: &Interpretation, text: &str) -> Vec<Action> {
+        let balance = self.ctx.account.debt.balance;
+        let amount = heard.amount.map(|mention| match mention {
+            AmountMention::Exact(amount) => amount,
+            AmountMention::FullBalance => balance,
+            AmountMention::Half => half(balance),
+        });
+        let paid_on = heard.date.filter(|date| *date <= self.ctx.today);
+        let channel = find_word(text, &PAYMENT_CHANNEL_WORDS).map(str::to_string);
+        let claim = PaymentClaim { debt_id: self.ctx.account.debt.id, paid_on, amount, channel };
+        self.store(Action::StorePaymentClaim(claim), Pending::PaymentClaim)
+    }
+
+    /// Stores a callback. A named day is placed at [`CALLBACK_HOUR`] (or an hour from now,
+    /// today), moved inside the jurisdiction's calling hours when it falls outside them.
+    pub(super) fn request_callback(&mut self, date: Option<NaiveDate>, kind: CallbackKind) -> Vec<Action> {
+        let now = self.call_started_local();
+        let placed = date.filter(|date| *date >= self.ctx.today).and_then(|date| {
+            let requested = match date == self.ctx.today {
+                true => now + Duration::hours(1),
+                false => date.and_hms_opt(CALLBACK_HOUR, 0, 0)?,
+            };
+            self.ctx.jurisdiction.calling_hours.place(requested, now)
+        });
+        let requested_for = placed.and_then(|placed| {
+            let zoned = self.ctx.account.debtor.time_zone.from_local_datetime(&placed.at).earliest()?;
+            Some(zoned.with_timezone(&chrono::Utc))
+        });
+        self.store(Action::StoreCallback { requested_for }, Pending::Callback { kind, placed })
+    }
+
+    pub(super) fn store_opt_out(&mut self, text: &str) -> Vec<Action> {
+        let channel = find_word(text, &CHANNEL_WORDS).unwrap_or("voice").to_string();
+        self.store(Action::StoreOptOut { channel: channel.clone() }, Pending::OptOut { channel })
+    }
+
+    /// Hands the call to a person when the portfolio has a number for it, else stores a
+    /// callback by a person.
+    pub(super) fn ask_human(&mut self) -> Vec<Action> {
+        match self.ctx.policy.transfer_to.clone() {
+            Some(to) => {
+                let notice = self.say(Prompt::TransferNotice, false);
+                self.disposition = Some(Disposition::Transferred);
+                self.state = State::Ended;
+                vec![notice, Action::Transfer { to }, Action::Dispose(Disposition::Transferred), Action::Hangup]
+            }
+            None => self.request_callback(None, CallbackKind::ByPerson),
+        }
+    }
+
+    /// Offers that a person call back about the debtor's situation: the hardship route, also the
+    /// last rung of the ladder. `declared` is true when the debtor told of hardship.
+    pub(super) fn offer_hardship(&mut self, declared: bool) -> Vec<Action> {
+        self.hardship_declared |= declared;
+        self.state = State::OfferingHardship;
+        vec![self.say(Prompt::HardshipOffer, true)]
+    }
+
+    pub(super) fn hear_hardship_answer(&mut self, heard: &Interpretation, text: &str) -> Vec<Action> {
+        if heard.amount.is_some() {
+            // A number after all: fitted like any counter-offer.
+            return self.hear_terms(super::Ask::Payment, super::Terms::default(), heard, text);
+        }
+        match heard.intent {
+            Intent::Affirm | Intent::IdentityConfirm | Intent::PromiseToPay => {
+                self.store(Action::StoreHardship { person_callback: true }, Pending::Hardship { person_callback: true })
+            }
+            Intent::Deny | Intent::CannotPay if self.hardship_declared => self
+                .store(Action::StoreHardship { person_callback: false }, Pending::Hardship { person_callback: false }),
+            Intent::Deny | Intent::CannotPay => self.finish(&[Prompt::RefusedGoodbye], Disposition::RefusedToPay),
+            Intent::AlreadyPaid => self.hear_already_paid(heard, text),
+            Intent::Dispute => self.store(Action::StoreDispute, Pending::Dispute),
+            Intent::Hardship => {
+                self.hardship_declared = true;
+                self.clarify(None)
+            }
+            _ => self.clarify(Some(Prompt::NotUnderstood)),
+        }
+    }
+
+    pub(super) fn promise_stored(&mut self, ok: bool) -> Vec<Action> {
+        let State::Storing(Pending::Promise(offer)) = &self.state else {
+            return Vec::new();
+        };
+        let confirmed = if offer.is_plan() { Prompt::PromiseConfirmedPlan } else { Prompt::PromiseConfirmed };
+        match ok {
+            true => self.finish(&[confirmed, Prompt::Goodbye], Disposition::PromiseToPay),
+            false => self.finish(&[Prompt::PromiseStoreFailed], Disposition::StoreFailed),
+        }
+    }
+
+    pub(super) fn outcome_stored(&mut self, ok: bool) -> Vec<Action> {
+        let State::Storing(pending) = &self.state else {
+            return Vec::new();
+        };
+        let (prompt, disposition) = match pending {
+            Pending::Promise(_) => return Vec::new(),
+            Pending::PaymentClaim => (Prompt::AlreadyPaidRecorded, Disposition::AlreadyPaid),
+            Pending::Dispute => (Prompt::DisputeRecorded, Disposition::Disputed),
+            Pending::Hardship { person_callback: true } => (Prompt::HardshipCallbackAck, Disposition::Hardship),
+            Pending::Hardship { person_callback: false } => (Prompt::HardshipNoted, Disposition::Hardship),
+            Pending::OptOut { .. } => (Prompt::OptOutAck, Disposition::StopContact),
+            Pending::Callback { kind, placed } => {
+                callback_outcome(*kind, placed.is_some(), placed.is_some_and(|p| p.moved))
+            }
+        };
+        match ok {
+            true => self.finish(&[prompt], disposition),
+            false => self.finish(&[Prompt::OutcomeStoreFailed], Disposition::StoreFailed),
+        }
+    }
+
+    /// An answering machine took the call: the jurisdiction's limited-content message, which
+    /// names no debt, then the end. Once a person spoke, a late detection is ignored.
+    pub(super) fn answering_machine(&mut self) -> Vec<Action> {
+        if !matches!(self.state, State::NotStarted | State::ConfirmingIdentity) || self.verified {
+            return Vec::new();
+        }
+        if !self.ctx.jurisdiction.voicemail.leave_message {
+            return self.finish(&[], Disposition::NoResponse);
+        }
+        self.finish(&[Prompt::Voicemail], Disposition::VoicemailLeft)
+    }
+
+    /// The call reached its maximum length: a closing line and the disposition the call earned
+    /// so far. A store result still on its way decides the disposition itself.
+    pub(super) fn max_duration_reached(&mut self) -> Vec<Action> {
+        if matches!(self.state, State::Storing(_) | State::NotStarted) {
+            return Vec::new();
+        }
+        self.finish(&[Prompt::TimeLimitGoodbye], self.unresolved())
+    }
+}
+
+fn callback_outcome(kind: CallbackKind, dated: bool, moved: bool) -> (Prompt, Disposition) {
+    match (kind, dated, moved) {
+        (CallbackKind::ThirdParty, true, _) => (Prompt::ThirdPartyCallbackAck, Disposition::ThirdParty),
+        (CallbackKind::ThirdParty, false, _) => (Prompt::ThirdPartyGoodbye, Disposition::ThirdParty),
+        (CallbackKind::ByPerson, _, _) => (Prompt::HumanCallback, Disposition::CallbackRequested),
+        (CallbackKind::Caller, true, true) => (Prompt::CallbackMoved, Disposition::CallbackRequested),
+        (CallbackKind::Caller, true, false) => (Prompt::CallbackAckDated, Disposition::CallbackRequested),
+        (CallbackKind::Caller, false, _) => (Prompt::CallbackAck, Disposition::CallbackRequested),
+    }
+}
+
+/// Returns the value of the first word of `table` found in `text`, ignoring case and accents.
+fn find_word(text: &str, table: &[(&'static str, &'static str)]) -> Option<&'static str> {
+    let folded: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'á' => 'a',
+            'é' => 'e',
+            'í' => 'i',
+            'ó' => 'o',
+            'ú' | 'ü' => 'u',
+            other => other,
+        })
+        .collect();
+    table.iter().find(|(word, _)| folded.contains(word)).map(|(_, value)| *value)
+}
