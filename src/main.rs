@@ -87,6 +87,9 @@ enum Command {
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         today: Option<chrono::NaiveDate>,
     },
+    /// Print what the rule-based interpreter understands in each line of standard input, as one
+    /// JSON object per line.
+    Understand(cobranza::dialog::nlu::cli::UnderstandArgs),
     /// Measure what this machine can hold: load an in-process server with simulated calls.
     Bench {
         #[command(subcommand)]
@@ -117,6 +120,10 @@ enum BenchCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `understand` is a filter over standard input: no logs, no configuration, no runtime.
+    if let Command::Understand(args) = &cli.command {
+        return cobranza::dialog::nlu::cli::main(args);
+    }
     // The demo and the bench print their own reports, so their logs start at warnings. The
     // bench's progress still shows.
     let default_filter = match cli.command {
@@ -191,6 +198,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bench_calls(config, concurrent as usize, seconds, json).await
         }
         Command::Bench { command: BenchCommand::Carrier } => bench::carrier::run().await,
+        Command::Understand(_) => unreachable!("main() runs understand before the runtime starts"),
     }
 }
 

@@ -25,16 +25,17 @@ pub(crate) struct DateSpan {
     pub end: usize,
 }
 
-/// Finds the first date the caller gave. Vague expressions ("la próxima semana", "la semana
-/// pasada") give `None` so the bot asks for a day.
+/// Finds the first date the caller gave. A week or a month to come resolves to its first day
+/// ("la próxima semana" is next Monday), the earliest date the caller allowed; a week or a month
+/// gone ("la semana pasada") gives `None` so the bot asks for the day.
 pub(crate) fn find_date(
     words: &Words,
     numbers: &[NumberSpan],
     today: NaiveDate,
     direction: Direction,
 ) -> Option<DateSpan> {
-    let finders: [fn(&Scan, Direction) -> Option<Resolved>; 6] =
-        [day_and_month, relative_day, weekday, counted_offset, month_end, day_of_month];
+    let finders: [fn(&Scan, Direction) -> Option<Resolved>; 7] =
+        [day_and_month, relative_day, weekday, counted_offset, month_end, next_period, day_of_month];
     let scan = Scan { words, numbers, today };
     // The first expression recognised decides, even when it points the wrong way: "el 10 de
     // enero de 2026" said for a payment to come is no date, not "el 10" of this month.
@@ -233,10 +234,9 @@ fn counted_offset(scan: &Scan, direction: Direction) -> Option<Resolved> {
         let Some((count, unit_index)) = count_at(scan, count_index) else {
             continue;
         };
-        let Some(days_per_unit) = unit_days(scan.token(unit_index)) else {
+        let Some(date) = offset_date(scan.today, sign * count, scan.token(unit_index)) else {
             continue;
         };
-        let date = scan.today + Duration::days(sign * count * days_per_unit);
         let resolved =
             is_on_side(date, scan.today, direction).then_some(DateSpan { date, start: index, end: unit_index + 1 });
         return Some(resolved);
@@ -272,7 +272,26 @@ fn unit_days(token: &str) -> Option<i64> {
     }
 }
 
-/// "a fin de mes", "fin de mes", "end of the month", "la quincena" (the next 15th or month end).
+/// Moves `today` by `count` days, weeks or calendar months ("en un mes", "hace dos meses"). A
+/// month later than the 31st is the last day of the shorter month.
+fn offset_date(today: NaiveDate, count: i64, unit: &str) -> Option<NaiveDate> {
+    if let Some(days_per_unit) = unit_days(unit) {
+        return today.checked_add_signed(Duration::days(count.checked_mul(days_per_unit)?));
+    }
+    if !matches!(unit, "mes" | "meses" | "month" | "months") {
+        return None;
+    }
+    let months = Months::new(u32::try_from(count.unsigned_abs()).ok()?);
+    if count >= 0 {
+        today.checked_add_months(months)
+    } else {
+        today.checked_sub_months(months)
+    }
+}
+
+/// "a fin de mes", "a finales del mes", "end of the month", "la quincena". The month's end is
+/// today on its last day; the quincena is the first 15th or month end strictly after today, the
+/// next payday.
 fn month_end(scan: &Scan, direction: Direction) -> Option<Resolved> {
     if direction == Direction::Past {
         return None;
@@ -281,17 +300,71 @@ fn month_end(scan: &Scan, direction: Direction) -> Option<Resolved> {
     let last_day = last_day_of_month(today);
     for index in 0..scan.words.len() {
         let token = scan.token(index);
-        let (date, end) = if token == "fin" && scan.token(index + 1) == "de" && scan.token(index + 2) == "mes" {
-            (last_day, index + 3)
-        } else if token == "end" && scan.token(index + 1) == "of" && scan.token(index + 3) == "month" {
-            (last_day, index + 4)
-        } else if token == "quincena" {
-            let fifteenth = today.with_day(15)?;
-            (if fifteenth >= today { fifteenth } else { last_day }, index + 1)
+        let end_of_month = match (token, scan.token(index + 1), scan.token(index + 2)) {
+            ("fin" | "finales" | "final", "de" | "del", "mes") => Some(index + 3),
+            ("end", "of", "month") => Some(index + 3),
+            ("end", "of", "the") if scan.token(index + 3) == "month" => Some(index + 4),
+            _ => None,
+        };
+        let (date, end) = if let Some(end) = end_of_month {
+            (last_day, end)
+        } else if matches!(token, "quincena" | "quincenas") {
+            (next_payday(today)?, index + 1)
         } else {
             continue;
         };
         return Some(Some(DateSpan { date, start: index, end }));
+    }
+    None
+}
+
+/// The first 15th or last day of a month strictly after `today`.
+fn next_payday(today: NaiveDate) -> Option<NaiveDate> {
+    let fifteenth = today.with_day(15)?;
+    let last_day = last_day_of_month(today);
+    let next_fifteenth = (today.with_day(1)? + Months::new(1)).with_day(15)?;
+    [fifteenth, last_day, next_fifteenth].into_iter().find(|date| *date > today)
+}
+
+/// "la próxima semana", "la semana que viene", "la otra semana", "next week": next Monday.
+/// "el próximo mes", "el mes que viene", "next month": the first of next month. A week or month
+/// gone ("la semana pasada", "last week") is recognised and gives no date.
+fn next_period(scan: &Scan, direction: Direction) -> Option<Resolved> {
+    const NEXT_WEEK: [&[&str]; 6] = [
+        &["proxima", "semana"],
+        &["semana", "que", "viene"],
+        &["semana", "que", "entra"],
+        &["otra", "semana"],
+        &["siguiente", "semana"],
+        &["next", "week"],
+    ];
+    const NEXT_MONTH: [&[&str]; 6] = [
+        &["proximo", "mes"],
+        &["mes", "que", "viene"],
+        &["mes", "que", "entra"],
+        &["otro", "mes"],
+        &["siguiente", "mes"],
+        &["next", "month"],
+    ];
+    const LAST_PERIOD: [&[&str]; 4] =
+        [&["semana", "pasada"], &["mes", "pasado"], &["last", "week"], &["last", "month"]];
+
+    let today = scan.today;
+    for index in 0..scan.words.len() {
+        let starts = |phrase: &[&str]| phrase.iter().enumerate().all(|(at, word)| scan.token(index + at) == *word);
+        if LAST_PERIOD.iter().any(|phrase| starts(phrase)) {
+            return Some(None);
+        }
+        let (date, length) = if let Some(phrase) = NEXT_WEEK.iter().find(|phrase| starts(phrase)) {
+            let monday = today + Duration::days(i64::from(7 - today.weekday().num_days_from_monday()));
+            (monday, phrase.len())
+        } else if let Some(phrase) = NEXT_MONTH.iter().find(|phrase| starts(phrase)) {
+            (today.with_day(1)? + Months::new(1), phrase.len())
+        } else {
+            continue;
+        };
+        let resolved = (direction == Direction::Future).then_some(DateSpan { date, start: index, end: index + length });
+        return Some(resolved);
     }
     None
 }
@@ -364,7 +437,7 @@ fn weekday_named(token: &str) -> Option<Weekday> {
     Some(day)
 }
 
-fn month_number(token: &str) -> Option<u32> {
+pub(crate) fn month_number(token: &str) -> Option<u32> {
     let month = match token {
         "enero" | "january" => 1,
         "febrero" | "february" => 2,
@@ -383,7 +456,7 @@ fn month_number(token: &str) -> Option<u32> {
     Some(month)
 }
 
-fn ordinal_day(token: &str) -> Option<u32> {
+pub(crate) fn ordinal_day(token: &str) -> Option<u32> {
     const ENGLISH: [&str; 31] = [
         "first",
         "second",
@@ -601,9 +674,45 @@ mod tests {
     }
 
     #[test]
+    fn next_week_and_month_start_on_their_first_day() {
+        assert_eq!(future("la próxima semana"), Some(date(2026, 12, 7)));
+        assert_eq!(future("la semana que viene"), Some(date(2026, 12, 7)));
+        assert_eq!(future("la otra semana"), Some(date(2026, 12, 7)));
+        assert_eq!(future("next week"), Some(date(2026, 12, 7)));
+        assert_eq!(future("el próximo mes"), Some(date(2027, 1, 1)));
+        assert_eq!(future("next month"), Some(date(2027, 1, 1)));
+        let sunday = date(2026, 12, 6);
+        assert_eq!(resolve_on("la próxima semana", sunday, Direction::Future), Some(date(2026, 12, 7)));
+    }
+
+    #[test]
+    fn months_count_as_offsets() {
+        assert_eq!(future("en un mes"), Some(date(2027, 1, 2)));
+        assert_eq!(future("in two months"), Some(date(2027, 2, 2)));
+        assert_eq!(resolve_on("en un mes", date(2027, 1, 31), Direction::Future), Some(date(2027, 2, 28)));
+        assert_eq!(past("hace dos meses"), Some(date(2026, 10, 2)));
+    }
+
+    #[test]
+    fn quincena_is_the_next_payday_after_today() {
+        assert_eq!(resolve_on("la quincena", date(2026, 12, 14), Direction::Future), Some(date(2026, 12, 15)));
+        assert_eq!(resolve_on("la quincena", date(2026, 12, 15), Direction::Future), Some(date(2026, 12, 31)));
+        assert_eq!(resolve_on("la quincena", date(2026, 12, 31), Direction::Future), Some(date(2027, 1, 15)));
+        assert_eq!(resolve_on("la quincena", date(2027, 2, 20), Direction::Future), Some(date(2027, 2, 28)));
+    }
+
+    #[test]
+    fn month_end_in_every_wording() {
+        for said in ["fin de mes", "a fin del mes", "a finales de mes", "end of month", "the end of the month"] {
+            assert_eq!(future(said), Some(date(2026, 12, 31)), "{said}");
+        }
+        assert_eq!(resolve_on("fin de mes", date(2026, 12, 31), Direction::Future), Some(date(2026, 12, 31)));
+    }
+
+    #[test]
     fn vague_expressions_give_no_date() {
-        assert_eq!(future("la próxima semana"), None);
         assert_eq!(past("la semana pasada"), None);
+        assert_eq!(future("la semana pasada"), None);
         assert_eq!(future("cuatro mil quinientos pesos"), None);
         assert_eq!(future("el 15 por ciento"), None);
     }

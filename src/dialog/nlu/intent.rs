@@ -1,6 +1,6 @@
 //! What the caller meant, from fixed phrases in Spanish and English checked in a priority order:
-//! a stop-contact request beats everything, and a plain "sí" only counts when nothing more
-//! specific was said.
+//! a stop-contact request beats everything, a reason ("me quedé sin trabajo") beats the refusal
+//! it explains, and a plain "sí" only counts when nothing more specific was said.
 
 use super::text::Words;
 use super::{en, es, Expecting, Intent};
@@ -10,6 +10,8 @@ use crate::dialog::Language;
 /// no accents, no apostrophes); a trailing `*` matches any ending of the last word.
 pub(super) struct Lexicon {
     pub stop_contact: &'static [&'static str],
+    /// Insults and threats. Kept short: enough to end a call politely, not a catalogue.
+    pub abusive: &'static [&'static str],
     pub ask_for_human: &'static [&'static str],
     pub dispute: &'static [&'static str],
     /// Phrases that mean "wrong person" whatever the bot asked.
@@ -18,14 +20,26 @@ pub(super) struct Lexicon {
     /// "se equivocó"); elsewhere they are as likely about an amount or a date.
     pub wrong_person_at_identity: &'static [&'static str],
     pub already_paid: &'static [&'static str],
+    /// Job loss, illness, a death in the family: the reason behind not paying.
+    pub hardship: &'static [&'static str],
+    /// Requests for other terms: a discount, installments, more time, "es mucho".
+    pub negotiate: &'static [&'static str],
     pub refuse_to_pay: &'static [&'static str],
     /// Requests to call later that win over a payment phrase ("estoy ocupado").
     pub call_later: &'static [&'static str],
     /// Words that only mean "later" when no payment was mentioned ("le pago más tarde" is a
     /// promise).
     pub call_later_weak: &'static [&'static str],
+    pub ask_amount: &'static [&'static str],
     /// Payment verbs; a negation right before one ("no voy a pagar") cancels it.
     pub promise: &'static [&'static str],
+    pub ask_repeat: &'static [&'static str],
+    /// Words that ask to repeat when they are all the caller said ("¿cómo?", "¿mande?").
+    pub ask_repeat_alone: &'static [&'static str],
+    pub goodbye: &'static [&'static str],
+    pub who_is_calling: &'static [&'static str],
+    /// The debtor says they are the person asked for ("soy yo", "speaking").
+    pub identity_confirm: &'static [&'static str],
     /// First words that make an answer a "no".
     pub deny_openers: &'static [&'static str],
     pub deny: &'static [&'static str],
@@ -34,7 +48,8 @@ pub(super) struct Lexicon {
     /// First words that make an answer a "yes".
     pub affirm_openers: &'static [&'static str],
     pub affirm: &'static [&'static str],
-    pub who_is_calling: &'static [&'static str],
+    /// Words of a greeting; an answer made only of them is a greeting ("hola, buenas tardes").
+    pub greeting_words: &'static [&'static str],
     /// Common words of the language, for telling which language the caller speaks.
     pub markers: &'static [&'static str],
 }
@@ -50,16 +65,19 @@ fn said_affirmed(words: &Words, pick: fn(&Lexicon) -> &'static [&'static str]) -
     LEXICONS.iter().any(|lexicon| pick(lexicon).iter().any(|phrase| words.contains_affirmed(phrase)))
 }
 
-/// Words people say before their answer on the phone ("Bueno, sí...", "Hola, no..."); the
-/// answer's first word is the first one after them.
-const FILLERS: [&str; 18] = [
-    "bueno", "hola", "alo", "pues", "mire", "oiga", "eh", "ah", "ay", "este", "buenos", "buenas", "dias", "tardes",
-    "well", "hello", "oh", "um",
+/// Words people say before or around their answer on the phone ("Bueno, sí...", "este... no",
+/// "o sea"); the answer's first word is the first one after them.
+const FILLERS: &[&str] = &[
+    "bueno", "hola", "alo", "pues", "mire", "mira", "oiga", "oye", "eh", "ehh", "ehm", "ah", "ay", "uy", "este", "o", "sea",
+    "buenos", "buenas", "dias", "tardes", "che", "well", "hello", "oh", "um", "uh", "like", "so",
 ];
 
+fn content_words(words: &Words) -> impl Iterator<Item = &str> {
+    words.tokens().iter().map(String::as_str).filter(|token| !FILLERS.contains(token))
+}
+
 fn opens_with(words: &Words, pick: fn(&Lexicon) -> &'static [&'static str]) -> bool {
-    let first = words.tokens().iter().map(String::as_str).find(|token| !FILLERS.contains(token));
-    let Some(first) = first else {
+    let Some(first) = content_words(words).next() else {
         return false;
     };
     LEXICONS.iter().any(|lexicon| pick(lexicon).contains(&first))
@@ -76,22 +94,38 @@ pub(super) fn offers_payment(words: &Words) -> bool {
     said_affirmed(words, |l| l.promise)
 }
 
-/// Picks the intent. `has_terms` is true when an amount or a date was found.
-pub(super) fn classify(words: &Words, expecting: Expecting, has_terms: bool) -> Intent {
+/// The slots found in the turn, as far as the intent depends on them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Found {
+    pub amount: bool,
+    pub date: bool,
+    /// A count of installments or an amount per installment.
+    pub installments: bool,
+}
+
+/// Picks the intent from the words, the question the bot asked and the slots found.
+pub(super) fn classify(words: &Words, expecting: Expecting, found: Found) -> Intent {
     let at_identity = matches!(expecting, Expecting::Identity | Expecting::VerificationDigits);
-    let asked_for_terms = matches!(expecting, Expecting::PaymentOffer | Expecting::Amount | Expecting::Date);
+    let asked_for_terms = matches!(
+        expecting,
+        Expecting::PaymentOffer | Expecting::Amount | Expecting::Date | Expecting::OfferResponse | Expecting::Installments
+    );
+    let has_terms = found.amount || found.date;
 
     if said(words, |l| l.stop_contact) {
         return Intent::StopContact;
     }
+    if said(words, |l| l.abusive) {
+        return Intent::Abusive;
+    }
     if said(words, |l| l.ask_for_human) {
         return Intent::AskHuman;
     }
-    if said(words, |l| l.dispute) {
-        return Intent::Dispute;
-    }
     if said(words, |l| l.wrong_person) || (at_identity && said(words, |l| l.wrong_person_at_identity)) {
         return Intent::WrongPerson;
+    }
+    if said(words, |l| l.dispute) {
+        return Intent::Dispute;
     }
     if says_already_paid(words) {
         return Intent::AlreadyPaid;
@@ -100,17 +134,48 @@ pub(super) fn classify(words: &Words, expecting: Expecting, has_terms: bool) -> 
     if offers_payment(words) && has_terms {
         return Intent::PromiseToPay;
     }
+    if expecting == Expecting::Installments && found.installments {
+        return Intent::PromiseToPay;
+    }
+    if said(words, |l| l.hardship) {
+        return Intent::Hardship;
+    }
+    if said(words, |l| l.negotiate) || found.installments {
+        return Intent::Negotiate;
+    }
     if said(words, |l| l.refuse_to_pay) {
         return Intent::CannotPay;
     }
-    if said(words, |l| l.call_later) {
+    if said(words, |l| l.call_later) || (expecting == Expecting::CallbackTime && found.date) {
         return Intent::CallbackRequest;
     }
-    if offers_payment(words) || (has_terms && asked_for_terms) {
+    if said(words, |l| l.ask_amount) {
+        return Intent::AskAmount;
+    }
+    // An amount with a date ("$45.990 el viernes") is an offer whatever the bot asked.
+    if offers_payment(words) || (has_terms && asked_for_terms) || (found.amount && found.date) {
         return Intent::PromiseToPay;
+    }
+    classify_short_answer(words)
+}
+
+/// The answers left once nothing about the debt was said: repeat requests, goodbyes, greetings,
+/// yes and no.
+fn classify_short_answer(words: &Words) -> Intent {
+    if asks_to_repeat(words) {
+        return Intent::AskRepeat;
+    }
+    if said(words, |l| l.goodbye) {
+        return Intent::Goodbye;
     }
     if said(words, |l| l.call_later_weak) {
         return Intent::CallbackRequest;
+    }
+    if said(words, |l| l.who_is_calling) {
+        return Intent::Greeting;
+    }
+    if said_affirmed(words, |l| l.identity_confirm) {
+        return Intent::IdentityConfirm;
     }
     if is_denial(words) {
         return Intent::Deny;
@@ -118,10 +183,30 @@ pub(super) fn classify(words: &Words, expecting: Expecting, has_terms: bool) -> 
     if opens_with(words, |l| l.affirm_openers) || said(words, |l| l.affirm) {
         return Intent::Affirm;
     }
-    if said(words, |l| l.who_is_calling) {
+    if is_greeting_only(words) {
         return Intent::Greeting;
     }
     Intent::Unknown
+}
+
+/// "¿Cómo?", "repita", "sorry, what?", and a lone "¿ah?" said as a question.
+fn asks_to_repeat(words: &Words) -> bool {
+    if said(words, |l| l.ask_repeat) {
+        return true;
+    }
+    let tokens = words.tokens();
+    let is_alone = |word: &str| LEXICONS.iter().any(|lexicon| lexicon.ask_repeat_alone.contains(&word));
+    match tokens {
+        [only] if is_alone(only) => true,
+        [only] => words.is_question() && matches!(only.as_str(), "ah" | "eh" | "ha" | "mm" | "hm"),
+        _ => false,
+    }
+}
+
+/// An answer made only of greeting words: "¿bueno?", "aló", "hola, buenas tardes", "hello?".
+fn is_greeting_only(words: &Words) -> bool {
+    let is_greeting_word = |token: &String| LEXICONS.iter().any(|lexicon| lexicon.greeting_words.contains(&token.as_str()));
+    !words.tokens().is_empty() && words.tokens().iter().all(is_greeting_word)
 }
 
 fn is_denial(words: &Words) -> bool {

@@ -1,15 +1,19 @@
-//! Understanding what the caller said: the intent, and any amount, date or identity digits in
-//! it. [`RuleInterpreter`] reads Spanish (Mexico, Colombia, Peru, Chile) and English with fixed
-//! phrases; it is built for Whisper transcripts of phone audio, so accents, punctuation and case
-//! are optional and numbers may come as digits or words.
+//! Understanding what the caller said: the intent, and any amount, date, installments or
+//! identity digits in it. [`RuleInterpreter`] reads Spanish (Mexico, Colombia, Peru, Chile,
+//! Argentina) and English (United States) with fixed phrases; it is built for Whisper transcripts
+//! of phone audio, so accents, punctuation and case are optional, fillers ("este", "o sea") are
+//! skipped and numbers may come as digits or words.
 //!
 //! The same modules write what the bot says: [`spell_number`], [`spoken_money`] and
 //! [`spoken_date`].
 
 mod backchannel;
+mod birth;
+pub mod cli;
 mod dates;
 mod en;
 mod es;
+mod installments;
 mod intent;
 mod money;
 mod numbers;
@@ -18,7 +22,7 @@ mod text;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use crate::collections::model::Currency;
+use crate::collections::model::{Currency, Money};
 use crate::dialog::{AmountMention, Language};
 
 pub use backchannel::is_backchannel;
@@ -38,9 +42,12 @@ pub struct Interpretation {
     /// A date resolved against the call's date: never before it for a payment to come, never
     /// after it for a payment the caller says was made.
     pub date: Option<NaiveDate>,
-    /// The number of installments the caller asked for or accepted ("en tres cuotas").
+    /// The number of installments the caller asked for or accepted ("en tres cuotas"). An amount
+    /// said per installment ("en 3 cuotas de 500") is multiplied out into `amount` (1500): the
+    /// amount is always a total. Said without a count ("cuotas de 500"), it is not reported.
     pub installments: Option<u32>,
-    /// Digits for the identity check, read only when the bot asked for them.
+    /// Digits for the identity check, read only when the bot asked for them. A date of birth,
+    /// asked with [`Expecting::BirthDate`], comes in `date`.
     pub digits: Option<String>,
     /// The caller's language, when the words leave no doubt.
     pub language: Option<Language>,
@@ -185,6 +192,21 @@ pub enum Expecting {
 }
 
 impl Expecting {
+    pub const ALL: [Expecting; 12] = [
+        Expecting::Identity,
+        Expecting::VerificationDigits,
+        Expecting::BirthDate,
+        Expecting::OfferResponse,
+        Expecting::Installments,
+        Expecting::CallbackTime,
+        Expecting::PaymentOffer,
+        Expecting::PromiseConfirmation,
+        Expecting::Date,
+        Expecting::Amount,
+        Expecting::PaymentDetails,
+        Expecting::Other,
+    ];
+
     /// Maps a question prompt (the `key` of an [`crate::dialog::Utterance`] that expects a reply)
     /// to what it asks for. Prompts that ask nothing specific give `Other`.
     pub fn from_prompt_key(key: &str) -> Expecting {
@@ -198,6 +220,35 @@ impl Expecting {
             "already_paid_ask_details" => Expecting::PaymentDetails,
             _ => Expecting::Other,
         }
+    }
+
+    /// The snake_case name the labelled corpus uses: `verification_digits`, `birth_date`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expecting::Identity => "identity",
+            Expecting::VerificationDigits => "verification_digits",
+            Expecting::BirthDate => "birth_date",
+            Expecting::OfferResponse => "offer_response",
+            Expecting::Installments => "installments",
+            Expecting::CallbackTime => "callback_time",
+            Expecting::PaymentOffer => "payment_offer",
+            Expecting::PromiseConfirmation => "promise_confirmation",
+            Expecting::Date => "date",
+            Expecting::Amount => "amount",
+            Expecting::PaymentDetails => "payment_details",
+            Expecting::Other => "other",
+        }
+    }
+}
+
+impl std::str::FromStr for Expecting {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Expecting, String> {
+        Expecting::ALL.into_iter().find(|expecting| expecting.as_str() == name).ok_or_else(|| {
+            let names: Vec<&str> = Expecting::ALL.iter().map(|expecting| expecting.as_str()).collect();
+            format!("unknown question kind '{name}'; expected one of {}", names.join(", "))
+        })
     }
 }
 
@@ -261,25 +312,71 @@ impl RuleInterpreter {
         let words = Words::new(text);
         let numbers = numbers::find_numbers(words.tokens());
 
-        let looks_back = ctx.expecting == Expecting::PaymentDetails || intent::says_already_paid(&words);
-        let direction = if looks_back { Direction::Past } else { Direction::Future };
-        let date_span = dates::find_date(&words, &numbers, ctx.today, direction)
-            .or_else(|| self.bare_day(&words, &numbers, ctx, direction));
-
-        let bare_numbers_are_amounts = matches!(
-            ctx.expecting,
-            Expecting::Amount | Expecting::PaymentOffer | Expecting::PromiseConfirmation | Expecting::PaymentDetails
-        ) || intent::offers_payment(&words);
-        let amount = money::find_amount(&words, &numbers, date_span.as_ref(), ctx.currency, bare_numbers_are_amounts);
-        let date = date_span.map(|span| span.date);
+        let date_span = match ctx.expecting {
+            Expecting::BirthDate => None,
+            _ => self.payment_date(&words, &numbers, ctx),
+        };
+        let birth_date = match ctx.expecting {
+            Expecting::BirthDate => birth::find_birth_date(&words, &numbers, ctx.today, ctx.dialect),
+            _ => None,
+        };
+        let plan = installments::find_plan(&words, &numbers, ctx.expecting == Expecting::Installments);
+        let amount = self.amount(&words, &numbers, date_span.as_ref(), &plan, ctx);
+        let date = date_span.map(|span| span.date).or(birth_date);
 
         let digits = match ctx.expecting {
             Expecting::VerificationDigits => numbers::spoken_digits(words.tokens()),
             _ => None,
         };
-        let intent = intent::classify(&words, ctx.expecting, amount.is_some() || date.is_some());
+        let found = intent::Found { amount: amount.is_some(), date: date.is_some(), installments: plan.is_mentioned() };
+        let intent = match ctx.expecting {
+            // A date of birth is an answer, not an offer to pay on that day.
+            Expecting::BirthDate => intent::classify(&words, ctx.expecting, intent::Found::default()),
+            _ => intent::classify(&words, ctx.expecting, found),
+        };
         let language = intent::detect_language(&words);
-        Interpretation { intent, amount, date, installments: None, digits, language }
+        let installments = plan.count.map(|counted| counted.count);
+        Interpretation { intent, amount, date, installments, digits, language }
+    }
+
+    /// A date to pay or to call on; one that points back when the caller says it was paid.
+    fn payment_date(
+        &self,
+        words: &Words,
+        numbers: &[numbers::NumberSpan],
+        ctx: &InterpretContext,
+    ) -> Option<dates::DateSpan> {
+        let looks_back = ctx.expecting == Expecting::PaymentDetails || intent::says_already_paid(words);
+        let direction = if looks_back { Direction::Past } else { Direction::Future };
+        dates::find_date(words, numbers, ctx.today, direction).or_else(|| self.bare_day(words, numbers, ctx, direction))
+    }
+
+    /// The amount offered: a total said outright, or the installment amount times the count.
+    fn amount(
+        &self,
+        words: &Words,
+        numbers: &[numbers::NumberSpan],
+        date: Option<&dates::DateSpan>,
+        plan: &installments::Plan,
+        ctx: &InterpretContext,
+    ) -> Option<AmountMention> {
+        let money = money::MoneyContext { currency: ctx.currency, dialect: ctx.dialect };
+        if let (Some(counted), Some(each)) = (plan.count, plan.each) {
+            let each = money::money_at(words, &each, money)?;
+            let total = each.amount_minor.checked_mul(i64::from(counted.count))?;
+            return Some(AmountMention::Exact(Money::new(total, each.currency)));
+        }
+
+        let bare_numbers_are_amounts = matches!(
+            ctx.expecting,
+            Expecting::Amount | Expecting::PaymentOffer | Expecting::PromiseConfirmation | Expecting::PaymentDetails
+                | Expecting::OfferResponse
+        ) || intent::offers_payment(words);
+        let outside_date = |span: &numbers::NumberSpan| {
+            date.is_none_or(|date| span.end <= date.start || span.start >= date.end)
+        };
+        let is_free = |span: &numbers::NumberSpan| outside_date(span) && !plan.uses(span);
+        money::find_amount(words, numbers, is_free, money, bare_numbers_are_amounts)
     }
 
     /// A lone number from 1 to 31 answers "¿en qué fecha?" as a day of the month.

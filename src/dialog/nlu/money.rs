@@ -2,33 +2,33 @@
 //! quinientos pesos", "$4,500.00", "la mitad", "el total"), and [`spoken_money`] writes an
 //! amount as the bot says it.
 
-use super::dates::DateSpan;
 use super::numbers::{spell_before_noun, NumberSpan};
 use super::text::Words;
 use crate::collections::model::{Currency, Money};
+use super::Dialect;
 use crate::dialog::{AmountMention, Language};
 
 /// Finds the amount the caller offered. A number followed by a currency word or after `$` wins.
 /// Next, when `bare_numbers_count` is true because the bot asked for an amount, comes the first
-/// number that is not part of a date. "La mitad" and "el total" count only after those.
+/// number that `is_free` allows (not part of a date or an installment plan). "La mitad" and "el
+/// total" count only after those.
 pub(crate) fn find_amount(
     words: &Words,
     numbers: &[NumberSpan],
-    date: Option<&DateSpan>,
-    currency: Currency,
+    is_free: impl Fn(&NumberSpan) -> bool,
+    money: MoneyContext,
     bare_numbers_count: bool,
 ) -> Option<AmountMention> {
-    let outside_date = |span: &&NumberSpan| date.is_none_or(|date| span.end <= date.start || span.start >= date.end);
-    let candidates: Vec<&NumberSpan> = numbers.iter().filter(outside_date).collect();
+    let candidates: Vec<&NumberSpan> = numbers.iter().filter(|span| is_free(span)).collect();
 
-    let named = candidates.iter().find_map(|span| named_amount(words, span, currency));
-    if let Some(money) = named {
-        return Some(AmountMention::Exact(money));
+    let named = candidates.iter().find_map(|span| named_amount(words, span, money));
+    if let Some(found) = named.or_else(|| half_unit(words, money)) {
+        return Some(AmountMention::Exact(found));
     }
     if bare_numbers_count {
         let bare = candidates.iter().find(|span| !span.is_article && span.hundredths > 0 && !is_percent(words, span));
         if let Some(span) = bare {
-            return Some(AmountMention::Exact(to_money(span.hundredths, currency)));
+            return Some(AmountMention::Exact(to_money(span.hundredths, money.currency)));
         }
     }
     if is_half(words) {
@@ -40,9 +40,23 @@ pub(crate) fn find_amount(
     None
 }
 
-/// A number with a currency after it ("500 pesos", "un millón de pesos", "cinco lucas") or a
-/// dollar sign before it, with any cents said after the currency.
-fn named_amount(words: &Words, span: &NumberSpan, debt_currency: Currency) -> Option<Money> {
+/// The debt's currency and the caller's country, which decide what "pesos" and "lucas" mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MoneyContext {
+    pub currency: Currency,
+    pub dialect: Dialect,
+}
+
+/// Reads the number at `span` as money: with its currency word when one follows ("20 lucas"),
+/// else in the debt's currency.
+pub(crate) fn money_at(words: &Words, span: &NumberSpan, money: MoneyContext) -> Option<Money> {
+    named_amount(words, span, money).or_else(|| Some(to_money(span.hundredths, money.currency)))
+}
+
+/// A number with a currency after it ("500 pesos", "un millón de pesos", "cinco lucas", "un palo
+/// y medio") or a dollar sign before it, with any cents said after the currency.
+fn named_amount(words: &Words, span: &NumberSpan, money: MoneyContext) -> Option<Money> {
+    let debt_currency = money.currency;
     if words.get(span.end).is_some_and(is_cent_word) {
         let cents = span.whole()?;
         return Some(Money::new(cents_in(debt_currency, cents), debt_currency));
@@ -53,7 +67,10 @@ fn named_amount(words: &Words, span: &NumberSpan, debt_currency: Currency) -> Op
     if words.get(unit_index) == Some("de") && span.hundredths % 100_000_000 == 0 {
         unit_index += 1;
     }
-    let unit = words.get(unit_index).and_then(currency_word);
+    let unit = words.get(unit_index).and_then(|token| currency_word(token, money.dialect));
+    if unit.is_some() && says_none_at_all(words, span) {
+        return None;
+    }
 
     let (currency, multiplier) = match (unit, dollar_sign) {
         (Some(unit), _) => (unit.currency(debt_currency), unit.multiplier()),
@@ -61,14 +78,47 @@ fn named_amount(words: &Words, span: &NumberSpan, debt_currency: Currency) -> Op
         (None, true) => (debt_currency, 1),
         (None, false) => return None,
     };
-    let hundredths = span.hundredths.checked_mul(multiplier)?;
-    let mut money = to_money(hundredths, currency);
+    let mut hundredths = span.hundredths.checked_mul(multiplier)?;
+    // "un palo y medio", "luca y media": half of the slang unit more.
+    if multiplier > 1 && words.get(unit_index + 1) == Some("y") && is_half_word(words.get(unit_index + 2)) {
+        hundredths = hundredths.checked_add(multiplier * 50)?;
+    }
+    let mut found = to_money(hundredths, currency);
     if unit.is_some() {
         if let Some(cents) = cents_after(words, unit_index + 1) {
-            money.amount_minor = money.amount_minor.checked_add(cents_in(currency, cents))?;
+            found.amount_minor = found.amount_minor.checked_add(cents_in(currency, cents))?;
         }
     }
-    Some(money)
+    Some(found)
+}
+
+/// "No tengo ni un peso", "no voy a poner un peso": a single unit after these words means
+/// nothing at all, not an amount.
+fn says_none_at_all(words: &Words, span: &NumberSpan) -> bool {
+    const NOTHING_LEADS: [&[&str]; 5] =
+        [&["ni"], &["no", "tengo"], &["no", "voy", "a", "poner"], &["no", "voy", "a", "dar"], &["no", "doy"]];
+    if !span.is_article {
+        return false;
+    }
+    let before = &words.tokens()[..span.start];
+    NOTHING_LEADS.iter().any(|lead| before.ends_with(&lead.iter().map(|word| word.to_string()).collect::<Vec<_>>()))
+}
+
+/// "medio palo" (half a million), "media luca" (five hundred): half of a slang unit.
+fn half_unit(words: &Words, money: MoneyContext) -> Option<Money> {
+    let tokens = words.tokens();
+    tokens.windows(2).find_map(|pair| {
+        if !is_half_word(Some(pair[0].as_str())) {
+            return None;
+        }
+        let unit = currency_word(&pair[1], money.dialect)?;
+        let multiplier = unit.multiplier();
+        (multiplier > 1).then(|| to_money(multiplier * 50, unit.currency(money.currency)))
+    })
+}
+
+fn is_half_word(token: Option<&str>) -> bool {
+    matches!(token, Some("medio" | "media"))
 }
 
 /// "con cincuenta (centavos)", "y cincuenta centavos", "and fifty cents" after the currency word.
@@ -111,9 +161,9 @@ enum CurrencyWord {
     Soles,
     Dollars,
     Reales,
-    /// Chilean and Argentine slang for a thousand pesos.
+    /// A thousand pesos: "luca" in Colombia, Chile and Argentina.
     Lucas,
-    /// Colombian slang for a million pesos.
+    /// A million pesos: "palo" in Colombia, Chile and Argentina.
     Palos,
 }
 
@@ -139,14 +189,21 @@ impl CurrencyWord {
     }
 }
 
-fn currency_word(token: &str) -> Option<CurrencyWord> {
+/// Reads a currency word, slang included where the caller's country uses it: "lucas" are
+/// thousands of pesos in Colombia, Chile and Argentina but soles in Peru, "mangos" are
+/// Argentine pesos and "varos" Mexican ones. Elsewhere slang is not a currency.
+fn currency_word(token: &str, dialect: Dialect) -> Option<CurrencyWord> {
+    let thousands_slang = matches!(dialect, Dialect::Colombia | Dialect::Chile | Dialect::Argentina);
     let word = match token {
-        "peso" | "pesos" | "varos" | "mxn" | "cop" | "clp" | "ars" => CurrencyWord::Pesos,
+        "peso" | "pesos" | "mxn" | "cop" | "clp" | "ars" => CurrencyWord::Pesos,
+        "varo" | "varos" if dialect == Dialect::Mexico => CurrencyWord::Pesos,
+        "mango" | "mangos" if dialect == Dialect::Argentina => CurrencyWord::Pesos,
         "sol" | "soles" | "pen" => CurrencyWord::Soles,
+        "luca" | "lucas" if dialect == Dialect::Peru => CurrencyWord::Soles,
         "dolar" | "dolares" | "dollar" | "dollars" | "bucks" | "usd" => CurrencyWord::Dollars,
         "real" | "reales" | "reais" | "brl" => CurrencyWord::Reales,
-        "luca" | "lucas" => CurrencyWord::Lucas,
-        "palo" | "palos" => CurrencyWord::Palos,
+        "luca" | "lucas" if thousands_slang => CurrencyWord::Lucas,
+        "palo" | "palos" if thousands_slang => CurrencyWord::Palos,
         _ => return None,
     };
     Some(word)
@@ -262,9 +319,25 @@ mod tests {
     use proptest::prelude::*;
 
     fn amount(text: &str, currency: Currency, bare: bool) -> Option<AmountMention> {
+        amount_in(text, currency, dialect_of(currency), bare)
+    }
+
+    fn amount_in(text: &str, currency: Currency, dialect: Dialect, bare: bool) -> Option<AmountMention> {
         let words = Words::new(text);
         let numbers = find_numbers(words.tokens());
-        find_amount(&words, &numbers, None, currency, bare)
+        find_amount(&words, &numbers, |_| true, MoneyContext { currency, dialect }, bare)
+    }
+
+    fn dialect_of(currency: Currency) -> Dialect {
+        match currency {
+            Currency::Mxn => Dialect::Mexico,
+            Currency::Cop => Dialect::Colombia,
+            Currency::Pen => Dialect::Peru,
+            Currency::Clp => Dialect::Chile,
+            Currency::Ars => Dialect::Argentina,
+            Currency::Usd => Dialect::UnitedStates,
+            Currency::Brl => Dialect::Neutral,
+        }
     }
 
     fn exact(minor: i64, currency: Currency) -> Option<AmountMention> {
@@ -317,6 +390,34 @@ mod tests {
     fn exact_amount_beats_half() {
         let said = "puedo pagar la mitad, dos mil doscientos cincuenta pesos";
         assert_eq!(amount(said, Currency::Mxn, true), exact(225_000, Currency::Mxn));
+    }
+
+    #[test]
+    fn slang_units_follow_the_country() {
+        assert_eq!(amount("dos palos", Currency::Cop, false), exact(200_000_000, Currency::Cop));
+        assert_eq!(amount("cincuenta lucas", Currency::Cop, false), exact(5_000_000, Currency::Cop));
+        assert_eq!(amount("cien lucas", Currency::Pen, false), exact(10_000, Currency::Pen));
+        assert_eq!(amount("15 mil mangos", Currency::Ars, false), exact(1_500_000, Currency::Ars));
+        assert_eq!(amount("800 varos", Currency::Mxn, false), exact(80_000, Currency::Mxn));
+        assert_eq!(amount("cinco lucas", Currency::Mxn, false), None);
+        assert_eq!(amount("15 mangos", Currency::Clp, false), None);
+    }
+
+    #[test]
+    fn halves_of_slang_units() {
+        assert_eq!(amount("medio palo", Currency::Clp, false), exact(500_000, Currency::Clp));
+        assert_eq!(amount("media luca", Currency::Clp, false), exact(500, Currency::Clp));
+        assert_eq!(amount("un palo y medio", Currency::Cop, false), exact(150_000_000, Currency::Cop));
+        assert_eq!(amount("una luca y media", Currency::Ars, false), exact(150_000, Currency::Ars));
+    }
+
+    #[test]
+    fn not_a_single_peso_is_no_amount() {
+        assert_eq!(amount("no tengo ni un peso", Currency::Mxn, true), None);
+        assert_eq!(amount("no tengo un mango", Currency::Ars, true), None);
+        assert_eq!(amount("no tengo ni una luca", Currency::Clp, true), None);
+        assert_eq!(amount("no voy a poner un peso", Currency::Ars, true), None);
+        assert_eq!(amount("le debo un peso", Currency::Mxn, false), exact(100, Currency::Mxn));
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub(crate) fn find_numbers(tokens: &[String]) -> Vec<NumberSpan> {
     let mut spans = Vec::new();
     let mut index = 0;
     while index < tokens.len() {
-        match parse_number(tokens, index) {
+        match parse_number(tokens, index).map(|span| join_digit_groups(tokens, span)) {
             Some(span) => {
                 index = span.end;
                 spans.push(span);
@@ -39,6 +39,43 @@ pub(crate) fn find_numbers(tokens: &[String]) -> Vec<NumberSpan> {
         }
     }
     spans
+}
+
+/// Joins thousands groups that a recogniser wrote apart: "1 500" is 1500 and "1 500 000" is a
+/// million and a half. Only a lone token of one to three plain digits starts such a number, and
+/// each group after it has exactly three digits, so "12 34" stays two numbers.
+fn join_digit_groups(tokens: &[String], span: NumberSpan) -> NumberSpan {
+    let is_plain_digits = |token: &str, lengths: std::ops::RangeInclusive<usize>| {
+        lengths.contains(&token.len()) && token.bytes().all(|b| b.is_ascii_digit())
+    };
+    if span.end != span.start + 1 || !is_plain_digits(&tokens[span.start], 1..=3) {
+        return span;
+    }
+    let mut joined = span;
+    while let Some(group) = tokens.get(joined.end).filter(|token| is_plain_digits(token, 3..=3)) {
+        let Some(value) = group.parse::<i64>().ok().and_then(|group| {
+            joined.hundredths.checked_mul(1_000)?.checked_add(group.checked_mul(100)?)
+        }) else {
+            break;
+        };
+        joined = NumberSpan { end: joined.end + 1, hundredths: value, is_article: false, ..joined };
+    }
+    if joined.end == span.end {
+        return span;
+    }
+    // A scale word may still follow: "1 500 millones".
+    match tokens.get(joined.end).and_then(|token| classify(token)) {
+        Some(Word::Million) => scale(joined, 1_000_000),
+        Some(Word::Thousand) => scale(joined, 1_000),
+        _ => joined,
+    }
+}
+
+fn scale(span: NumberSpan, factor: i64) -> NumberSpan {
+    match span.hundredths.checked_mul(factor) {
+        Some(hundredths) => NumberSpan { end: span.end + 1, hundredths, ..span },
+        None => span,
+    }
 }
 
 /// Reads the digits a caller gave for an identity check: "uno dos tres cuatro", "12 34",
@@ -247,7 +284,7 @@ fn parse_group(tokens: &[String], start: usize) -> Option<(i64, usize)> {
             if value > 0 && word_at(tokens, end) == Some(Word::Hundred) {
                 return Some(english_hundreds(tokens, value, end + 1));
             }
-            Some((value, end))
+            Some(english_short_hundreds(tokens, start, value, end).unwrap_or((value, end)))
         }
     }
 }
@@ -262,6 +299,22 @@ fn english_hundreds(tokens: &[String], multiplier: i64, after_hundred: usize) ->
         Some((rest, end)) if rest > 0 => (multiplier * 100 + rest, end),
         _ => (multiplier * 100, after_hundred),
     }
+}
+
+/// Reads the American way of saying prices without "hundred": "two fifty" is 250 and "four
+/// ninety-nine" 499. Only an English unit word followed by an English tens word from twenty up
+/// counts, so "one two" stays digits and "five nineteen" stays two numbers.
+fn english_short_hundreds(tokens: &[String], start: usize, value: i64, end: usize) -> Option<(i64, usize)> {
+    const ENGLISH_UNITS: [&str; 9] = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+    const ENGLISH_TENS: [&str; 9] =
+        ["twenty", "thirty", "forty", "fourty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+    let said_unit = end == start + 1 && ENGLISH_UNITS.contains(&tokens[start].as_str());
+    if !said_unit || !tokens.get(end).is_some_and(|token| ENGLISH_TENS.contains(&token.as_str())) {
+        return None;
+    }
+    let (rest, rest_end) = parse_below_hundred(tokens, end)?;
+    let followed_by_scale = matches!(word_at(tokens, rest_end), Some(Word::Hundred | Word::Thousand | Word::Million));
+    (!followed_by_scale).then_some((value * 100 + rest, rest_end))
 }
 
 fn parse_below_hundred(tokens: &[String], start: usize) -> Option<(i64, usize)> {
@@ -670,6 +723,26 @@ mod tests {
         assert_eq!(numbers("2 mil 500"), [2_500]);
         assert_eq!(numbers("1.5 millones"), [1_500_000]);
         assert_eq!(numbers("mil 200"), [1_200]);
+    }
+
+    #[test]
+    fn american_prices_without_hundred() {
+        assert_eq!(numbers("two fifty"), [250]);
+        assert_eq!(numbers("four ninety nine"), [499]);
+        assert_eq!(numbers("one two three four"), [1, 2, 3, 4]);
+        assert_eq!(numbers("five nineteen"), [5, 19]);
+        assert_eq!(numbers("dos cincuenta"), [2, 50]);
+        assert_eq!(numbers("two thousand fifty"), [2_050]);
+    }
+
+    #[test]
+    fn thousands_groups_written_apart_join() {
+        assert_eq!(numbers("1 500"), [1_500]);
+        assert_eq!(numbers("1 500 000 pesos"), [1_500_000]);
+        assert_eq!(numbers("le doy 20 000"), [20_000]);
+        assert_eq!(numbers("12 34"), [12, 34]);
+        assert_eq!(numbers("15 03 1985"), [15, 3, 1_985]);
+        assert_eq!(numbers("1234 500"), [1_234, 500]);
     }
 
     #[test]

@@ -33,10 +33,13 @@ fn pesos(major: i64) -> Option<AmountMention> {
 
 #[test]
 fn identity_answers() {
-    assert_eq!(intent("Sí, soy yo.", Expecting::Identity), Intent::Affirm);
-    assert_eq!(intent("sí, con él habla", Expecting::Identity), Intent::Affirm);
-    assert_eq!(intent("Con ella habla", Expecting::Identity), Intent::Affirm);
-    assert_eq!(intent("Yes, speaking.", Expecting::Identity), Intent::Affirm);
+    assert_eq!(intent("Sí, soy yo.", Expecting::Identity), Intent::IdentityConfirm);
+    assert_eq!(intent("sí, con él habla", Expecting::Identity), Intent::IdentityConfirm);
+    assert_eq!(intent("Con ella habla", Expecting::Identity), Intent::IdentityConfirm);
+    assert_eq!(intent("Yes, speaking.", Expecting::Identity), Intent::IdentityConfirm);
+    assert_eq!(intent("Buenos días. Sí, soy yo.", Expecting::Identity), Intent::IdentityConfirm);
+    assert_eq!(intent("sí", Expecting::Identity), Intent::Affirm);
+    assert_eq!(intent("no, no soy yo", Expecting::Identity), Intent::WrongPerson);
     assert_eq!(intent("¿Quién habla?", Expecting::Identity), Intent::Greeting);
     assert_eq!(intent("Who is this?", Expecting::Identity), Intent::Greeting);
 }
@@ -75,6 +78,74 @@ fn already_paid_dates_point_back() {
     assert_eq!(heard.date, Some(date(11, 30)));
     let heard = read("ya lo pagué la semana pasada", Expecting::PaymentOffer);
     assert_eq!(heard.date, None);
+}
+
+#[test]
+fn hardship_beats_the_refusal_it_explains() {
+    assert_eq!(intent("me quedé sin trabajo y no puedo pagar", Expecting::PaymentOffer), Intent::Hardship);
+    assert_eq!(intent("estoy en el hospital", Expecting::PaymentOffer), Intent::Hardship);
+    assert_eq!(intent("I lost my job", Expecting::PaymentOffer), Intent::Hardship);
+}
+
+#[test]
+fn requests_for_other_terms_are_negotiation() {
+    for said in ["¿me puede hacer un descuento?", "¿lo puedo pagar en cuotas?", "es mucho", "can you lower it"] {
+        assert_eq!(intent(said, Expecting::PaymentOffer), Intent::Negotiate, "{said}");
+    }
+}
+
+#[test]
+fn short_answers_outside_the_debt() {
+    let cases = [
+        ("¿cómo?", Intent::AskRepeat),
+        ("¿qué dijo?", Intent::AskRepeat),
+        ("repita por favor", Intent::AskRepeat),
+        ("sorry what", Intent::AskRepeat),
+        ("hola", Intent::Greeting),
+        ("¿bueno?", Intent::Greeting),
+        ("aló", Intent::Greeting),
+        ("adiós", Intent::Goodbye),
+        ("tengo que colgar", Intent::Goodbye),
+        ("bye", Intent::Goodbye),
+        ("¿cuánto debo?", Intent::AskAmount),
+        ("how much do I owe", Intent::AskAmount),
+    ];
+    for (said, expected) in cases {
+        assert_eq!(intent(said, Expecting::Other), expected, "{said}");
+    }
+}
+
+#[test]
+fn insults_are_abusive() {
+    assert_eq!(intent("usted es un idiota", Expecting::PaymentOffer), Intent::Abusive);
+    assert_eq!(intent("go to hell", Expecting::PaymentOffer), Intent::Abusive);
+}
+
+#[test]
+fn installments_count_and_total() {
+    let heard = read("le pago en 3 cuotas de 500", Expecting::PaymentOffer);
+    assert_eq!((heard.intent, heard.amount, heard.installments), (Intent::PromiseToPay, pesos(1_500), Some(3)));
+    let heard = read("¿lo puedo pagar en tres cuotas?", Expecting::PaymentOffer);
+    assert_eq!((heard.intent, heard.amount, heard.installments), (Intent::Negotiate, None, Some(3)));
+    let heard = read("cuotas de 500", Expecting::PaymentOffer);
+    assert_eq!((heard.intent, heard.amount, heard.installments), (Intent::Negotiate, None, None));
+    assert_eq!(read("seis", Expecting::Installments).installments, Some(6));
+}
+
+#[test]
+fn birth_date_answers_point_back() {
+    let heard = read("quince del tres del ochenta y cinco", Expecting::BirthDate);
+    assert_eq!(heard.date, NaiveDate::from_ymd_opt(1985, 3, 15));
+    assert_eq!(heard.amount, None);
+    assert_eq!(read("el 15", Expecting::BirthDate).date, None);
+}
+
+#[test]
+fn expecting_names_round_trip() {
+    for expecting in Expecting::ALL {
+        assert_eq!(expecting.as_str().parse::<Expecting>(), Ok(expecting));
+    }
+    assert!("nothing".parse::<Expecting>().is_err());
 }
 
 #[test]
@@ -246,7 +317,7 @@ async fn trait_object_reads_like_the_rules() {
         today: today(),
         expecting: Expecting::Identity,
     };
-    assert_eq!(interpreter.interpret("sí, soy yo", &ctx).await.intent, Intent::Affirm);
+    assert_eq!(interpreter.interpret("sí, soy yo", &ctx).await.intent, Intent::IdentityConfirm);
 }
 
 #[test]
@@ -262,91 +333,121 @@ fn whisper_style_transcripts() {
 
     assert_eq!(intent("Ya pague.", Expecting::PaymentOffer), Intent::AlreadyPaid);
     assert_eq!(intent("Llameme mas tarde.", Expecting::Identity), Intent::CallbackRequest);
-    assert_eq!(intent("SI, SOY YO", Expecting::Identity), Intent::Affirm);
+    assert_eq!(intent("SI, SOY YO", Expecting::Identity), Intent::IdentityConfirm);
 }
 
 mod robustness {
     use super::*;
     use proptest::prelude::*;
 
+    const DIALECTS: [(Dialect, Currency); 7] = [
+        (Dialect::Mexico, Currency::Mxn),
+        (Dialect::Colombia, Currency::Cop),
+        (Dialect::Peru, Currency::Pen),
+        (Dialect::Chile, Currency::Clp),
+        (Dialect::Argentina, Currency::Ars),
+        (Dialect::UnitedStates, Currency::Usd),
+        (Dialect::Neutral, Currency::Mxn),
+    ];
+
     fn expecting() -> impl Strategy<Value = Expecting> {
-        prop::sample::select(vec![
-            Expecting::Identity,
-            Expecting::VerificationDigits,
-            Expecting::PaymentOffer,
-            Expecting::PromiseConfirmation,
-            Expecting::Date,
-            Expecting::Amount,
-            Expecting::Other,
-        ])
+        prop::sample::select(Expecting::ALL.to_vec())
+    }
+
+    fn dialect() -> impl Strategy<Value = (Dialect, Currency)> {
+        prop::sample::select(DIALECTS.to_vec())
+    }
+
+    fn read_in(text: &str, expecting: Expecting, (dialect, currency): (Dialect, Currency)) -> Interpretation {
+        let language = if dialect == Dialect::UnitedStates { Language::En } else { Language::Es };
+        let ctx = InterpretContext { language, dialect, currency, today: today(), expecting };
+        RuleInterpreter.interpret_now(text, &ctx)
+    }
+
+    /// Dates of a payment already made and dates of birth point back; every other date is a
+    /// payment or a call to come.
+    fn points_back(heard: &Interpretation, expecting: Expecting) -> bool {
+        heard.intent == Intent::AlreadyPaid || matches!(expecting, Expecting::PaymentDetails | Expecting::BirthDate)
     }
 
     /// Text made of the words the interpreter looks for, in any order, with noise between them.
     fn wordy_text() -> impl Strategy<Value = String> {
         let words = prop::sample::select(vec![
-            "el",
-            "de",
-            "la",
-            "mil",
-            "millones",
-            "y",
-            "con",
-            "pesos",
-            "viernes",
-            "próximo",
-            "pasado",
-            "mañana",
-            "15",
-            "4.500",
-            "$",
-            "%",
-            "diciembre",
-            "en",
-            "una",
-            "semana",
-            "ya",
-            "pagué",
-            "no",
-            "sí",
-            "hace",
-            "días",
-            "the",
-            "a",
-            "hundred",
-            "thousand",
-            "dollars",
-            "next",
-            "and",
-            "¿",
-            "!",
-            "quinientos",
-            "veinte",
-            "treinta",
-            "fin",
-            "mes",
-            "quincena",
-            "99999999999999999999",
+            "el", "de", "la", "mil", "millones", "y", "con", "pesos", "viernes", "próximo", "pasado", "mañana", "15",
+            "4.500", "1", "500", "000", "$", "%", "diciembre", "en", "una", "semana", "ya", "pagué", "no", "sí",
+            "hace", "días", "meses", "mes", "the", "a", "hundred", "thousand", "dollars", "next", "and", "¿", "!",
+            "quinientos", "veinte", "treinta", "fin", "mes", "quincena", "cuotas", "de", "lucas", "palos", "medio",
+            "y", "media", "ni", "un", "al", "month", "del", "ochenta", "nineteen", "marzo", "1.500,50", "-", "menos",
+            "99999999999999999999", "9223372036854775807", "pagos", "of",
         ]);
-        prop::collection::vec(words, 0..12).prop_map(|words| words.join(" "))
+        prop::collection::vec(words, 0..14).prop_map(|words| words.join(" "))
+    }
+
+    /// Writes `minor` units as a caller's transcript would in that country: "1.234.567,89" in
+    /// Colombia, Chile and Argentina, "1,234,567.89" in Mexico, Peru and the United States.
+    fn format_amount(minor: i64, currency: Currency, dialect: Dialect) -> String {
+        let (group, decimal) = match dialect {
+            Dialect::Colombia | Dialect::Chile | Dialect::Argentina => ('.', ','),
+            _ => (',', '.'),
+        };
+        let per_major = currency.minor_per_major();
+        let digits = (minor / per_major).to_string();
+        let mut text = String::new();
+        for (index, digit) in digits.chars().enumerate() {
+            if index > 0 && (digits.len() - index) % 3 == 0 {
+                text.push(group);
+            }
+            text.push(digit);
+        }
+        if currency.exponent() > 0 {
+            text.push(decimal);
+            text.push_str(&format!("{:02}", minor % per_major));
+        }
+        text
     }
 
     proptest! {
         #[test]
-        fn any_text_is_read_without_panic(text in any::<String>(), expecting in expecting()) {
-            let heard = read(&text, expecting);
-            if let (Some(found), false) = (heard.date, heard.intent == Intent::AlreadyPaid) {
+        fn any_text_is_read_without_panic(text in any::<String>(), expecting in expecting(), dialect in dialect()) {
+            let heard = read_in(&text, expecting, dialect);
+            if let (Some(found), false) = (heard.date, points_back(&heard, expecting)) {
                 prop_assert!(found >= today());
             }
         }
 
         #[test]
-        fn payment_dates_are_never_before_today(text in wordy_text(), expecting in expecting()) {
-            let heard = read(&text, expecting);
-            if heard.intent != Intent::AlreadyPaid {
-                if let Some(found) = heard.date {
-                    prop_assert!(found >= today(), "{text} gave {found}");
-                }
+        fn payment_dates_are_never_before_today(text in wordy_text(), expecting in expecting(), dialect in dialect()) {
+            let heard = read_in(&text, expecting, dialect);
+            if let (Some(found), false) = (heard.date, points_back(&heard, expecting)) {
+                prop_assert!(found >= today(), "{text} gave {found}");
             }
         }
+
+        #[test]
+        fn amounts_are_never_negative(text in wordy_text(), expecting in expecting(), dialect in dialect()) {
+            let heard = read_in(&text, expecting, dialect);
+            if let Some(AmountMention::Exact(money)) = heard.amount {
+                prop_assert!(money.amount_minor >= 0, "{text} gave {money:?}");
+            }
+        }
+
+        #[test]
+        fn amounts_in_the_country_format_read_back(minor in 1i64..100_000_000_000, dialect in dialect()) {
+            let (dialect, currency) = dialect;
+            let written = format_amount(minor, currency, dialect);
+            for said in [written.clone(), format!("${written}"), format!("puedo pagar {written} el viernes")] {
+                let heard = read_in(&said, Expecting::Amount, (dialect, currency));
+                let expected = Some(AmountMention::Exact(Money::new(minor, currency)));
+                prop_assert_eq!(heard.amount, expected, "{}", said);
+            }
+        }
+    }
+
+    #[test]
+    fn country_formats_of_one_amount() {
+        assert_eq!(format_amount(123_456_789, Currency::Cop, Dialect::Colombia), "1.234.567,89");
+        assert_eq!(format_amount(123_456_789, Currency::Mxn, Dialect::Mexico), "1,234,567.89");
+        assert_eq!(format_amount(1_234_567, Currency::Clp, Dialect::Chile), "1.234.567");
+        assert_eq!(format_amount(5, Currency::Usd, Dialect::UnitedStates), "0.05");
     }
 }

@@ -7,13 +7,19 @@ pub(crate) struct Words {
     tokens: Vec<String>,
     /// The tokens joined by single spaces, with a space at both ends, for phrase matching.
     padded: String,
+    /// The transcript contains a question mark: "¿ah?" asks to repeat where "ah..." does not.
+    is_question: bool,
 }
 
 impl Words {
     pub(crate) fn new(text: &str) -> Words {
         let tokens: Vec<String> = split_tokens(text).into_iter().map(strip_ordinal_suffix).collect();
         let padded = format!(" {} ", tokens.join(" "));
-        Words { tokens, padded }
+        Words { tokens, padded, is_question: text.contains('?') }
+    }
+
+    pub(crate) fn is_question(&self) -> bool {
+        self.is_question
     }
 
     pub(crate) fn tokens(&self) -> &[String] {

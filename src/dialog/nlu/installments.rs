@@ -1,0 +1,170 @@
+//! Installment plans in speech: how many ("en tres cuotas", "a seis meses", "in four payments")
+//! and how much each ("cuotas de 500", "300 a month").
+
+use super::numbers::NumberSpan;
+use super::text::Words;
+
+/// The installment terms found in one turn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Plan {
+    /// The number of installments and the tokens that said it.
+    pub count: Option<Counted>,
+    /// The number said as the amount of each installment ("cuotas de 500").
+    pub each: Option<NumberSpan>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counted {
+    pub count: u32,
+    pub number: NumberSpan,
+}
+
+impl Plan {
+    /// Tells whether the caller talked about installments at all.
+    pub(crate) fn is_mentioned(&self) -> bool {
+        self.count.is_some() || self.each.is_some()
+    }
+
+    /// Tells whether the number at `span` belongs to the plan, so it is not read as a total.
+    pub(crate) fn uses(&self, span: &NumberSpan) -> bool {
+        let count = self.count.is_some_and(|counted| counted.number.start == span.start);
+        let each = self.each.is_some_and(|each| each.start == span.start);
+        count || each
+    }
+}
+
+/// The most installments a caller plausibly asks for; larger numbers before "pagos" are amounts.
+const MAX_INSTALLMENTS: i64 = 72;
+
+/// Words that name installments after their count: "3 cuotas", "four payments".
+const INSTALLMENT_WORDS: &[&str] = &[
+    "cuota",
+    "cuotas",
+    "pagos",
+    "parcialidades",
+    "mensualidades",
+    "partes",
+    "abonos",
+    "letras",
+    "payments",
+    "installments",
+];
+
+/// Periods that make an amount a per-installment one: "500 al mes", "300 a month".
+const PER_PERIOD: &[&[&str]] = &[
+    &["al", "mes"],
+    &["mensuales"],
+    &["por", "mes"],
+    &["cada", "mes"],
+    &["a", "la", "semana"],
+    &["semanales"],
+    &["por", "semana"],
+    &["quincenales"],
+    &["cada", "quincena"],
+    &["a", "month"],
+    &["per", "month"],
+    &["each", "month"],
+    &["every", "month"],
+    &["a", "week"],
+    &["per", "week"],
+    &["every", "week"],
+];
+
+/// Finds the installment terms. With `bare_count`, because the bot asked "¿en cuántas cuotas?",
+/// a lone small number ("tres", "en 6") is the count.
+pub(crate) fn find_plan(words: &Words, numbers: &[NumberSpan], bare_count: bool) -> Plan {
+    let count = numbers.iter().find_map(|span| counted_at(words, span));
+    let each = numbers.iter().find(|span| is_each_installment(words, span)).copied();
+    let count = count.or_else(|| bare_count.then(|| bare_count_in(numbers)).flatten());
+    Plan { count, each }
+}
+
+/// "3 cuotas", "en tres pagos", "a seis meses", "over six months".
+fn counted_at(words: &Words, span: &NumberSpan) -> Option<Counted> {
+    let count = small_count(span)?;
+    let unit = words.get(span.end)?;
+    let before = span.start.checked_sub(1).and_then(|index| words.get(index));
+    let is_plan = INSTALLMENT_WORDS.contains(&unit)
+        // "en 6 meses" is a date; "a 6 meses" and "over six months" are a plan.
+        || (matches!(unit, "meses" | "months") && matches!(before, Some("a" | "over")));
+    is_plan.then_some(Counted { count, number: *span })
+}
+
+fn small_count(span: &NumberSpan) -> Option<u32> {
+    let whole = span.whole()?;
+    if span.is_article || !(1..=MAX_INSTALLMENTS).contains(&whole) {
+        return None;
+    }
+    u32::try_from(whole).ok()
+}
+
+fn bare_count_in(numbers: &[NumberSpan]) -> Option<Counted> {
+    let span = numbers.iter().find(|span| small_count(span).is_some())?;
+    Some(Counted { count: small_count(span)?, number: *span })
+}
+
+/// "cuotas de 500", "pagos de 20 lucas", "payments of 200", "500 al mes", "300 a month".
+fn is_each_installment(words: &Words, span: &NumberSpan) -> bool {
+    if span.is_article || span.hundredths <= 0 {
+        return false;
+    }
+    let before = |back: usize| span.start.checked_sub(back).and_then(|index| words.get(index));
+    let after_plan_word = matches!(before(1), Some("de" | "of"))
+        && before(2).is_some_and(|word| INSTALLMENT_WORDS.contains(&word) || matches!(word, "pago" | "abono"));
+    if after_plan_word {
+        return true;
+    }
+    // The period may follow a currency word: "500 pesos al mes".
+    [span.end, span.end + 1].iter().any(|&from| {
+        PER_PERIOD.iter().any(|period| period.iter().enumerate().all(|(at, word)| words.get(from + at) == Some(word)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialog::nlu::numbers::find_numbers;
+
+    fn plan(text: &str, bare_count: bool) -> (Option<u32>, Option<i64>) {
+        let words = Words::new(text);
+        let numbers = find_numbers(words.tokens());
+        let plan = find_plan(&words, &numbers, bare_count);
+        (plan.count.map(|counted| counted.count), plan.each.map(|each| each.hundredths / 100))
+    }
+
+    #[test]
+    fn counts_in_every_wording() {
+        assert_eq!(plan("en tres cuotas", false), (Some(3), None));
+        assert_eq!(plan("en 3 pagos", false), (Some(3), None));
+        assert_eq!(plan("a seis meses sin intereses", false), (Some(6), None));
+        assert_eq!(plan("in four payments", false), (Some(4), None));
+        assert_eq!(plan("lo puedo diferir a 12 cuotas", false), (Some(12), None));
+    }
+
+    #[test]
+    fn months_after_en_are_a_date_not_a_plan() {
+        assert_eq!(plan("le pago en 6 meses", false), (None, None));
+    }
+
+    #[test]
+    fn amount_per_installment() {
+        assert_eq!(plan("cuotas de 500", false), (None, Some(500)));
+        assert_eq!(plan("en 3 cuotas de 20 lucas", false), (Some(3), Some(20)));
+        assert_eq!(plan("en tres cuotas de 200 mil", false), (Some(3), Some(200_000)));
+        assert_eq!(plan("i can pay 300 a month", false), (None, Some(300)));
+        assert_eq!(plan("500 pesos al mes", false), (None, Some(500)));
+    }
+
+    #[test]
+    fn bare_number_counts_only_when_asked() {
+        assert_eq!(plan("tres", true), (Some(3), None));
+        assert_eq!(plan("en 6", true), (Some(6), None));
+        assert_eq!(plan("tres", false), (None, None));
+        assert_eq!(plan("500", true), (None, None));
+    }
+
+    #[test]
+    fn large_number_before_pagos_is_no_count() {
+        assert_eq!(plan("500 pagos", false), (None, None));
+    }
+}
