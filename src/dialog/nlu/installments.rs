@@ -140,10 +140,12 @@ fn is_each_installment(words: &Words, span: &NumberSpan) -> bool {
     let before = |back: usize| span.start.checked_sub(back).and_then(|index| words.get(index));
     let after_plan_word = matches!(before(1), Some("de" | "of"))
         && before(2).is_some_and(|word| INSTALLMENT_WORDS.contains(&word) || matches!(word, "pago" | "abono"));
-    if after_plan_word {
-        return true;
-    }
-    // The period may follow a currency word: "500 pesos al mes".
+    after_plan_word || is_per_period(words, span)
+}
+
+/// "500 al mes", "cien soles mensuales", "300 a month": an amount said per period. The period may
+/// follow a currency word.
+pub(crate) fn is_per_period(words: &Words, span: &NumberSpan) -> bool {
     [span.end, span.end + 1].iter().any(|&from| {
         PER_PERIOD.iter().any(|period| period.iter().enumerate().all(|(at, word)| words.get(from + at) == Some(word)))
     })

@@ -3,7 +3,7 @@
 //! it explains, and a plain "sí" only counts when nothing more specific was said.
 
 use super::text::Words;
-use super::{en, es, Expecting, Intent};
+use super::{contact, en, es, refusal, Expecting, Intent};
 use crate::dialog::Language;
 
 /// The phrases of one language, one list per intent. Phrases are normalised words (lower case,
@@ -24,6 +24,10 @@ pub(super) struct Lexicon {
     /// only with an amount or a date in the same turn, or as an answer about a payment made,
     /// and not after "que", "cuando" or a negation ("quiere que le deposite el viernes").
     pub paid_verbs: &'static [&'static str],
+    /// A debt paid off, said with its object ("esa deuda la cancelé", "lo liquidé"): a payment
+    /// made with or without an amount or date, under the same cue check as `paid_verbs`, since
+    /// "cuando lo cancele" is a subjunctive spelled the same once accents are dropped.
+    pub paid_off: &'static [&'static str],
     /// Job loss, illness, a death in the family: the reason behind not paying.
     pub hardship: &'static [&'static str],
     /// Requests for other terms: a discount, installments, more time, "es mucho".
@@ -90,7 +94,15 @@ fn opens_with(words: &Words, pick: fn(&Lexicon) -> &'static [&'static str]) -> b
 /// Tells whether the caller says the payment was already made, before dates are resolved, so
 /// that "el lunes" then means the last Monday.
 pub(super) fn says_already_paid(words: &Words) -> bool {
-    said(words, |l| l.already_paid)
+    let paid_off = LEXICONS.iter().any(|lexicon| {
+        lexicon.paid_off.iter().any(|phrase| words.contains_without_cue(phrase, NOT_PAST_CUES, &["ya"]))
+    });
+    said(words, |l| l.already_paid) || paid_off
+}
+
+/// Tells whether the caller asks to stop calls or messages, on every channel or on one.
+pub(super) fn asks_to_stop_contact(words: &Words) -> bool {
+    said(words, |l| l.stop_contact) || contact::asks_to_stop_writing(words)
 }
 
 /// Words before a past-tense payment verb that make it a subjunctive, a condition or a negation
@@ -125,7 +137,8 @@ pub(super) struct Found {
 /// Picks the intent from the words, the question the bot asked and the slots found. The first
 /// match wins, in this order: stop contact, abuse, ask for a human, wrong person, dispute,
 /// already paid, an offer with an amount or date, a count answering "¿en cuántas cuotas?",
-/// hardship, negotiation, cannot pay, call later, ask amount, any other offer, then the short
+/// hardship, negotiation, cannot pay, call later, ask amount and any other offer. After those
+/// come a first name at the identity question, "bueno" to open terms, and then the short
 /// answers (repeat, goodbye, greeting, identity, no, yes).
 pub(super) fn classify(words: &Words, expecting: Expecting, found: Found) -> Intent {
     let at_identity = matches!(expecting, Expecting::Identity | Expecting::VerificationDigits);
@@ -139,7 +152,7 @@ pub(super) fn classify(words: &Words, expecting: Expecting, found: Found) -> Int
     );
     let has_terms = found.amount || found.date;
 
-    if said(words, |l| l.stop_contact) {
+    if asks_to_stop_contact(words) {
         return Intent::StopContact;
     }
     if said(words, |l| l.abusive) {
@@ -171,7 +184,9 @@ pub(super) fn classify(words: &Words, expecting: Expecting, found: Found) -> Int
     if said(words, |l| l.negotiate) || found.installments {
         return Intent::Negotiate;
     }
-    if said(words, |l| l.refuse_to_pay) {
+    // "No puedo pagar todo" says no to the whole balance and offers nothing instead.
+    let bare_refusal = asked_for_terms && refusal::is_bare_refusal(words);
+    if said(words, |l| l.refuse_to_pay) || refusal::refuses_whole_balance(words) || bare_refusal {
         return Intent::CannotPay;
     }
     if said(words, |l| l.call_later) || (expecting == Expecting::CallbackTime && found.date) {
@@ -184,7 +199,80 @@ pub(super) fn classify(words: &Words, expecting: Expecting, found: Found) -> Int
     if offers_payment(words) || (has_terms && asked_for_terms) || (found.amount && found.date) {
         return Intent::PromiseToPay;
     }
+    if expecting == Expecting::Identity && introduces_self(words) {
+        return Intent::IdentityConfirm;
+    }
+    // "Bueno" is a greeting when a Mexican call starts, and an "OK" to terms the bot proposed.
+    let terms_open = matches!(expecting, Expecting::OfferResponse | Expecting::PromiseConfirmation);
+    if terms_open && is_plain_bueno(words) {
+        return Intent::Affirm;
+    }
     classify_short_answer(words)
+}
+
+/// Words that follow "this is", "soy" or "habla" without being a name: "this is his wife", "soy
+/// su hermana", "this is ridiculous".
+const NOT_A_NAME: &[&str] = &[
+    "he",
+    "she",
+    "him",
+    "her",
+    "his",
+    "me",
+    "it",
+    "not",
+    "a",
+    "an",
+    "the",
+    "my",
+    "your",
+    "their",
+    "about",
+    "regarding",
+    "wrong",
+    "who",
+    "what",
+    "ridiculous",
+    "crazy",
+    "insane",
+    "harassment",
+    "su",
+    "sus",
+    "el",
+    "la",
+    "un",
+    "una",
+    "yo",
+    "de",
+    "del",
+    "otra",
+    "otro",
+    "quien",
+];
+
+/// "This is Robert", "yes this is maria speaking", "soy Carmen", "habla Jorge": the caller gives
+/// a first name in answer to "¿Hablo con…?". The name is not checked against the debtor's, which
+/// the interpreter does not know.
+fn introduces_self(words: &Words) -> bool {
+    let tokens: Vec<&str> = content_words(words)
+        .skip_while(|word| matches!(*word, "yes" | "yeah" | "yep" | "si" | "hi"))
+        .filter(|word| *word != "speaking")
+        .collect();
+    let name = match tokens.as_slice() {
+        ["this", "is", name] | ["this", "is", name, _] | ["its", name] => name,
+        ["soy", name] | ["soy", name, _] | ["habla", name] | ["habla", name, _] => name,
+        _ => return false,
+    };
+    !NOT_A_NAME.contains(name) && !name.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Tells whether the answer is only "bueno" and fillers, not asked as a question ("¿bueno?"
+/// checks that the line works).
+fn is_plain_bueno(words: &Words) -> bool {
+    let tokens = words.tokens();
+    !words.is_question()
+        && tokens.iter().any(|token| token == "bueno")
+        && tokens.iter().all(|token| matches!(token.as_str(), "bueno" | "pues" | "ya" | "entonces" | "ok"))
 }
 
 /// The answers left once nothing about the debt was said: repeat requests, goodbyes, greetings,
@@ -250,6 +338,9 @@ fn is_denial(words: &Words) -> bool {
 /// Detects the caller's language when the words leave no doubt: common words of one language
 /// and none of the other.
 pub(super) fn detect_language(words: &Words) -> Option<Language> {
+    if let Some(requested) = requested_language(words) {
+        return Some(requested);
+    }
     let count =
         |lexicon: &Lexicon| words.tokens().iter().filter(|token| lexicon.markers.contains(&token.as_str())).count();
     let spanish = count(&es::LEXICON);
@@ -262,4 +353,25 @@ pub(super) fn detect_language(words: &Words) -> Option<Language> {
         return Some(Language::Es);
     }
     None
+}
+
+/// Returns the language the caller asks for by name: "can we do this in English?", "¿habla
+/// español?".
+fn requested_language(words: &Words) -> Option<Language> {
+    const ENGLISH: &[&str] = &[
+        "in english",
+        "speak english",
+        "english please",
+        "en ingles",
+        "hablar ingles",
+        "habla ingles",
+        "hablas ingles",
+    ];
+    const SPANISH: &[&str] =
+        &["in spanish", "speak spanish", "en espanol", "hablar espanol", "habla espanol", "hablas espanol"];
+    match (words.contains_any(ENGLISH), words.contains_any(SPANISH)) {
+        (true, false) => Some(Language::En),
+        (false, true) => Some(Language::Es),
+        _ => None,
+    }
 }

@@ -10,6 +10,7 @@
 mod backchannel;
 mod birth;
 pub mod cli;
+mod contact;
 mod dates;
 mod en;
 mod es;
@@ -17,6 +18,7 @@ mod installments;
 mod intent;
 mod money;
 mod numbers;
+mod refusal;
 mod text;
 
 use async_trait::async_trait;
@@ -43,8 +45,9 @@ pub struct Interpretation {
     /// after it for a payment the caller says was made.
     pub date: Option<NaiveDate>,
     /// The number of installments the caller asked for or accepted ("en tres cuotas"). An amount
-    /// said per installment ("en 3 cuotas de 500") is multiplied out into `amount` (1500): the
-    /// amount is always a total. Said without a count ("cuotas de 500"), it is not reported.
+    /// said per installment ("en 3 cuotas de 500") is multiplied out into `amount` (1500), a
+    /// total. Without a count, an amount per period ("cien soles mensuales") is reported as it
+    /// is, one installment's worth, while "cuotas de 500" is not reported.
     pub installments: Option<u32>,
     /// Digits for the identity check, read only when the bot asked for them. A date of birth,
     /// asked with [`Expecting::BirthDate`], comes in `date`.
@@ -372,6 +375,16 @@ impl RuleInterpreter {
             let total = each.amount_minor.checked_mul(i64::from(counted.count))?;
             return Some(AmountMention::Exact(Money::new(total, each.currency)));
         }
+        let outside_date =
+            |span: &numbers::NumberSpan| date.is_none_or(|date| span.end <= date.start || span.start >= date.end);
+        // "Cien soles mensuales" without a count: the amount of one installment, kept so that the
+        // dialog can weigh it against the minimum installment. "El 15 de cada mes" is a day.
+        let per_period = plan
+            .each
+            .filter(|each| plan.count.is_none() && outside_date(each) && installments::is_per_period(words, each));
+        if let Some(each) = per_period {
+            return money::money_at(words, &each, money).map(AmountMention::Exact);
+        }
 
         let bare_numbers_are_amounts = matches!(
             ctx.expecting,
@@ -383,10 +396,11 @@ impl RuleInterpreter {
         ) || intent::offers_payment(words)
             || intent::says_already_paid(words)
             || intent::mentions_past_payment(words);
-        let outside_date =
-            |span: &numbers::NumberSpan| date.is_none_or(|date| span.end <= date.start || span.start >= date.end);
         let is_free = |span: &numbers::NumberSpan| outside_date(span) && !plan.uses(span);
-        money::find_amount(words, numbers, is_free, money, bare_numbers_are_amounts)
+        let found = money::find_amount(words, numbers, is_free, money, bare_numbers_are_amounts);
+        // "No puedo pagar todo" names the whole balance only to refuse it.
+        found
+            .filter(|mention| !(matches!(mention, AmountMention::FullBalance) && refusal::refuses_whole_balance(words)))
     }
 
     /// A lone number from 1 to 31 answers "¿en qué fecha?" as a day of the month.
@@ -402,6 +416,19 @@ impl RuleInterpreter {
         }
         dates::day_alone(words, &numbers[0], ctx.today, direction)
     }
+}
+
+/// Lists the channels a stop-contact request names: `whatsapp`, `email`, `sms` or `voice`, most
+/// specific first ("no me manden mensajes por WhatsApp" gives `["whatsapp"]`). Returns an empty
+/// list when `text` is no stop-contact request or names no channel ("no me molesten"), so the
+/// caller picks the default. [`Interpretation`] has no field for the channel, so the dialog reads
+/// it from the caller's words with this function.
+pub fn stop_contact_channels(text: &str) -> Vec<&'static str> {
+    let words = Words::new(text);
+    if !intent::asks_to_stop_contact(&words) {
+        return Vec::new();
+    }
+    contact::channels_named(&words)
 }
 
 #[async_trait]

@@ -165,6 +165,8 @@ enum CurrencyWord {
     Lucas,
     /// A million pesos: "palo" in Colombia, Chile and Argentina.
     Palos,
+    /// A thousand dollars: "three grand".
+    Grand,
 }
 
 impl CurrencyWord {
@@ -175,14 +177,14 @@ impl CurrencyWord {
             CurrencyWord::Pesos | CurrencyWord::Lucas | CurrencyWord::Palos if is_peso => debt_currency,
             CurrencyWord::Pesos | CurrencyWord::Lucas | CurrencyWord::Palos => Currency::Mxn,
             CurrencyWord::Soles => Currency::Pen,
-            CurrencyWord::Dollars => Currency::Usd,
+            CurrencyWord::Dollars | CurrencyWord::Grand => Currency::Usd,
             CurrencyWord::Reales => Currency::Brl,
         }
     }
 
     fn multiplier(self) -> i64 {
         match self {
-            CurrencyWord::Lucas => 1_000,
+            CurrencyWord::Lucas | CurrencyWord::Grand => 1_000,
             CurrencyWord::Palos => 1_000_000,
             _ => 1,
         }
@@ -201,6 +203,7 @@ fn currency_word(token: &str, dialect: Dialect) -> Option<CurrencyWord> {
         "sol" | "soles" | "pen" => CurrencyWord::Soles,
         "luca" | "lucas" if dialect == Dialect::Peru => CurrencyWord::Soles,
         "dolar" | "dolares" | "dollar" | "dollars" | "bucks" | "usd" => CurrencyWord::Dollars,
+        "grand" | "grands" => CurrencyWord::Grand,
         "real" | "reales" | "reais" | "brl" => CurrencyWord::Reales,
         "luca" | "lucas" if thousands_slang => CurrencyWord::Lucas,
         "palo" | "palos" if thousands_slang => CurrencyWord::Palos,
@@ -418,6 +421,12 @@ mod tests {
         assert_eq!(amount("no tengo ni una luca", Currency::Clp, true), None);
         assert_eq!(amount("no voy a poner un peso", Currency::Ars, true), None);
         assert_eq!(amount("le debo un peso", Currency::Mxn, false), exact(100, Currency::Mxn));
+    }
+
+    #[test]
+    fn grand_is_a_thousand_dollars() {
+        assert_eq!(amount("three grand on friday", Currency::Usd, false), exact(300_000, Currency::Usd));
+        assert_eq!(amount("2 grand", Currency::Usd, false), exact(200_000, Currency::Usd));
     }
 
     #[test]

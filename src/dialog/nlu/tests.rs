@@ -304,6 +304,85 @@ fn language_is_detected_only_when_clear() {
 }
 
 #[test]
+fn language_asked_for_by_name_switches() {
+    let heard =
+        read("sorry, can we do this in English? I can pay two thousand pesos on Friday", Expecting::PaymentOffer);
+    assert_eq!(heard.language, Some(Language::En));
+    assert_eq!(heard.intent, Intent::PromiseToPay);
+    assert_eq!(heard.amount, pesos(2000));
+    assert_eq!(heard.date, Some(date(12, 4)));
+    assert_eq!(read("I can pay two thousand pesos on Friday", Expecting::PaymentOffer).language, Some(Language::En));
+    assert_eq!(read("¿me puede hablar en español?", Expecting::PaymentOffer).language, Some(Language::Es));
+}
+
+#[test]
+fn stop_contact_names_its_channel() {
+    assert_eq!(stop_contact_channels("ya no me manden mensajes por whatsapp por favor"), ["whatsapp"]);
+    assert_eq!(stop_contact_channels("no me manden más correos por favor"), ["email"]);
+    assert_eq!(stop_contact_channels("and don't text me anymore"), ["sms"]);
+    assert_eq!(stop_contact_channels("no me vuelvan a llamar"), ["voice"]);
+    assert!(stop_contact_channels("no me molesten").is_empty());
+    assert!(stop_contact_channels("mándeme el recibo por correo").is_empty());
+}
+
+#[test]
+fn refusing_the_whole_balance_names_no_amount() {
+    for text in ["no puedo pagar todo", "no, ahorita no puedo todo", "no, todo junto no", "todo no puedo"] {
+        let heard = read(text, Expecting::OfferResponse);
+        assert_eq!(heard.intent, Intent::CannotPay, "{text}");
+        assert_eq!(heard.amount, None, "{text}");
+    }
+    let heard = read("no puedo pagar todo, pero le doy la mitad el viernes", Expecting::OfferResponse);
+    assert_eq!(heard.intent, Intent::PromiseToPay);
+    assert_eq!(heard.amount, Some(AmountMention::Half));
+}
+
+#[test]
+fn bare_refusals_to_a_payment_question() {
+    assert_eq!(intent("no sé, no tengo", Expecting::PaymentOffer), Intent::CannotPay);
+    assert_eq!(intent("i can't", Expecting::PaymentOffer), Intent::CannotPay);
+    assert_eq!(intent("no tengo", Expecting::VerificationDigits), Intent::Deny);
+}
+
+#[test]
+fn amount_per_month_is_kept() {
+    let heard = read_as("cien soles mensuales desde el viernes", Expecting::PaymentOffer, Currency::Pen);
+    assert_eq!(heard.amount, Some(AmountMention::Exact(Money::from_major(100, Currency::Pen))));
+    assert_eq!(heard.installments, None);
+    assert_eq!(heard.date, Some(date(12, 4)));
+    assert_eq!(read("cuotas de 500", Expecting::Other).amount, None);
+}
+
+#[test]
+fn first_name_confirms_identity() {
+    assert_eq!(intent("this is robert", Expecting::Identity), Intent::IdentityConfirm);
+    assert_eq!(intent("sí, soy Carmen", Expecting::Identity), Intent::IdentityConfirm);
+    assert_eq!(intent("this is his wife", Expecting::Identity), Intent::WrongPerson);
+    assert_eq!(intent("this is robert", Expecting::Other), Intent::Unknown);
+}
+
+#[test]
+fn bueno_agrees_only_to_open_terms() {
+    assert_eq!(intent("bueno", Expecting::OfferResponse), Intent::Affirm);
+    assert_eq!(intent("bueno pues", Expecting::PromiseConfirmation), Intent::Affirm);
+    assert_eq!(intent("¿bueno?", Expecting::OfferResponse), Intent::Greeting);
+    assert_eq!(intent("¿bueno?", Expecting::Identity), Intent::Greeting);
+    assert_eq!(intent("bueno", Expecting::Identity), Intent::Greeting);
+    assert_eq!(intent("hágale pues", Expecting::OfferResponse), Intent::Affirm);
+}
+
+#[test]
+fn paid_off_and_paz_y_salvo() {
+    assert_eq!(intent("ese préstamo ya lo cancelé el mes pasado", Expecting::PaymentOffer), Intent::AlreadyPaid);
+    assert_eq!(intent("esa deuda la cancelé en octubre", Expecting::PaymentOffer), Intent::AlreadyPaid);
+    assert_eq!(intent("quiero que lo cancele hoy", Expecting::Other), Intent::Unknown);
+    let heard = read_as("le doy un millón el viernes y quedamos a paz y salvo", Expecting::PaymentOffer, Currency::Cop);
+    assert_eq!(heard.intent, Intent::PromiseToPay);
+    assert_eq!(heard.date, Some(date(12, 4)));
+    assert_eq!(intent("ya estoy a paz y salvo", Expecting::PaymentOffer), Intent::AlreadyPaid);
+}
+
+#[test]
 fn expecting_follows_question_keys() {
     assert_eq!(Expecting::from_prompt_key("greeting"), Expecting::Identity);
     assert_eq!(Expecting::from_prompt_key("verification_retry"), Expecting::VerificationDigits);
