@@ -26,10 +26,10 @@ use super::jurisdiction::Placed;
 use super::negotiation::{Counter, Limits, Offer, Rung};
 use super::nlu::{spoken_date, spoken_money, Dialect, Expecting, Intent, InterpretContext, Interpretation};
 use super::policy::VerificationMethod;
-use super::script::{Prompt, PromptValues, Script};
-use super::spoken::{channel_name, spoken_callback_time, spoken_phone, spoken_schedule};
+use super::script::{locale_for_country, Prompt, PromptValues, Script};
+use super::spoken::{channel_name, spoken_callback_day, spoken_callback_time, spoken_phone, spoken_schedule};
 use super::{Action, CallContext, Event, Language, Utterance};
-use crate::collections::model::{Disposition, Money};
+use crate::collections::model::{Disposition, Installment, Money};
 
 /// The conversation's position: which question is open, or what the machine waits for.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,6 +127,9 @@ pub struct Machine {
     unheard_read_back: bool,
     /// The lowest rung the debtor declined: offers come only from below it.
     declined: Option<Rung>,
+    /// The schedules the debtor declined, so a lower rung that comes to the same payments is
+    /// skipped rather than proposed again.
+    declined_schedules: Vec<Vec<Installment>>,
     /// The debtor was asked to name their own terms after a "no".
     counter_asked: bool,
     /// The debtor's last complete terms, fitted again below a rung they then declined.
@@ -160,6 +163,7 @@ impl Machine {
             disclosure_owed: false,
             unheard_read_back: false,
             declined: None,
+            declined_schedules: Vec::new(),
             counter_asked: false,
             last_counter: None,
             held: None,
@@ -278,7 +282,7 @@ impl Machine {
     fn playback_cut(&mut self, key: &str) -> Vec<Action> {
         match Prompt::from_key(key) {
             Some(Prompt::Greeting | Prompt::Disclosure) => self.disclosure_owed = true,
-            Some(Prompt::ReadBack | Prompt::ReadBackPlan) => self.unheard_read_back = true,
+            Some(Prompt::ReadBack | Prompt::ReadBackPlan | Prompt::ReadBackPartial) => self.unheard_read_back = true,
             _ => {}
         }
         Vec::new()
@@ -442,8 +446,7 @@ impl Machine {
             State::Gathering { asked: Ask::Payment, .. } => Prompt::AskPayment,
             State::Gathering { asked: Ask::Amount, .. } => Prompt::AskAmount,
             State::Gathering { asked: Ask::Date, .. } | State::AskingOfferDate(_) => Prompt::AskDate,
-            State::ReadingBack(offer) if offer.is_plan() => Prompt::ReadBackPlan,
-            State::ReadingBack(_) => Prompt::ReadBack,
+            State::ReadingBack(offer) => read_back_prompt(offer),
             State::AskingPaymentDetails => Prompt::AlreadyPaidAskDetails,
             State::OfferingHardship => Prompt::HardshipOffer,
             State::NotStarted | State::Storing(_) | State::Ended => return None,
@@ -519,9 +522,19 @@ impl Machine {
                 values.amount = spoken_money(offer.total, language);
                 values.date = spoken_date(offer.first_date(), today, language);
                 values.schedule = spoken_schedule(&offer.schedule, today, language);
+                if offer.rung == Rung::Partial {
+                    let owed = account.debt.balance.amount_minor - offer.total.amount_minor;
+                    values.remaining = spoken_money(Money::new(owed, offer.total.currency), language);
+                }
             }
+            // The interpreter reads a day but no time of day, so the hour of a callback the
+            // caller placed is the machine's default: only the day is said, never as if the caller
+            // had agreed to that hour. A moved callback names the time the bot chose.
             State::Storing(Pending::Callback { placed: Some(placed), .. }) => {
-                values.callback_time = spoken_callback_time(placed.at, today, language);
+                values.callback_time = match placed.moved {
+                    true => spoken_callback_time(placed.at, today, language),
+                    false => spoken_callback_day(placed.at.date(), today, language),
+                };
             }
             State::Storing(Pending::OptOut { channel }) => values.channel = channel_name(channel, language),
             _ => {}
@@ -545,18 +558,27 @@ impl Machine {
             self.switched = None;
             return;
         }
-        let base = match language {
-            Language::Es => "es-419",
-            Language::En => "en-US",
-        };
+        // The country's own wording: a debtor in Peru who switches to English is asked for
+        // their DNI, not a Social Security number.
+        let locale = locale_for_country(language, &self.ctx.account.debtor.country);
         // The embedded scripts are checked by tests; if one failed to load the bot keeps its
         // language rather than go silent.
-        self.switched = Script::embedded(base).ok();
+        self.switched = Script::embedded(&locale).ok();
     }
 
     /// Returns the debtor's local time when the call started.
     fn call_started_local(&self) -> NaiveDateTime {
         self.ctx.today.and_time(self.ctx.time_of_day)
+    }
+}
+
+/// Returns the read-back of `offer`: a plan lists its schedule, and a partial payment says what
+/// stays owed, so the debtor does not take it for closing the debt.
+fn read_back_prompt(offer: &Offer) -> Prompt {
+    match offer.rung {
+        _ if offer.is_plan() => Prompt::ReadBackPlan,
+        Rung::Partial => Prompt::ReadBackPartial,
+        _ => Prompt::ReadBack,
     }
 }
 

@@ -52,8 +52,10 @@ pub enum Prompt {
     DateTooLate,
     ReadBack,
     ReadBackPlan,
+    ReadBackPartial,
     PromiseConfirmed,
     PromiseConfirmedPlan,
+    PromiseConfirmedPartial,
     PromiseStoreFailed,
     AlreadyPaidAskDetails,
     AlreadyPaidRecorded,
@@ -79,7 +81,7 @@ pub enum Prompt {
 }
 
 impl Prompt {
-    pub const ALL: [Prompt; 56] = [
+    pub const ALL: [Prompt; 58] = [
         Prompt::Greeting,
         Prompt::Disclosure,
         Prompt::AskIdentity,
@@ -112,8 +114,10 @@ impl Prompt {
         Prompt::DateTooLate,
         Prompt::ReadBack,
         Prompt::ReadBackPlan,
+        Prompt::ReadBackPartial,
         Prompt::PromiseConfirmed,
         Prompt::PromiseConfirmedPlan,
+        Prompt::PromiseConfirmedPartial,
         Prompt::PromiseStoreFailed,
         Prompt::AlreadyPaidAskDetails,
         Prompt::AlreadyPaidRecorded,
@@ -173,8 +177,10 @@ impl Prompt {
             Prompt::DateTooLate => "date_too_late",
             Prompt::ReadBack => "read_back",
             Prompt::ReadBackPlan => "read_back_plan",
+            Prompt::ReadBackPartial => "read_back_partial",
             Prompt::PromiseConfirmed => "promise_confirmed",
             Prompt::PromiseConfirmedPlan => "promise_confirmed_plan",
+            Prompt::PromiseConfirmedPartial => "promise_confirmed_partial",
             Prompt::PromiseStoreFailed => "promise_store_failed",
             Prompt::AlreadyPaidAskDetails => "already_paid_ask_details",
             Prompt::AlreadyPaidRecorded => "already_paid_recorded",
@@ -227,8 +233,10 @@ impl Prompt {
                 | Prompt::DateTooLate
                 | Prompt::ReadBack
                 | Prompt::ReadBackPlan
+                | Prompt::ReadBackPartial
                 | Prompt::PromiseConfirmed
                 | Prompt::PromiseConfirmedPlan
+                | Prompt::PromiseConfirmedPartial
                 | Prompt::PromiseStoreFailed
                 | Prompt::AlreadyPaidAskDetails
                 | Prompt::AlreadyPaidRecorded
@@ -252,8 +260,10 @@ impl Prompt {
                 | Prompt::OfferCounter
                 | Prompt::ReadBack
                 | Prompt::ReadBackPlan
+                | Prompt::ReadBackPartial
                 | Prompt::PromiseConfirmed
                 | Prompt::PromiseConfirmedPlan
+                | Prompt::PromiseConfirmedPartial
                 | Prompt::PromiseStoreFailed
         )
     }
@@ -268,6 +278,7 @@ impl Prompt {
         }
         let allowed = match placeholder {
             Placeholder::Amount | Placeholder::Date | Placeholder::Schedule => self.knows_offer(),
+            Placeholder::Remaining => matches!(self, Prompt::ReadBackPartial | Prompt::PromiseConfirmedPartial),
             Placeholder::LatestDate => self.knows_offer() || self == Prompt::DateTooLate,
             Placeholder::Minimum => self == Prompt::AmountTooLow,
             Placeholder::CallbackTime => self.knows_callback(),
@@ -304,6 +315,8 @@ pub enum Placeholder {
     Amount,
     Date,
     Schedule,
+    /// What stays owed after a partial payment.
+    Remaining,
     Minimum,
     LatestDate,
     CallbackTime,
@@ -314,7 +327,7 @@ pub enum Placeholder {
 }
 
 impl Placeholder {
-    const ALL: [Placeholder; 18] = [
+    const ALL: [Placeholder; 19] = [
         Placeholder::FirstName,
         Placeholder::FullName,
         Placeholder::Agency,
@@ -326,6 +339,7 @@ impl Placeholder {
         Placeholder::Amount,
         Placeholder::Date,
         Placeholder::Schedule,
+        Placeholder::Remaining,
         Placeholder::Minimum,
         Placeholder::LatestDate,
         Placeholder::CallbackTime,
@@ -348,6 +362,7 @@ impl Placeholder {
             Placeholder::Amount => "amount",
             Placeholder::Date => "date",
             Placeholder::Schedule => "schedule",
+            Placeholder::Remaining => "remaining",
             Placeholder::Minimum => "minimum",
             Placeholder::LatestDate => "latest_date",
             Placeholder::CallbackTime => "callback_time",
@@ -371,6 +386,7 @@ impl Placeholder {
                 | Placeholder::DaysPastDue
                 | Placeholder::Amount
                 | Placeholder::Schedule
+                | Placeholder::Remaining
                 | Placeholder::Minimum
                 | Placeholder::LatestDate
         )
@@ -392,6 +408,7 @@ pub struct PromptValues {
     pub amount: String,
     pub date: String,
     pub schedule: String,
+    pub remaining: String,
     pub minimum: String,
     pub latest_date: String,
     pub callback_time: String,
@@ -415,6 +432,7 @@ impl PromptValues {
             Placeholder::Amount => &self.amount,
             Placeholder::Date => &self.date,
             Placeholder::Schedule => &self.schedule,
+            Placeholder::Remaining => &self.remaining,
             Placeholder::Minimum => &self.minimum,
             Placeholder::LatestDate => &self.latest_date,
             Placeholder::CallbackTime => &self.callback_time,
@@ -517,6 +535,11 @@ impl Script {
         let mut text = String::new();
         for part in &template.parts {
             match part {
+                // A value that ends a sentence itself ("10 a.m.", "Cobranzas S.A.") takes the
+                // template's own period: one period, not two.
+                Part::Text(literal) if text.ends_with('.') && literal.starts_with('.') => {
+                    text.push_str(&literal[1..])
+                }
                 Part::Text(literal) => text.push_str(literal),
                 Part::Slot(placeholder) => text.push_str(values.get(*placeholder)),
             }
@@ -704,13 +727,38 @@ fn embedded_file(locale: &str) -> Option<&'static str> {
         "es-CL" => include_str!("../../prompts/es-CL/script.toml"),
         "es-AR" => include_str!("../../prompts/es-AR/script.toml"),
         "en-US" => include_str!("../../prompts/en-US/script.toml"),
+        "en-419" => include_str!("../../prompts/en-419/script.toml"),
+        "en-MX" => include_str!("../../prompts/en-MX/script.toml"),
+        "en-CO" => include_str!("../../prompts/en-CO/script.toml"),
+        "en-PE" => include_str!("../../prompts/en-PE/script.toml"),
+        "en-CL" => include_str!("../../prompts/en-CL/script.toml"),
+        "en-AR" => include_str!("../../prompts/en-AR/script.toml"),
         _ => return None,
     };
     Some(text)
 }
 
 /// The locales with a folder under `prompts/`.
-pub const LOCALES: [&str; 7] = ["es-419", "es-MX", "es-CO", "es-PE", "es-CL", "es-AR", "en-US"];
+pub const LOCALES: [&str; 13] = [
+    "es-419", "es-MX", "es-CO", "es-PE", "es-CL", "es-AR", "en-US", "en-419", "en-MX", "en-CO", "en-PE", "en-CL",
+    "en-AR",
+];
+
+/// Returns the embedded locale a debtor of `country` (ISO 3166-1) hears in `language`: the
+/// country's own file, else the language's Latin American file (`es-419`, or `en-419` outside
+/// the United States, which asks for an ID number, not a Social Security number).
+pub fn locale_for_country(language: Language, country: &str) -> String {
+    let (code, region) = match language {
+        Language::Es => ("es", "419"),
+        Language::En if country.eq_ignore_ascii_case("US") => return "en-US".to_string(),
+        Language::En => ("en", "419"),
+    };
+    let own = format!("{code}-{}", country.to_ascii_uppercase());
+    match embedded_file(&own) {
+        Some(_) => own,
+        None => format!("{code}-{region}"),
+    }
+}
 
 #[cfg(test)]
 mod tests;

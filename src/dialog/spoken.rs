@@ -94,6 +94,11 @@ pub fn spoken_callback_time(at: NaiveDateTime, today: NaiveDate, language: Langu
     }
 }
 
+/// Says the day of a callback without an hour: "el lunes 7 de diciembre", "on Monday, December 7".
+pub fn spoken_callback_day(day: NaiveDate, today: NaiveDate, language: Language) -> String {
+    dated(day, today, language)
+}
+
 /// Says a phone number digit by digit, keeping its groups: "+52 55 5010" is "cinco dos, cinco
 /// cinco, cinco cero uno cero".
 pub fn spoken_phone(number: &str, language: Language) -> String {
@@ -208,6 +213,18 @@ mod tests {
             spoken_callback_time(at, day(12, 2), Language::Es),
             "el lunes 7 de diciembre a las diez de la mañana"
         );
+    }
+
+    #[test]
+    fn callback_time_english_ends_in_period() {
+        let at = day(12, 3).and_hms_opt(10, 0, 0).unwrap();
+        assert_eq!(spoken_callback_time(at, day(12, 2), Language::En), "on Thursday, December 3 at 10 a.m.");
+    }
+
+    #[test]
+    fn callback_day_names_no_hour() {
+        assert_eq!(spoken_callback_day(day(12, 3), day(12, 2), Language::Es), "el jueves 3 de diciembre");
+        assert_eq!(spoken_callback_day(day(12, 3), day(12, 2), Language::En), "on Thursday, December 3");
     }
 
     #[test]

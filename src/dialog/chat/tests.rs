@@ -106,7 +106,7 @@ async fn unknown_locale_lists_the_known() {
     let error = run(store, setup, "".as_bytes(), Vec::new()).await.expect_err("fails");
     assert_eq!(
         error.to_string(),
-        "unknown locale 'fr-FR': use one of es-419, es-MX, es-CO, es-PE, es-CL, es-AR, en-US"
+        "unknown locale 'fr-FR': use one of es-419, es-MX, es-CO, es-PE, es-CL, es-AR, en-US, en-419, en-MX, en-CO, en-PE, en-CL, en-AR"
     );
 }
 

@@ -58,7 +58,7 @@ impl Machine {
         }
         match heard.intent {
             Intent::Affirm | Intent::PromiseToPay | Intent::IdentityConfirm => self.accept(offer, heard.date),
-            Intent::Deny | Intent::Negotiate | Intent::CannotPay => self.decline(offer.rung),
+            Intent::Deny | Intent::Negotiate | Intent::CannotPay => self.decline(&offer),
             // "El viernes" in answer to "¿puede pagar el total a más tardar…?" names the day.
             Intent::Unknown if heard.date.is_some() => self.accept(offer, heard.date),
             _ => self.clarify(Some(Prompt::NotUnderstood)),
@@ -92,7 +92,7 @@ impl Machine {
             return self.take_offer_date(offer, date);
         }
         match heard.intent {
-            Intent::Deny | Intent::Negotiate | Intent::CannotPay => self.decline(offer.rung),
+            Intent::Deny | Intent::Negotiate | Intent::CannotPay => self.decline(&offer),
             _ => self.clarify(Some(Prompt::NotUnderstood)),
         }
     }
@@ -114,10 +114,10 @@ impl Machine {
         self.read_back(dated)
     }
 
-    /// Records a "no" to `rung`. The first "no" asks for the debtor's own terms instead of
+    /// Records a "no" to `offer`. The first "no" asks for the debtor's own terms instead of
     /// bidding against the bot's own offer, and later ones go one rung down.
-    fn decline(&mut self, rung: Rung) -> Vec<Action> {
-        self.declined = Some(self.declined.map_or(rung, |declined| declined.max(rung)));
+    fn decline(&mut self, offer: &Offer) -> Vec<Action> {
+        self.mark_declined(offer);
         if !self.counter_asked {
             self.counter_asked = true;
             self.state = State::Gathering { asked: Ask::Payment, terms: Terms::default() };
@@ -126,32 +126,79 @@ impl Machine {
         self.propose_next()
     }
 
+    fn mark_declined(&mut self, offer: &Offer) {
+        self.declined = Some(self.declined.map_or(offer.rung, |declined| declined.max(offer.rung)));
+        if !self.declined_schedules.contains(&offer.schedule) {
+            self.declined_schedules.push(offer.schedule.clone());
+        }
+    }
+
+    /// Tells whether `offer` comes to the same payments as terms the debtor declined: such an
+    /// offer's rung counts as declined too, so the debtor never hears the same terms again. A
+    /// payment of the whole balance the debtor names fits whatever was declined, so it is never
+    /// skipped; that also ends the loops over the rungs.
+    fn skips_declined(&mut self, offer: &Offer) -> bool {
+        let below_declined = self.declined.is_none_or(|declined| offer.rung > declined);
+        if !below_declined || !self.declined_schedules.contains(&offer.schedule) {
+            return false;
+        }
+        self.declined = Some(offer.rung);
+        true
+    }
+
+    /// Fits `counter` below the declined rungs, skipping rungs whose terms were declined.
+    fn fit_undeclined(&mut self, counter: &Counter) -> Fit {
+        loop {
+            match self.limits.fit(counter, self.declined) {
+                Fit::Offer(offer) if self.skips_declined(&offer) => continue,
+                fit => return fit,
+            }
+        }
+    }
+
+    /// Returns the bot's first proposal below the declined rungs whose terms were not declined.
+    fn next_undeclined_proposal(&mut self) -> Option<Offer> {
+        loop {
+            let offer = self.limits.next_proposal(self.declined)?;
+            if !self.skips_declined(&offer) {
+                return Some(offer);
+            }
+        }
+    }
+
     /// Offers the next rung below the declined ones. The debtor's own terms are fitted again
     /// when they gave some, else the bot proposes. After the last rung comes the hardship route.
     fn propose_next(&mut self) -> Vec<Action> {
         if let Some(counter) = self.last_counter {
-            if let Fit::Offer(offer) = self.limits.fit(&counter, self.declined) {
+            if let Fit::Offer(offer) = self.fit_undeclined(&counter) {
                 return self.offer_fitted(offer, counter);
             }
         }
         self.last_counter = None;
-        match self.limits.next_proposal(self.declined) {
+        match self.next_undeclined_proposal() {
             Some(offer) => self.propose(offer),
             None => self.offer_hardship(false),
         }
     }
 
-    /// Takes a counter-offer made in answer to an offer or a date question.
+    /// Takes a counter-offer made in answer to an offer or a date question. A smaller amount
+    /// than a single payment declines it. A plan is declined by any amount: "no, nomás los
+    /// siete mil" repeats its first payment to refuse the rest. Only a plain yes that names the
+    /// plan's first payment takes the plan.
     fn hear_counter(&mut self, heard: &Interpretation, text: &str) -> Vec<Action> {
         self.counter_asked = true;
-        if let State::Offering(offer) | State::AskingOfferDate(offer) = &self.state {
-            let rung = offer.rung;
-            let names_less = heard
-                .amount
-                .and_then(|mention| self.resolve_amount(mention))
-                .is_none_or(|amount| amount.amount_minor < offer.total.amount_minor);
-            if names_less && rung == Rung::FullPayment {
-                self.declined = Some(self.declined.map_or(rung, |declined| declined.max(rung)));
+        if let State::Offering(offer) | State::AskingOfferDate(offer) = self.state.clone() {
+            let amount = heard.amount.and_then(|mention| self.resolve_amount(mention));
+            if offer.is_plan() && heard.intent == Intent::Affirm && amount == Some(offer.schedule[0].amount) {
+                return self.accept(offer, None);
+            }
+            let declines = match offer.is_plan() {
+                false => offer.rung == Rung::FullPayment
+                    && amount.is_none_or(|amount| amount.amount_minor < offer.total.amount_minor),
+                true => heard.amount.is_some(),
+            };
+            if declines {
+                self.mark_declined(&offer);
             }
         }
         self.hear_terms(Ask::Payment, Terms::default(), heard, text)
@@ -231,7 +278,7 @@ impl Machine {
     }
 
     fn fit_counter(&mut self, counter: Counter, terms: Terms) -> Vec<Action> {
-        match self.limits.fit(&counter, self.declined) {
+        match self.fit_undeclined(&counter) {
             Fit::Offer(offer) => {
                 self.last_counter = Some(counter);
                 self.offer_fitted(offer, counter)
@@ -265,7 +312,7 @@ impl Machine {
     }
 
     fn read_back(&mut self, offer: Offer) -> Vec<Action> {
-        let prompt = if offer.is_plan() { Prompt::ReadBackPlan } else { Prompt::ReadBack };
+        let prompt = super::read_back_prompt(&offer);
         self.state = State::ReadingBack(offer);
         vec![self.say(prompt, true)]
     }
@@ -284,12 +331,7 @@ impl Machine {
             if self.clarifications > self.ctx.settings.max_clarifications {
                 return self.finish(&[Prompt::Goodbye], self.unresolved());
             }
-            let first = offer.schedule[0].amount;
-            let terms = Terms {
-                amount: Some(if offer.is_plan() { first } else { offer.total }),
-                date: Some(offer.first_date()),
-                installments: None,
-            };
+            let terms = read_back_terms(&offer);
             let (merged, problem) = self.merge_terms(terms, heard);
             if let Some(problem) = problem {
                 let asked = if problem == Problem::Amount { Ask::Amount } else { Ask::Date };
@@ -305,12 +347,14 @@ impl Machine {
                 let promise = offer.to_promise(self.ctx.account.debt.id);
                 self.store(Action::StorePromise(promise), Pending::Promise(offer))
             }
+            // A plain "no" (or key 2) corrects the terms read back: they are kept, so a new day
+            // alone keeps the amount, as a spoken correction does.
             Intent::Deny => {
                 self.counter_asked = true;
-                self.state = State::Gathering { asked: Ask::Payment, terms: Terms::default() };
+                self.state = State::Gathering { asked: Ask::Payment, terms: read_back_terms(&offer) };
                 self.clarify(None)
             }
-            Intent::CannotPay | Intent::Negotiate => self.decline(offer.rung),
+            Intent::CannotPay | Intent::Negotiate => self.decline(&offer),
             _ => self.clarify(Some(Prompt::NotUnderstood)),
         }
     }
@@ -327,6 +371,13 @@ impl Machine {
         let in_range = amount.amount_minor > 0 && amount.amount_minor <= balance.amount_minor;
         (amount.currency == balance.currency && in_range).then_some(amount)
     }
+}
+
+/// Returns the terms of a read-back as the debtor would correct them: the single payment, or a
+/// plan's first payment, and its date.
+fn read_back_terms(offer: &Offer) -> Terms {
+    let amount = if offer.is_plan() { offer.schedule[0].amount } else { offer.total };
+    Terms { amount: Some(amount), date: Some(offer.first_date()), installments: None }
 }
 
 /// Half an amount, rounded half up to the minor unit.

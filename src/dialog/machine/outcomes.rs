@@ -8,12 +8,13 @@ use super::negotiating::half;
 use super::{CallbackKind, Machine, Pending, State};
 use crate::collections::model::{Disposition, PaymentClaim};
 use crate::dialog::nlu::{Intent, Interpretation};
+use crate::dialog::negotiation::Rung;
 use crate::dialog::script::Prompt;
 use crate::dialog::{Action, AmountMention};
 
 /// Local hour at which a callback for a named day is placed.
 // Limitation: the interpreter reads days but not times of day, so a callback asked for "mañana a
-// las cinco" is placed at 10:00 of that day.
+// las cinco" is placed at 10:00 of that day. The bot then says only the day, not the hour.
 const CALLBACK_HOUR: u32 = 10;
 
 /// Words that name a contact channel, normalised, and the channel they name. The first match in
@@ -34,12 +35,21 @@ const CHANNEL_WORDS: [(&str, &str); 12] = [
     ("phone", "voice"),
 ];
 
-/// Words that name how a payment was made, and the channel stored with the claim.
-const PAYMENT_CHANNEL_WORDS: [(&str, &str); 14] = [
+/// Words that name how a payment was made, and the channel stored with the claim, the most
+/// specific first: a store chain or a payment app names the place, so "deposité en el OXXO" is a
+/// store payment, not a bank deposit. Nequi and Daviplata are Colombian payment apps, Yape and
+/// Plin Peruvian, Mercado Pago Argentine.
+const PAYMENT_CHANNEL_WORDS: [(&str, &str); 20] = [
+    ("oxxo", "store"),
+    ("nequi", "app"),
+    ("daviplata", "app"),
+    ("yape", "app"),
+    ("plin", "app"),
+    ("mercado pago", "app"),
+    ("mercadopago", "app"),
     ("transferencia", "transfer"),
     ("transfer", "transfer"),
     ("deposit", "deposit"),
-    ("oxxo", "store"),
     ("tienda", "store"),
     ("store", "store"),
     ("efectivo", "cash"),
@@ -148,7 +158,11 @@ impl Machine {
         let State::Storing(Pending::Promise(offer)) = &self.state else {
             return Vec::new();
         };
-        let confirmed = if offer.is_plan() { Prompt::PromiseConfirmedPlan } else { Prompt::PromiseConfirmed };
+        let confirmed = match offer.rung {
+            _ if offer.is_plan() => Prompt::PromiseConfirmedPlan,
+            Rung::Partial => Prompt::PromiseConfirmedPartial,
+            _ => Prompt::PromiseConfirmed,
+        };
         match ok {
             true => self.finish(&[confirmed, Prompt::Goodbye], Disposition::PromiseToPay),
             false => self.finish(&[Prompt::PromiseStoreFailed], Disposition::StoreFailed),
@@ -209,7 +223,9 @@ fn callback_outcome(kind: CallbackKind, dated: bool, moved: bool) -> (Prompt, Di
     }
 }
 
-/// Returns the value of the first word of `table` found in `text`, ignoring case and accents.
+/// Returns the value of the first entry of `table` whose word starts a word of `text`, ignoring
+/// case and accents. A table word may be a stem ("llam" for "llámeme") but never matches inside
+/// a word, so "plin" does not match "disciplina".
 fn find_word(text: &str, table: &[(&'static str, &'static str)]) -> Option<&'static str> {
     let folded: String = text
         .to_lowercase()
@@ -223,5 +239,9 @@ fn find_word(text: &str, table: &[(&'static str, &'static str)]) -> Option<&'sta
             other => other,
         })
         .collect();
-    table.iter().find(|(word, _)| folded.contains(word)).map(|(_, value)| *value)
+    table.iter().find(|(word, _)| starts_a_word(&folded, word)).map(|(_, value)| *value)
+}
+
+fn starts_a_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(at, _)| text[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric()))
 }

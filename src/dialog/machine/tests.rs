@@ -288,7 +288,7 @@ fn english_caller_switches_language() {
     assert_eq!(machine.language(), Language::En);
     assert_eq!(
         texts(&actions),
-        ["Thank you. To protect your privacy, please say the last four digits of your Social Security number, or enter them on your keypad."]
+        ["Thank you. To protect your privacy, please say the last four digits of your official ID, your INE, or enter them on your keypad."]
     );
 }
 

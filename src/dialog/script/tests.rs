@@ -20,6 +20,7 @@ fn values() -> PromptValues {
         amount: "dos mil pesos".into(),
         date: "el viernes 4 de diciembre".into(),
         schedule: "dos pagos de mil pesos, el viernes 4 de diciembre y el domingo 3 de enero".into(),
+        remaining: "dos mil quinientos pesos".into(),
         minimum: "setecientos veinte pesos".into(),
         latest_date: "el jueves 17 de diciembre".into(),
         callback_time: "el lunes 7 de diciembre a las diez de la mañana".into(),
@@ -254,4 +255,22 @@ fn protected_must_list_prompt_keys() {
     let dir = prompts_dir_with("es-MX", "protected = [\"saludo\"]\n");
     let error = Script::load(dir.path(), "es-MX").expect_err("unknown key");
     assert!(matches!(error, ScriptError::UnknownPrompt { ref key, .. } if key == "saludo"), "{error}");
+}
+
+#[test]
+fn value_ending_in_period_keeps_one_period() {
+    let script = Script::embedded("en-US").expect("embedded script");
+    let values = PromptValues {
+        agency: "Collections Partners Inc.".into(),
+        callback_time: "on Thursday, December 3 at 10 a.m.".into(),
+        ..values()
+    };
+    assert_eq!(
+        script.render(Prompt::WhoIsCalling, &values),
+        "This is Sofía, a virtual assistant from Collections Partners Inc."
+    );
+    assert_eq!(
+        script.render(Prompt::ThirdPartyCallbackAck, &values),
+        "Thank you very much. We'll call again on Thursday, December 3 at 10 a.m. Goodbye."
+    );
 }

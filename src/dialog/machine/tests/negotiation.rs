@@ -145,9 +145,58 @@ fn counter_below_minimum_names_it() {
 #[test]
 fn counter_beyond_plans_is_partial_payment() {
     let mut machine = asked_for_terms();
-    assert_eq!(step(&mut machine, offer(pesos(730), Some(date(12, 4)))), ["say:read_back"]);
+    let read_back = machine.on(offer(pesos(730), Some(date(12, 4))));
+    assert_eq!(names(&read_back), ["say:read_back_partial"]);
+    assert_eq!(
+        texts(&read_back),
+        ["Entonces, usted paga setecientos treinta pesos el viernes 4 de diciembre, como pago parcial: quedan pendientes tres mil setecientos setenta pesos. ¿Es correcto? Diga sí, o marque 1 para confirmar y 2 para corregir."]
+    );
     let promise = stored_promise(&machine.on(heard(Intent::Affirm))).expect("promise");
     assert_eq!(promise.amount, pesos_money(730));
+    let confirmed = machine.on(Event::PromiseStored { ok: true });
+    assert_eq!(
+        texts(&confirmed)[0],
+        "Listo. Quedó registrado su compromiso de pagar setecientos treinta pesos el viernes 4 de diciembre, como pago parcial. Quedan pendientes tres mil setecientos setenta pesos. Gracias."
+    );
+}
+
+#[test]
+fn key_two_at_read_back_keeps_the_amount() {
+    let mut machine = asked_for_terms();
+    assert_eq!(step(&mut machine, offer(pesos(4_500), Some(date(12, 4)))), ["say:read_back"]);
+    assert_eq!(step(&mut machine, Event::Digits("2".into())), ["say:ask_payment"]);
+    assert_eq!(step(&mut machine, with_date(Intent::Unknown, date(12, 7))), ["say:read_back"]);
+    let promise = stored_promise(&machine.on(Event::Digits("1".into()))).expect("promise");
+    assert_eq!(promise.amount, pesos_money(4_500));
+    assert_eq!(promise.due_date, date(12, 7));
+}
+
+#[test]
+fn counter_to_a_plan_declines_it() {
+    let mut machine = asked_for_terms();
+    let plan = machine.on(offer(pesos(2_000), Some(date(12, 4))));
+    assert_eq!(names(&plan), ["say:offer_counter"]);
+    let same_amount = Interpretation { amount: pesos(2_000), ..Interpretation::intent(Intent::Deny) };
+    assert_eq!(step(&mut machine, Event::Heard { text: String::new(), interpretation: same_amount }), ["say:ask_date"]);
+    let next = machine.on(with_date(Intent::Unknown, date(12, 4)));
+    assert_ne!(texts(&next), texts(&plan));
+    assert_eq!(
+        texts(&next),
+        ["Con lo que me dice, le propongo pagar cuatro mil doscientos setenta y cinco pesos así: tres pagos, dos mil pesos el viernes 4 de diciembre, mil ciento treinta y siete pesos el domingo 3 de enero de 2027 y mil ciento treinta y ocho pesos el martes 2 de febrero de 2027. ¿Le parece bien?"]
+    );
+}
+
+#[test]
+fn rung_with_declined_schedule_is_skipped() {
+    let mut machine = asked_for_terms();
+    let plan = machine.on(offer(pesos(2_000), Some(date(12, 4))));
+    assert_eq!(names(&plan), ["say:offer_counter"]);
+    // The settlement plan is next. Below it the long plan comes to the first plan's payments
+    // again, so it is skipped for the partial payment.
+    let settlement_plan = machine.on(heard(Intent::Deny));
+    assert_eq!(names(&settlement_plan), ["say:offer_counter"]);
+    assert_ne!(texts(&settlement_plan), texts(&plan));
+    assert_eq!(step(&mut machine, heard(Intent::Deny)), ["say:read_back_partial"]);
 }
 
 #[test]
@@ -344,4 +393,12 @@ fn balance_question_is_answered() {
 fn keypad_two_at_offer_declines() {
     let mut machine = verified();
     assert_eq!(step(&mut machine, Event::Digits("2".into())), ["say:ask_payment"]);
+}
+
+#[test]
+fn yes_naming_the_first_payment_takes_the_plan() {
+    let mut machine = asked_for_terms();
+    assert_eq!(step(&mut machine, offer(pesos(2_000), Some(date(12, 4)))), ["say:offer_counter"]);
+    let yes = Interpretation { amount: pesos(2_000), ..Interpretation::intent(Intent::Affirm) };
+    assert_eq!(step(&mut machine, Event::Heard { text: String::new(), interpretation: yes }), ["say:read_back_plan"]);
 }

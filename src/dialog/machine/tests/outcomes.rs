@@ -101,7 +101,7 @@ fn named_day_callback_at_ten_local() {
     assert_eq!(actions, [Action::StoreCallback { requested_for: Some(mexico_city(monday, 10)) }]);
     let ack = machine.on(Event::OutcomeStored { ok: true });
     assert_eq!(names(&ack), ["say:callback_ack_dated", "dispose:callback_requested", "hangup"]);
-    assert_eq!(texts(&ack), ["Con gusto. Le llamamos el lunes 7 de diciembre a las diez de la mañana. Hasta luego."]);
+    assert_eq!(texts(&ack), ["Con gusto. Le llamamos el lunes 7 de diciembre, dentro del horario permitido para llamar. Hasta luego."]);
 }
 
 #[test]
@@ -207,4 +207,55 @@ fn voicemail_leaves_limited_message() {
 fn voicemail_after_verification_is_ignored() {
     let mut machine = verified();
     assert!(machine.on(Event::AnsweringMachine).is_empty());
+}
+
+#[test]
+fn payment_channel_takes_the_most_specific_word() {
+    let cases = [
+        ("lo deposité en el OXXO el sábado", "store"),
+        ("ya pagué por Nequi el viernes", "app"),
+        ("pagué con Daviplata", "app"),
+        ("ya pagué por Yape ayer", "app"),
+        ("le pagué por Plin", "app"),
+        ("pagué por Mercado Pago", "app"),
+        ("pagué en el banco", "bank"),
+        ("lo deposité en el banco", "deposit"),
+    ];
+    for (text, channel) in cases {
+        let mut machine = verified();
+        let interpretation = Interpretation { date: Some(date(11, 28)), ..Interpretation::intent(Intent::AlreadyPaid) };
+        let actions = machine.on(Event::Heard { text: text.into(), interpretation });
+        let [Action::StorePaymentClaim(claim)] = actions.as_slice() else {
+            panic!("{text}: no claim stored: {actions:?}");
+        };
+        assert_eq!(claim.channel.as_deref(), Some(channel), "{text}");
+    }
+}
+
+#[test]
+fn payment_channel_word_never_matches_inside_a_word() {
+    let mut machine = verified();
+    let interpretation = Interpretation { date: Some(date(11, 28)), ..Interpretation::intent(Intent::AlreadyPaid) };
+    let actions = machine.on(Event::Heard { text: "pagué por disciplina".into(), interpretation });
+    let [Action::StorePaymentClaim(claim)] = actions.as_slice() else {
+        panic!("no claim stored: {actions:?}");
+    };
+    assert_eq!(claim.channel, None);
+}
+
+#[test]
+fn moved_english_callback_ends_with_one_period() {
+    let mut machine = machine_where(|account| {
+        account.debtor.country = "CO".into();
+        account.debtor.locale = "en-US".into();
+        account.debtor.time_zone = chrono_tz::America::Bogota;
+        account.debt.balance = Money::from_major(1_850_000, Currency::Cop);
+    });
+    machine.on(Event::CallStarted);
+    machine.on(with_date(Intent::CallbackRequest, date(12, 6)));
+    let ack = machine.on(Event::OutcomeStored { ok: true });
+    assert_eq!(
+        texts(&ack),
+        ["We can't call at that time, so we'll call you on Saturday, December 5 at 2 p.m., the closest time we're allowed. Goodbye."]
+    );
 }

@@ -119,7 +119,7 @@ fn third_party_time_is_stored_as_callback() {
     assert_eq!(names(&ack), ["say:third_party_callback_ack", "dispose:third_party", "hangup"]);
     assert_eq!(
         texts(&ack),
-        ["Muchas gracias. Volveremos a llamar el lunes 7 de diciembre a las diez de la mañana. Hasta luego."]
+        ["Muchas gracias. Volveremos a llamar el lunes 7 de diciembre. Hasta luego."]
     );
 }
 
