@@ -80,7 +80,7 @@ enum Command {
         /// The debtor to talk as (a `debtor_id` already imported into the store).
         #[arg(long)]
         debtor: String,
-        /// The prompts' locale, over the debtor's: es-MX, es-CO, es-PE, es-CL, es-AR, en-US, es-419.
+        /// The prompts' locale, over the debtor's: es-MX, es-CO, es-PE, es-CL, es-AR, en-US, es-419, or English for a country: en-MX, en-CO, en-PE, en-CL, en-AR, en-419.
         #[arg(long)]
         locale: Option<String>,
         /// The debtor's local date of the call (YYYY-MM-DD), at 10:00; by default now.

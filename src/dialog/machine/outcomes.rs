@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDate, TimeZone};
 use super::negotiating::half;
 use super::{CallbackKind, Machine, Pending, State};
 use crate::collections::model::{Disposition, PaymentClaim};
-use crate::dialog::nlu::{Intent, Interpretation};
+use crate::dialog::nlu::{stop_contact_channels, Intent, Interpretation};
 use crate::dialog::negotiation::Rung;
 use crate::dialog::script::Prompt;
 use crate::dialog::{Action, AmountMention};
@@ -16,24 +16,6 @@ use crate::dialog::{Action, AmountMention};
 // Limitation: the interpreter reads days but not times of day, so a callback asked for "mañana a
 // las cinco" is placed at 10:00 of that day. The bot then says only the day, not the hour.
 const CALLBACK_HOUR: u32 = 10;
-
-/// Words that name a contact channel, normalised, and the channel they name. The first match in
-/// the caller's words wins; without one, a stop-contact request on a call is about calls.
-// NOTE: the interpreter has no channel slot yet, so the machine reads these few words itself.
-const CHANNEL_WORDS: [(&str, &str); 12] = [
-    ("whatsapp", "whatsapp"),
-    ("mensaje", "sms"),
-    ("sms", "sms"),
-    ("text", "sms"),
-    ("correo", "email"),
-    ("email", "email"),
-    ("e-mail", "email"),
-    ("mail", "email"),
-    ("llam", "voice"),
-    ("call", "voice"),
-    ("telefono", "voice"),
-    ("phone", "voice"),
-];
 
 /// Words that name how a payment was made, and the channel stored with the claim, the most
 /// specific first: a store chain or a payment app names the place, so "deposité en el OXXO" is a
@@ -106,7 +88,8 @@ impl Machine {
     }
 
     pub(super) fn store_opt_out(&mut self, text: &str) -> Vec<Action> {
-        let channel = find_word(text, &CHANNEL_WORDS).unwrap_or("voice").to_string();
+        // A request that names no channel ("no me molesten") is about this one: calls.
+        let channel = stop_contact_channels(text).first().copied().unwrap_or("voice").to_string();
         self.store(Action::StoreOptOut { channel: channel.clone() }, Pending::OptOut { channel })
     }
 
