@@ -33,8 +33,9 @@ impl Plan {
     }
 }
 
-/// The maximum installment count read as a plan: six years of monthly payments, a judgement
-/// rather than a rule. Larger numbers before "pagos" are read as amounts.
+/// The maximum installment count read from "a seis meses" or a bare number: six years of
+/// monthly payments, a judgement rather than a rule. A number said right before an installment
+/// word ("100 cuotas") is a count whatever its size, and the policy decides whether it is allowed.
 const MAX_INSTALLMENTS: i64 = 72;
 
 /// Words that name installments after their count: "3 cuotas", "four payments".
@@ -106,17 +107,32 @@ pub(crate) fn find_plan(words: &Words, numbers: &[NumberSpan], bare_count: bool)
 /// "3 cuotas", "en tres pagos", "a seis meses", "over six months", "three monthly payments".
 /// With `about_plan`, "en doce meses" and "in twelve months" count too.
 fn counted_at(words: &Words, span: &NumberSpan, about_plan: bool) -> Option<Counted> {
-    let count = small_count(span)?;
-    let mut unit = words.get(span.end)?;
-    if PLAN_ADJECTIVES.contains(&unit) {
-        unit = words.get(span.end + 1)?;
+    let unit = unit_after(words, span)?;
+    if INSTALLMENT_WORDS.contains(&unit) {
+        let whole = span.whole().filter(|whole| *whole >= 1 && !span.is_article)?;
+        return Some(Counted { count: u32::try_from(whole).ok()?, number: *span });
     }
+    let count = small_count(span)?;
     let before = span.start.checked_sub(1).and_then(|index| words.get(index));
     let months_before = if about_plan { &["a", "over", "en", "in"][..] } else { &["a", "over"][..] };
-    let is_plan = INSTALLMENT_WORDS.contains(&unit)
-        // "en 6 meses" alone is a date; "a 6 meses" and "over six months" are a plan.
-        || (matches!(unit, "meses" | "months") && before.is_some_and(|word| months_before.contains(&word)));
+    // "en 6 meses" alone is a date; "a 6 meses" and "over six months" are a plan.
+    let is_plan = matches!(unit, "meses" | "months") && before.is_some_and(|word| months_before.contains(&word));
     is_plan.then_some(Counted { count, number: *span })
+}
+
+/// Returns the word after the number at `span`, past one adjective ("three monthly payments").
+fn unit_after<'a>(words: &'a Words, span: &NumberSpan) -> Option<&'a str> {
+    let unit = words.get(span.end)?;
+    match PLAN_ADJECTIVES.contains(&unit) {
+        true => words.get(span.end + 1),
+        false => Some(unit),
+    }
+}
+
+/// Tells whether the number at `span` counts installments or months ("100 cuotas", "6 meses"),
+/// so it is never an amount, even when it is no plan the interpreter reports.
+pub(crate) fn counts_periods(words: &Words, span: &NumberSpan) -> bool {
+    unit_after(words, span).is_some_and(|unit| INSTALLMENT_WORDS.contains(&unit) || matches!(unit, "meses" | "months"))
 }
 
 fn small_count(span: &NumberSpan) -> Option<u32> {
@@ -195,7 +211,13 @@ mod tests {
     }
 
     #[test]
-    fn large_number_before_pagos_is_no_count() {
-        assert_eq!(plan("500 pagos", false), (None, None));
+    fn large_number_before_installment_word_is_count() {
+        assert_eq!(plan("500 pagos", false), (Some(500), None));
+        assert_eq!(plan("quiero pagar en 100 cuotas empezando el viernes", false), (Some(100), None));
+    }
+
+    #[test]
+    fn large_number_before_meses_is_no_count() {
+        assert_eq!(plan("a 100 meses", false), (None, None));
     }
 }

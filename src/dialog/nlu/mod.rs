@@ -18,6 +18,7 @@ mod installments;
 mod intent;
 mod money;
 mod numbers;
+mod option;
 mod refusal;
 mod text;
 
@@ -50,7 +51,8 @@ pub struct Interpretation {
     /// is, one installment's worth, while "cuotas de 500" is not reported.
     pub installments: Option<u32>,
     /// Digits for the identity check, read only when the bot asked for them. A date of birth,
-    /// asked with [`Expecting::BirthDate`], comes in `date`.
+    /// asked with [`Expecting::BirthDate`], comes in `date`. At a read-back or an offer, a lone
+    /// option number ("uno", "marco dos") comes here as the key "1" or "2".
     pub digits: Option<String>,
     /// The caller's language, when the words leave no doubt.
     pub language: Option<Language>,
@@ -328,12 +330,20 @@ impl RuleInterpreter {
         let date_span = date_span.filter(|span| {
             !plan.count.is_some_and(|counted| counted.number.start >= span.start && counted.number.start < span.end)
         });
-        let amount = self.amount(&words, &numbers, date_span.as_ref(), &plan, ctx);
+        // "Marque 1 para confirmar y 2 para corregir": a lone "uno" there is the key, not one peso.
+        let option_key = match ctx.expecting {
+            Expecting::PromiseConfirmation | Expecting::OfferResponse => option::option_key(&words, &numbers),
+            _ => None,
+        };
+        let amount = match option_key {
+            Some(_) => None,
+            None => self.amount(&words, &numbers, date_span.as_ref(), &plan, ctx),
+        };
         let date = date_span.map(|span| span.date).or(birth_date);
 
         let digits = match ctx.expecting {
             Expecting::VerificationDigits => numbers::spoken_digits(words.tokens()),
-            _ => None,
+            _ => option_key.map(str::to_string),
         };
         let found = intent::Found { amount: amount.is_some(), date: date.is_some(), installments: plan.is_mentioned() };
         let intent = match ctx.expecting {
@@ -396,7 +406,9 @@ impl RuleInterpreter {
         ) || intent::offers_payment(words)
             || intent::says_already_paid(words)
             || intent::mentions_past_payment(words);
-        let is_free = |span: &numbers::NumberSpan| outside_date(span) && !plan.uses(span);
+        let is_free = |span: &numbers::NumberSpan| {
+            outside_date(span) && !plan.uses(span) && !installments::counts_periods(words, span)
+        };
         let found = money::find_amount(words, numbers, is_free, money, bare_numbers_are_amounts);
         // "No puedo pagar todo" names the whole balance only to refuse it.
         found

@@ -201,11 +201,11 @@ fn currency_word(token: &str, dialect: Dialect) -> Option<CurrencyWord> {
         "varo" | "varos" if dialect == Dialect::Mexico => CurrencyWord::Pesos,
         "mango" | "mangos" if dialect == Dialect::Argentina => CurrencyWord::Pesos,
         "sol" | "soles" | "pen" => CurrencyWord::Soles,
-        "luca" | "lucas" if dialect == Dialect::Peru => CurrencyWord::Soles,
+        "luca" | "lucas" | "luquita" | "luquitas" if dialect == Dialect::Peru => CurrencyWord::Soles,
         "dolar" | "dolares" | "dollar" | "dollars" | "bucks" | "usd" => CurrencyWord::Dollars,
         "grand" | "grands" => CurrencyWord::Grand,
         "real" | "reales" | "reais" | "brl" => CurrencyWord::Reales,
-        "luca" | "lucas" if thousands_slang => CurrencyWord::Lucas,
+        "luca" | "lucas" | "luquita" | "luquitas" if thousands_slang => CurrencyWord::Lucas,
         "palo" | "palos" if thousands_slang => CurrencyWord::Palos,
         _ => return None,
     };
@@ -403,6 +403,7 @@ mod tests {
         assert_eq!(amount("15 mil mangos", Currency::Ars, false), exact(1_500_000, Currency::Ars));
         assert_eq!(amount("800 varos", Currency::Mxn, false), exact(80_000, Currency::Mxn));
         assert_eq!(amount("cinco lucas", Currency::Mxn, false), None);
+        assert_eq!(amount("5 luquitas", Currency::Clp, false), exact(5_000, Currency::Clp));
         assert_eq!(amount("15 mangos", Currency::Clp, false), None);
     }
 
