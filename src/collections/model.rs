@@ -313,6 +313,9 @@ pub enum Disposition {
     RightPartyNoCommitment,
     /// The caller stayed silent until the bot gave up.
     NoResponse,
+    /// The caller spoke, but the bot ended the call before verification because it did not
+    /// understand the answers.
+    NotUnderstood,
     /// The caller hung up before the conversation reached an outcome.
     HungUp,
     /// The debtor asked not to be contacted again on a channel.
@@ -331,7 +334,7 @@ pub enum Disposition {
 }
 
 impl Disposition {
-    pub const ALL: [Disposition; 18] = [
+    pub const ALL: [Disposition; 19] = [
         Disposition::PromiseToPay,
         Disposition::AlreadyPaid,
         Disposition::RefusedToPay,
@@ -343,6 +346,7 @@ impl Disposition {
         Disposition::VerificationFailed,
         Disposition::RightPartyNoCommitment,
         Disposition::NoResponse,
+        Disposition::NotUnderstood,
         Disposition::HungUp,
         Disposition::StopContact,
         Disposition::Transferred,
@@ -365,6 +369,7 @@ impl Disposition {
             Disposition::VerificationFailed => "verification_failed",
             Disposition::RightPartyNoCommitment => "right_party_no_commitment",
             Disposition::NoResponse => "no_response",
+            Disposition::NotUnderstood => "not_understood",
             Disposition::HungUp => "hung_up",
             Disposition::StopContact => "stop_contact",
             Disposition::Transferred => "transferred",

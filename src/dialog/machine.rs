@@ -319,6 +319,11 @@ impl Machine {
         }
         self.silences = 0;
         self.follow_language(heard.language);
+        // A spoken "uno" or "dos" at a read-back or an offer answers "marque 1 … 2".
+        let answers_keypad = matches!(self.state, State::ReadingBack(_) | State::Offering(_) | State::OfferingHardship);
+        if let (true, Some(key)) = (answers_keypad, heard.digits.as_deref()) {
+            return self.keypad(key);
+        }
         if let Some(actions) = self.repeat_unheard_read_back(&heard) {
             return actions;
         }
@@ -429,7 +434,7 @@ impl Machine {
         };
         self.clarifications += 1;
         if self.clarifications > self.ctx.settings.max_clarifications {
-            return self.finish(&[Prompt::Goodbye], self.unresolved());
+            return self.finish(&[Prompt::Goodbye], self.not_understood());
         }
         let mut actions: Vec<Action> = lead.into_iter().map(|lead| self.say(lead, false)).collect();
         actions.push(self.say(question, true));
@@ -462,6 +467,15 @@ impl Machine {
             Disposition::ThirdParty
         } else {
             Disposition::NoResponse
+        }
+    }
+
+    /// Returns the disposition of a call the bot ends because it did not understand the caller.
+    /// `no_response` stays for callers who said nothing.
+    fn not_understood(&self) -> Disposition {
+        match self.unresolved() {
+            Disposition::NoResponse => Disposition::NotUnderstood,
+            disposition => disposition,
         }
     }
 

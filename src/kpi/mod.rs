@@ -225,6 +225,15 @@ mod tests {
     }
 
     #[test]
+    fn not_understood_is_contact_without_right_party() {
+        let attempts = [outbound(true, Disposition::NotUnderstood, false), outbound(true, Disposition::NoResponse, false)];
+        let kpis = compute(&attempts, &[]);
+        assert_eq!(kpis.connects, 2);
+        assert_eq!(kpis.contacts, 1);
+        assert_eq!(kpis.right_party_contacts, 0);
+    }
+
+    #[test]
     fn rates_state_denominators() {
         let kpis = compute(&sample_attempts(), &[promise(450_000, Currency::Mxn), promise(250_000, Currency::Clp)]);
         assert_eq!(

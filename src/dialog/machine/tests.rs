@@ -237,7 +237,7 @@ fn unknown_answers_end_politely_before_verification() {
     machine.on(Event::CallStarted);
     assert_eq!(step(&mut machine, heard(Intent::Unknown)), ["say:not_understood", "say:ask_identity"]);
     assert_eq!(step(&mut machine, heard(Intent::Unknown)), ["say:not_understood", "say:ask_identity"]);
-    assert_eq!(step(&mut machine, heard(Intent::Unknown)), ["say:goodbye", "dispose:no_response", "hangup"]);
+    assert_eq!(step(&mut machine, heard(Intent::Unknown)), ["say:goodbye", "dispose:not_understood", "hangup"]);
 }
 
 #[test]
