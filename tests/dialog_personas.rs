@@ -414,7 +414,7 @@ async fn nothing_about_the_debt_before_verification() {
             Disposition::CallbackRequested,
             Disposition::NoResponse,
             Disposition::VerificationFailed,
-            Disposition::NoResponse,
+            Disposition::NotUnderstood,
             Disposition::WrongNumber,
         ]
     );
