@@ -27,7 +27,7 @@ use super::negotiation::{Counter, Limits, Offer, Rung};
 use super::nlu::{spoken_date, spoken_money, Dialect, Expecting, Intent, InterpretContext, Interpretation};
 use super::policy::VerificationMethod;
 use super::script::{locale_for_country, Prompt, PromptValues, Script};
-use super::spoken::{channel_name, spoken_callback_day, spoken_callback_time, spoken_phone, spoken_schedule};
+use super::spoken::{channel_name, product_name_in, spoken_callback_day, spoken_callback_time, spoken_phone, spoken_schedule};
 use super::{Action, CallContext, Event, Language, Utterance};
 use crate::collections::model::{Disposition, Installment, Money};
 
@@ -518,7 +518,10 @@ impl Machine {
             agency: self.ctx.agency.clone(),
             bot_name: self.ctx.bot_name.clone(),
             creditor: account.debt.creditor.clone(),
-            product: account.debt.product.clone(),
+            product: match self.switched {
+                Some(_) => product_name_in(&account.debt.product, language),
+                None => account.debt.product.clone(),
+            },
             balance: spoken_money(account.debt.balance, language),
             days_past_due: account.debt.days_past_due.to_string(),
             minimum: spoken_money(self.limits.min_installment, language),

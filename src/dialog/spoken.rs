@@ -132,6 +132,38 @@ pub fn channel_name(channel: &str, language: Language) -> String {
     name.to_string()
 }
 
+/// Product names of the portfolio in Spanish and English, compared lowercase.
+const PRODUCT_NAMES: &[(&str, &str)] = &[
+    ("tarjeta de crédito", "credit card"),
+    ("préstamo personal", "personal loan"),
+    ("crédito automotriz", "auto loan"),
+    ("crédito vehicular", "auto loan"),
+    ("crédito de nómina", "payroll loan"),
+    ("crédito de libranza", "payroll loan"),
+    ("crédito de consumo", "consumer loan"),
+    ("avance en efectivo", "cash advance"),
+    ("línea de crédito", "line of credit"),
+    ("microcrédito", "microloan"),
+];
+
+/// Names the debt's product in `language` after the caller switched to it, because the
+/// portfolio writes the product in the portfolio's language. A name of [`PRODUCT_NAMES`] is
+/// translated. Any other name is replaced by "cuenta" or "account" rather than said in the
+/// other language.
+pub fn product_name_in(product: &str, language: Language) -> String {
+    let wanted = product.trim().to_lowercase();
+    let translated = PRODUCT_NAMES.iter().find_map(|(spanish, english)| match language {
+        Language::Es if wanted == *spanish || wanted == *english => Some(*spanish),
+        Language::En if wanted == *spanish || wanted == *english => Some(*english),
+        _ => None,
+    });
+    let generic = match language {
+        Language::Es => "cuenta",
+        Language::En => "account",
+    };
+    translated.unwrap_or(generic).to_string()
+}
+
 /// A date as it follows a verb: "el viernes 4 de diciembre", "on Friday, December 4".
 fn dated(date: NaiveDate, today: NaiveDate, language: Language) -> String {
     match language {
@@ -182,6 +214,20 @@ mod tests {
 
     fn part(major: i64, due_date: NaiveDate) -> Installment {
         Installment { amount: Money::from_major(major, Currency::Mxn), due_date }
+    }
+
+    #[test]
+    fn product_name_translates_known_names() {
+        assert_eq!(product_name_in("tarjeta de crédito", Language::En), "credit card");
+        assert_eq!(product_name_in("Credit Card", Language::Es), "tarjeta de crédito");
+        assert_eq!(product_name_in("crédito de nómina", Language::En), "payroll loan");
+        assert_eq!(product_name_in("personal loan", Language::Es), "préstamo personal");
+    }
+
+    #[test]
+    fn product_name_unknown_is_generic() {
+        assert_eq!(product_name_in("product", Language::Es), "cuenta");
+        assert_eq!(product_name_in("tarjeta departamental", Language::En), "account");
     }
 
     #[test]
