@@ -24,7 +24,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use super::jurisdiction::Placed;
 use super::negotiation::{Counter, Limits, Offer, Rung};
-use super::nlu::{spoken_date, spoken_money, Dialect, Expecting, Intent, InterpretContext, Interpretation};
+use super::nlu::{spell_number, spoken_date, spoken_money, Dialect, Expecting, Intent, InterpretContext, Interpretation};
 use super::policy::VerificationMethod;
 use super::script::{locale_for_country, Prompt, PromptValues, Script};
 use super::spoken::{channel_name, product_name_in, spoken_callback_day, spoken_callback_time, spoken_phone, spoken_schedule};
@@ -525,6 +525,7 @@ impl Machine {
             balance: spoken_money(account.debt.balance, language),
             days_past_due: account.debt.days_past_due.to_string(),
             minimum: spoken_money(self.limits.min_installment, language),
+            max_installments: spell_number(i64::from(self.limits.max_installments), language),
             latest_date: spoken_date(self.limits.latest_first_date, today, language),
             voicemail_business: voicemail.business_name.clone(),
             voicemail_person: voicemail.person_name.clone(),

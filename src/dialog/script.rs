@@ -49,6 +49,8 @@ pub enum Prompt {
     AskDate,
     AmountInvalid,
     AmountTooLow,
+    /// The debtor asked for more installments than the policy's maximum.
+    TooManyInstallments,
     DateTooLate,
     ReadBack,
     ReadBackPlan,
@@ -81,7 +83,7 @@ pub enum Prompt {
 }
 
 impl Prompt {
-    pub const ALL: [Prompt; 58] = [
+    pub const ALL: [Prompt; 59] = [
         Prompt::Greeting,
         Prompt::Disclosure,
         Prompt::AskIdentity,
@@ -111,6 +113,7 @@ impl Prompt {
         Prompt::AskDate,
         Prompt::AmountInvalid,
         Prompt::AmountTooLow,
+        Prompt::TooManyInstallments,
         Prompt::DateTooLate,
         Prompt::ReadBack,
         Prompt::ReadBackPlan,
@@ -174,6 +177,7 @@ impl Prompt {
             Prompt::AskDate => "ask_date",
             Prompt::AmountInvalid => "amount_invalid",
             Prompt::AmountTooLow => "amount_too_low",
+            Prompt::TooManyInstallments => "too_many_installments",
             Prompt::DateTooLate => "date_too_late",
             Prompt::ReadBack => "read_back",
             Prompt::ReadBackPlan => "read_back_plan",
@@ -230,6 +234,7 @@ impl Prompt {
                 | Prompt::AskDate
                 | Prompt::AmountInvalid
                 | Prompt::AmountTooLow
+                | Prompt::TooManyInstallments
                 | Prompt::DateTooLate
                 | Prompt::ReadBack
                 | Prompt::ReadBackPlan
@@ -281,6 +286,7 @@ impl Prompt {
             Placeholder::Remaining => matches!(self, Prompt::ReadBackPartial | Prompt::PromiseConfirmedPartial),
             Placeholder::LatestDate => self.knows_offer() || self == Prompt::DateTooLate,
             Placeholder::Minimum => self == Prompt::AmountTooLow,
+            Placeholder::MaxInstallments => self == Prompt::TooManyInstallments,
             Placeholder::CallbackTime => self.knows_callback(),
             _ => true,
         };
@@ -318,6 +324,8 @@ pub enum Placeholder {
     /// What stays owed after a partial payment.
     Remaining,
     Minimum,
+    /// The policy's maximum number of installments, in words.
+    MaxInstallments,
     LatestDate,
     CallbackTime,
     Channel,
@@ -327,7 +335,7 @@ pub enum Placeholder {
 }
 
 impl Placeholder {
-    const ALL: [Placeholder; 19] = [
+    const ALL: [Placeholder; 20] = [
         Placeholder::FirstName,
         Placeholder::FullName,
         Placeholder::Agency,
@@ -341,6 +349,7 @@ impl Placeholder {
         Placeholder::Schedule,
         Placeholder::Remaining,
         Placeholder::Minimum,
+        Placeholder::MaxInstallments,
         Placeholder::LatestDate,
         Placeholder::CallbackTime,
         Placeholder::Channel,
@@ -364,6 +373,7 @@ impl Placeholder {
             Placeholder::Schedule => "schedule",
             Placeholder::Remaining => "remaining",
             Placeholder::Minimum => "minimum",
+            Placeholder::MaxInstallments => "max_installments",
             Placeholder::LatestDate => "latest_date",
             Placeholder::CallbackTime => "callback_time",
             Placeholder::Channel => "channel",
@@ -410,6 +420,7 @@ pub struct PromptValues {
     pub schedule: String,
     pub remaining: String,
     pub minimum: String,
+    pub max_installments: String,
     pub latest_date: String,
     pub callback_time: String,
     pub channel: String,
@@ -434,6 +445,7 @@ impl PromptValues {
             Placeholder::Schedule => &self.schedule,
             Placeholder::Remaining => &self.remaining,
             Placeholder::Minimum => &self.minimum,
+            Placeholder::MaxInstallments => &self.max_installments,
             Placeholder::LatestDate => &self.latest_date,
             Placeholder::CallbackTime => &self.callback_time,
             Placeholder::Channel => &self.channel,

@@ -151,10 +151,10 @@ const PRODUCT_NAMES: &[(&str, &str)] = &[
 /// translated. Any other name is replaced by "cuenta" or "account" rather than said in the
 /// other language.
 pub fn product_name_in(product: &str, language: Language) -> String {
-    let wanted = product.trim().to_lowercase();
+    let name = product.trim().to_lowercase();
     let translated = PRODUCT_NAMES.iter().find_map(|(spanish, english)| match language {
-        Language::Es if wanted == *spanish || wanted == *english => Some(*spanish),
-        Language::En if wanted == *spanish || wanted == *english => Some(*english),
+        Language::Es if name == *spanish || name == *english => Some(*spanish),
+        Language::En if name == *spanish || name == *english => Some(*english),
         _ => None,
     });
     let generic = match language {

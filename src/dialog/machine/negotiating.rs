@@ -278,6 +278,12 @@ impl Machine {
     }
 
     fn fit_counter(&mut self, counter: Counter, terms: Terms) -> Vec<Action> {
+        if counter.installments.is_some_and(|count| count > self.limits.max_installments) {
+            self.last_counter = None;
+            let mut actions = vec![self.say(Prompt::TooManyInstallments, false)];
+            actions.extend(self.propose_next());
+            return actions;
+        }
         match self.fit_undeclined(&counter) {
             Fit::Offer(offer) => {
                 self.last_counter = Some(counter);

@@ -22,6 +22,7 @@ fn values() -> PromptValues {
         schedule: "dos pagos de mil pesos, el viernes 4 de diciembre y el domingo 3 de enero".into(),
         remaining: "dos mil quinientos pesos".into(),
         minimum: "setecientos veinte pesos".into(),
+        max_installments: "seis".into(),
         latest_date: "el jueves 17 de diciembre".into(),
         callback_time: "el lunes 7 de diciembre a las diez de la mañana".into(),
         channel: "llamadas telefónicas".into(),
