@@ -67,7 +67,11 @@ pub enum Prompt {
     OutcomeStoreFailed,
     CallbackAck,
     CallbackAckDated,
+    /// A callback at the time of day the caller named, said with its hour.
+    CallbackAckTimed,
     CallbackMoved,
+    /// A callback for a day without calls, moved to another day.
+    CallbackMovedDay,
     OptOutAck,
     HumanCallback,
     TransferNotice,
@@ -81,7 +85,7 @@ pub enum Prompt {
 }
 
 impl Prompt {
-    pub const ALL: [Prompt; 58] = [
+    pub const ALL: [Prompt; 60] = [
         Prompt::Greeting,
         Prompt::Disclosure,
         Prompt::AskIdentity,
@@ -129,7 +133,9 @@ impl Prompt {
         Prompt::OutcomeStoreFailed,
         Prompt::CallbackAck,
         Prompt::CallbackAckDated,
+        Prompt::CallbackAckTimed,
         Prompt::CallbackMoved,
+        Prompt::CallbackMovedDay,
         Prompt::OptOutAck,
         Prompt::HumanCallback,
         Prompt::TransferNotice,
@@ -192,7 +198,9 @@ impl Prompt {
             Prompt::OutcomeStoreFailed => "outcome_store_failed",
             Prompt::CallbackAck => "callback_ack",
             Prompt::CallbackAckDated => "callback_ack_dated",
+            Prompt::CallbackAckTimed => "callback_ack_timed",
             Prompt::CallbackMoved => "callback_moved",
+            Prompt::CallbackMovedDay => "callback_moved_day",
             Prompt::OptOutAck => "opt_out_ack",
             Prompt::HumanCallback => "human_callback",
             Prompt::TransferNotice => "transfer_notice",
@@ -269,7 +277,14 @@ impl Prompt {
     }
 
     fn knows_callback(self) -> bool {
-        matches!(self, Prompt::CallbackAckDated | Prompt::CallbackMoved | Prompt::ThirdPartyCallbackAck)
+        matches!(
+            self,
+            Prompt::CallbackAckDated
+                | Prompt::CallbackAckTimed
+                | Prompt::CallbackMoved
+                | Prompt::CallbackMovedDay
+                | Prompt::ThirdPartyCallbackAck
+        )
     }
 
     fn check(self, placeholder: Placeholder) -> Result<(), &'static str> {
