@@ -82,7 +82,8 @@ struct Terms {
 enum Pending {
     Promise(Offer),
     PaymentClaim,
-    Callback { kind: CallbackKind, placed: Option<Placed>, when: CallbackWhen },
+    /// `closed_day` is true when the day asked for allows no calls at all.
+    Callback { kind: CallbackKind, placed: Option<Placed>, when: CallbackWhen, closed_day: bool },
     OptOut { channel: String },
     Dispute,
     Hardship { person_callback: bool },
@@ -94,7 +95,7 @@ enum CallbackWhen {
     /// No day and no time: "llámeme después".
     Unnamed,
     /// A day without a time, placed at the machine's default hour: only the day is said back.
-    Day(NaiveDate),
+    Day,
     /// "Later today", placed an hour from now: the bot chose the hour.
     LaterToday,
     /// A time of day, with or without a day: the hour is said back.

@@ -85,7 +85,8 @@ impl Machine {
             let zoned = self.ctx.account.debtor.time_zone.from_local_datetime(&placed.at).earliest()?;
             Some(zoned.with_timezone(&chrono::Utc))
         });
-        let pending = Pending::Callback { kind, placed, when };
+        let closed_day = requested.is_some_and(|at| !self.ctx.jurisdiction.calling_hours.allows_day(at.date()));
+        let pending = Pending::Callback { kind, placed, when, closed_day };
         self.store(Action::StoreCallback { requested_for }, pending)
     }
 
@@ -102,7 +103,7 @@ impl Machine {
             (Some(date), _) if date < today => (None, CallbackWhen::Unnamed),
             (Some(date), Some(time)) => (Some(date.and_time(time)), CallbackWhen::Time),
             (Some(date), None) if date == today => (Some(now + Duration::hours(1)), CallbackWhen::LaterToday),
-            (Some(date), None) => (date.and_hms_opt(CALLBACK_HOUR, 0, 0), CallbackWhen::Day(date)),
+            (Some(date), None) => (date.and_hms_opt(CALLBACK_HOUR, 0, 0), CallbackWhen::Day),
             (None, Some(time)) => {
                 let today_at = today.and_time(time);
                 let at = match today_at > now {
@@ -191,7 +192,9 @@ impl Machine {
             Pending::Hardship { person_callback: true } => (Prompt::HardshipCallbackAck, Disposition::Hardship),
             Pending::Hardship { person_callback: false } => (Prompt::HardshipNoted, Disposition::Hardship),
             Pending::OptOut { .. } => (Prompt::OptOutAck, Disposition::StopContact),
-            Pending::Callback { kind, placed, when } => callback_outcome(*kind, *placed, *when),
+            Pending::Callback { kind, placed, when, closed_day } => {
+                callback_outcome(*kind, *placed, *when, *closed_day)
+            }
         };
         match ok {
             true => self.finish(&[prompt], disposition),
@@ -221,16 +224,20 @@ impl Machine {
     }
 }
 
-/// Picks what the bot says once a callback is stored. A moved request for a day alone names the
-/// day as the reason ("ese día no podemos llamarle"), any other moved request the hour.
-fn callback_outcome(kind: CallbackKind, placed: Option<Placed>, when: CallbackWhen) -> (Prompt, Disposition) {
-    let day_changed = |placed: Placed| matches!(when, CallbackWhen::Day(day) if placed.at.date() != day);
+/// Picks what the bot says once a callback is stored. A request moved off a day without calls
+/// names the day as the reason ("ese día no podemos llamarle"), any other moved request the hour.
+fn callback_outcome(
+    kind: CallbackKind,
+    placed: Option<Placed>,
+    when: CallbackWhen,
+    closed_day: bool,
+) -> (Prompt, Disposition) {
     let prompt = match (kind, placed) {
         (CallbackKind::ThirdParty, Some(_)) => Prompt::ThirdPartyCallbackAck,
         (CallbackKind::ThirdParty, None) => Prompt::ThirdPartyGoodbye,
         (CallbackKind::ByPerson, _) => Prompt::HumanCallback,
         (CallbackKind::Caller, None) => Prompt::CallbackAck,
-        (CallbackKind::Caller, Some(placed)) if placed.moved && day_changed(placed) => Prompt::CallbackMovedDay,
+        (CallbackKind::Caller, Some(placed)) if placed.moved && closed_day => Prompt::CallbackMovedDay,
         (CallbackKind::Caller, Some(placed)) if placed.moved => Prompt::CallbackMoved,
         (CallbackKind::Caller, Some(_)) if when == CallbackWhen::Time => Prompt::CallbackAckTimed,
         (CallbackKind::Caller, Some(_)) => Prompt::CallbackAckDated,
