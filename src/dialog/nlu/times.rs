@@ -366,4 +366,95 @@ mod tests {
         let numbers = find_numbers(words.tokens());
         assert_eq!(find_time(&words, &numbers, false), None);
     }
+
+    /// Readings of whole turns through the interpreter, slots and intent together.
+    mod reading {
+        use chrono::NaiveDate;
+
+        use crate::collections::model::{Currency, Money};
+        use crate::dialog::nlu::{Dialect, Expecting, Intent, InterpretContext, Interpretation, RuleInterpreter};
+        use crate::dialog::{AmountMention, Language};
+
+        fn read(text: &str, language: Language, dialect: Dialect, expecting: Expecting) -> Interpretation {
+            let today = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+            let currency = match dialect {
+                Dialect::UnitedStates => Currency::Usd,
+                _ => Currency::Mxn,
+            };
+            let ctx = InterpretContext { language, dialect, currency, today, expecting };
+            RuleInterpreter.interpret_now(text, &ctx)
+        }
+
+        fn spanish(text: &str) -> Interpretation {
+            read(text, Language::Es, Dialect::Mexico, Expecting::Other)
+        }
+
+        fn english(text: &str) -> Interpretation {
+            read(text, Language::En, Dialect::UnitedStates, Expecting::Other)
+        }
+
+        fn at(hour: u32, minute: u32) -> Option<chrono::NaiveTime> {
+            chrono::NaiveTime::from_hms_opt(hour, minute, 0)
+        }
+
+        #[test]
+        fn hour_is_no_amount_nor_date() {
+            let heard = spanish("llámeme a las 3");
+            assert_eq!(heard.intent, Intent::CallbackRequest);
+            assert_eq!(heard.time, at(15, 0));
+            assert_eq!(heard.amount, None);
+            assert_eq!(heard.date, None);
+        }
+
+        #[test]
+        fn day_and_time_together() {
+            let heard = spanish("sumerce llameme mañana a las 3 de la tarde");
+            assert_eq!(heard.date, NaiveDate::from_ymd_opt(2026, 12, 3));
+            assert_eq!(heard.time, at(15, 0));
+            assert_eq!(heard.amount, None);
+        }
+
+        #[test]
+        fn morning_after_tomorrow_keeps_tomorrow() {
+            let heard = spanish("llámeme el viernes por la mañana");
+            assert_eq!(heard.date, NaiveDate::from_ymd_opt(2026, 12, 4));
+            assert_eq!(heard.time, at(10, 0));
+        }
+
+        #[test]
+        fn english_time_is_a_callback_request() {
+            let heard = english("call me at 10 pm");
+            assert_eq!(heard.intent, Intent::CallbackRequest);
+            assert_eq!(heard.time, at(22, 0));
+            assert_eq!(heard.amount, None);
+        }
+
+        #[test]
+        fn time_answers_when_to_call() {
+            let heard = read("a las cinco y media", Language::Es, Dialect::Mexico, Expecting::CallbackTime);
+            assert_eq!(heard.intent, Intent::CallbackRequest);
+            assert_eq!(heard.time, at(17, 30));
+        }
+
+        #[test]
+        fn offer_keeps_amount_beside_time() {
+            let heard = read("le pago 500 el viernes a las 3", Language::Es, Dialect::Mexico, Expecting::PaymentOffer);
+            assert_eq!(heard.intent, Intent::PromiseToPay);
+            assert_eq!(heard.amount, Some(AmountMention::Exact(Money::from_major(500, Currency::Mxn))));
+            assert_eq!(heard.date, NaiveDate::from_ymd_opt(2026, 12, 4));
+        }
+
+        #[test]
+        fn english_amount_after_around_is_no_time() {
+            let heard = read("i can pay around 50 dollars", Language::En, Dialect::UnitedStates, Expecting::PaymentOffer);
+            assert_eq!(heard.time, None);
+            assert_eq!(heard.amount, Some(AmountMention::Exact(Money::from_major(50, Currency::Usd))));
+        }
+
+        #[test]
+        fn birth_date_question_reads_no_time() {
+            let heard = read("el 14 de marzo a las 3", Language::Es, Dialect::Mexico, Expecting::BirthDate);
+            assert_eq!(heard.time, None);
+        }
+    }
 }
