@@ -35,7 +35,7 @@ enum PartOfDay {
 }
 
 impl PartOfDay {
-    /// The hour a part of day said alone stands for.
+    /// Returns the hour that a part of day spoken alone stands for.
     fn default_hour(self) -> u32 {
         match self {
             PartOfDay::Morning => 10,
@@ -262,7 +262,7 @@ fn hour_word(token: &str) -> Option<u32> {
     Some(hour)
 }
 
-/// Turns an hour as said into a time of day; see the module documentation for the rules.
+/// Turns an hour as spoken into a time of day, by the rules in the module documentation.
 fn resolve(hour: u32, minute: u32, part: Option<PartOfDay>) -> Option<NaiveTime> {
     let hour = match (hour, part) {
         (13.., _) => hour,
@@ -415,7 +415,7 @@ mod tests {
         }
 
         #[test]
-        fn morning_after_tomorrow_keeps_tomorrow() {
+        fn weekday_with_morning_keeps_weekday() {
             let heard = spanish("llámeme el viernes por la mañana");
             assert_eq!(heard.date, NaiveDate::from_ymd_opt(2026, 12, 4));
             assert_eq!(heard.time, at(10, 0));
