@@ -103,6 +103,12 @@ impl CallingHours {
         }
     }
 
+    /// Tells whether calls may be placed at some time of this local day: not a holiday nor a
+    /// weekday without hours.
+    pub fn allows_day(&self, day: NaiveDate) -> bool {
+        self.window(day).is_some()
+    }
+
     fn window(&self, day: NaiveDate) -> Option<(NaiveTime, NaiveTime)> {
         if self.holidays.contains(&day) {
             return None;

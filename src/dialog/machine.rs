@@ -82,10 +82,24 @@ struct Terms {
 enum Pending {
     Promise(Offer),
     PaymentClaim,
-    Callback { kind: CallbackKind, placed: Option<Placed> },
+    /// `closed_day` is true when the day asked for allows no calls at all.
+    Callback { kind: CallbackKind, placed: Option<Placed>, when: CallbackWhen, closed_day: bool },
     OptOut { channel: String },
     Dispute,
     Hardship { person_callback: bool },
+}
+
+/// What the caller named for a callback, which decides what the bot says back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CallbackWhen {
+    /// No day and no time: "llámeme después".
+    Unnamed,
+    /// A day without a time, placed at the machine's default hour: only the day is said back.
+    Day,
+    /// "Later today", placed an hour from now: the bot chose the hour.
+    LaterToday,
+    /// A time of day, with or without a day: the hour is said back.
+    Time,
 }
 
 /// The kind of caller a callback is for.
@@ -337,7 +351,7 @@ impl Machine {
             Intent::AskRepeat => return self.repeat_question(),
             Intent::Greeting => return self.clarify(Some(Prompt::WhoIsCalling)),
             Intent::CallbackRequest if self.state != State::AskingThirdPartyTime => {
-                return self.request_callback(heard.date, CallbackKind::Caller)
+                return self.request_callback(heard.date, heard.time, CallbackKind::Caller)
             }
             _ => {}
         }
@@ -545,11 +559,11 @@ impl Machine {
                     values.remaining = spoken_money(Money::new(owed, offer.total.currency), language);
                 }
             }
-            // The interpreter reads a day but no time of day, so the hour of a callback the
-            // caller placed is the machine's default: only the day is said, never as if the caller
-            // had agreed to that hour. A moved callback names the time the bot chose.
-            State::Storing(Pending::Callback { placed: Some(placed), .. }) => {
-                values.callback_time = match placed.moved {
+            // A callback for a day without a time is placed at the machine's default hour: only
+            // the day is said, never as if the caller had agreed to that hour. A time the caller
+            // named, and a moved callback, are said with the hour.
+            State::Storing(Pending::Callback { placed: Some(placed), when, .. }) => {
+                values.callback_time = match placed.moved || *when == CallbackWhen::Time {
                     true => spoken_callback_time(placed.at, today, language),
                     false => spoken_callback_day(placed.at.date(), today, language),
                 };

@@ -69,7 +69,11 @@ pub enum Prompt {
     OutcomeStoreFailed,
     CallbackAck,
     CallbackAckDated,
+    /// A callback at the time of day the caller named, said with its hour.
+    CallbackAckTimed,
     CallbackMoved,
+    /// A callback for a day without calls, moved to another day.
+    CallbackMovedDay,
     OptOutAck,
     HumanCallback,
     TransferNotice,
@@ -83,7 +87,7 @@ pub enum Prompt {
 }
 
 impl Prompt {
-    pub const ALL: [Prompt; 59] = [
+    pub const ALL: [Prompt; 61] = [
         Prompt::Greeting,
         Prompt::Disclosure,
         Prompt::AskIdentity,
@@ -132,7 +136,9 @@ impl Prompt {
         Prompt::OutcomeStoreFailed,
         Prompt::CallbackAck,
         Prompt::CallbackAckDated,
+        Prompt::CallbackAckTimed,
         Prompt::CallbackMoved,
+        Prompt::CallbackMovedDay,
         Prompt::OptOutAck,
         Prompt::HumanCallback,
         Prompt::TransferNotice,
@@ -196,7 +202,9 @@ impl Prompt {
             Prompt::OutcomeStoreFailed => "outcome_store_failed",
             Prompt::CallbackAck => "callback_ack",
             Prompt::CallbackAckDated => "callback_ack_dated",
+            Prompt::CallbackAckTimed => "callback_ack_timed",
             Prompt::CallbackMoved => "callback_moved",
+            Prompt::CallbackMovedDay => "callback_moved_day",
             Prompt::OptOutAck => "opt_out_ack",
             Prompt::HumanCallback => "human_callback",
             Prompt::TransferNotice => "transfer_notice",
@@ -274,7 +282,14 @@ impl Prompt {
     }
 
     fn knows_callback(self) -> bool {
-        matches!(self, Prompt::CallbackAckDated | Prompt::CallbackMoved | Prompt::ThirdPartyCallbackAck)
+        matches!(
+            self,
+            Prompt::CallbackAckDated
+                | Prompt::CallbackAckTimed
+                | Prompt::CallbackMoved
+                | Prompt::CallbackMovedDay
+                | Prompt::ThirdPartyCallbackAck
+        )
     }
 
     fn check(self, placeholder: Placeholder) -> Result<(), &'static str> {

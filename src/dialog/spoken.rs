@@ -75,9 +75,11 @@ pub fn spoken_callback_time(at: NaiveDateTime, today: NaiveDate, language: Langu
                 30 => " y media".to_string(),
                 m => format!(" y {}", spell_number(i64::from(m), language)),
             };
+            // Noon hours are "del día": "las doce del día", "las doce y media del día".
             let part_of_day = match hour {
                 0..=11 => "de la mañana",
-                12..=19 => "de la tarde",
+                12 => "del día",
+                13..=19 => "de la tarde",
                 _ => "de la noche",
             };
             format!("{day} {hour_words}{minutes} {part_of_day}")

@@ -2,19 +2,18 @@
 //! requests), a person, voicemail and the maximum call length. Each store is confirmed only
 //! after its result comes back.
 
-use chrono::{Duration, NaiveDate, TimeZone};
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 
 use super::negotiating::half;
-use super::{CallbackKind, Machine, Pending, State};
+use super::{CallbackKind, CallbackWhen, Machine, Pending, State};
 use crate::collections::model::{Disposition, PaymentClaim};
 use crate::dialog::nlu::{stop_contact_channels, Intent, Interpretation};
 use crate::dialog::negotiation::Rung;
+use crate::dialog::jurisdiction::Placed;
 use crate::dialog::script::Prompt;
 use crate::dialog::{Action, AmountMention};
 
-/// Local hour at which a callback for a named day is placed.
-// Limitation: the interpreter reads days but not times of day, so a callback asked for "mañana a
-// las cinco" is placed at 10:00 of that day. The bot then says only the day, not the hour.
+/// Local hour at which a callback for a named day without a time is placed.
 const CALLBACK_HOUR: u32 = 10;
 
 /// Words that name how a payment was made, and the channel stored with the claim, the most
@@ -69,22 +68,52 @@ impl Machine {
         self.store(Action::StorePaymentClaim(claim), Pending::PaymentClaim)
     }
 
-    /// Stores a callback. A named day is placed at [`CALLBACK_HOUR`] (or an hour from now,
-    /// today), moved inside the jurisdiction's calling hours when it falls outside them.
-    pub(super) fn request_callback(&mut self, date: Option<NaiveDate>, kind: CallbackKind) -> Vec<Action> {
+    /// Stores a callback. A time the caller named is placed on the day named, or today when it
+    /// is still ahead, else tomorrow. A day alone is placed at [`CALLBACK_HOUR`] (or an hour from
+    /// now, today). The request moves inside the jurisdiction's calling hours when it falls
+    /// outside them.
+    pub(super) fn request_callback(
+        &mut self,
+        date: Option<NaiveDate>,
+        time: Option<NaiveTime>,
+        kind: CallbackKind,
+    ) -> Vec<Action> {
         let now = self.call_started_local();
-        let placed = date.filter(|date| *date >= self.ctx.today).and_then(|date| {
-            let requested = match date == self.ctx.today {
-                true => now + Duration::hours(1),
-                false => date.and_hms_opt(CALLBACK_HOUR, 0, 0)?,
-            };
-            self.ctx.jurisdiction.calling_hours.place(requested, now)
-        });
+        let (requested, when) = self.callback_request(date, time, now);
+        let placed = requested.and_then(|requested| self.ctx.jurisdiction.calling_hours.place(requested, now));
         let requested_for = placed.and_then(|placed| {
             let zoned = self.ctx.account.debtor.time_zone.from_local_datetime(&placed.at).earliest()?;
             Some(zoned.with_timezone(&chrono::Utc))
         });
-        self.store(Action::StoreCallback { requested_for }, Pending::Callback { kind, placed })
+        let closed_day = requested.is_some_and(|at| !self.ctx.jurisdiction.calling_hours.allows_day(at.date()));
+        let pending = Pending::Callback { kind, placed, when, closed_day };
+        self.store(Action::StoreCallback { requested_for }, pending)
+    }
+
+    /// Returns the local time the caller asked for, before calling hours apply. A day already
+    /// past names no time.
+    fn callback_request(
+        &self,
+        date: Option<NaiveDate>,
+        time: Option<NaiveTime>,
+        now: NaiveDateTime,
+    ) -> (Option<NaiveDateTime>, CallbackWhen) {
+        let today = self.ctx.today;
+        match (date, time) {
+            (Some(date), _) if date < today => (None, CallbackWhen::Unnamed),
+            (Some(date), Some(time)) => (Some(date.and_time(time)), CallbackWhen::Time),
+            (Some(date), None) if date == today => (Some(now + Duration::hours(1)), CallbackWhen::LaterToday),
+            (Some(date), None) => (date.and_hms_opt(CALLBACK_HOUR, 0, 0), CallbackWhen::Day),
+            (None, Some(time)) => {
+                let today_at = today.and_time(time);
+                let at = match today_at > now {
+                    true => today_at,
+                    false => today_at + Duration::days(1),
+                };
+                (Some(at), CallbackWhen::Time)
+            }
+            (None, None) => (None, CallbackWhen::Unnamed),
+        }
     }
 
     pub(super) fn store_opt_out(&mut self, text: &str) -> Vec<Action> {
@@ -103,7 +132,7 @@ impl Machine {
                 self.state = State::Ended;
                 vec![notice, Action::Transfer { to }, Action::Dispose(Disposition::Transferred), Action::Hangup]
             }
-            None => self.request_callback(None, CallbackKind::ByPerson),
+            None => self.request_callback(None, None, CallbackKind::ByPerson),
         }
     }
 
@@ -163,8 +192,8 @@ impl Machine {
             Pending::Hardship { person_callback: true } => (Prompt::HardshipCallbackAck, Disposition::Hardship),
             Pending::Hardship { person_callback: false } => (Prompt::HardshipNoted, Disposition::Hardship),
             Pending::OptOut { .. } => (Prompt::OptOutAck, Disposition::StopContact),
-            Pending::Callback { kind, placed } => {
-                callback_outcome(*kind, placed.is_some(), placed.is_some_and(|p| p.moved))
+            Pending::Callback { kind, placed, when, closed_day } => {
+                callback_outcome(*kind, *placed, *when, *closed_day)
             }
         };
         match ok {
@@ -195,15 +224,29 @@ impl Machine {
     }
 }
 
-fn callback_outcome(kind: CallbackKind, dated: bool, moved: bool) -> (Prompt, Disposition) {
-    match (kind, dated, moved) {
-        (CallbackKind::ThirdParty, true, _) => (Prompt::ThirdPartyCallbackAck, Disposition::ThirdParty),
-        (CallbackKind::ThirdParty, false, _) => (Prompt::ThirdPartyGoodbye, Disposition::ThirdParty),
-        (CallbackKind::ByPerson, _, _) => (Prompt::HumanCallback, Disposition::CallbackRequested),
-        (CallbackKind::Caller, true, true) => (Prompt::CallbackMoved, Disposition::CallbackRequested),
-        (CallbackKind::Caller, true, false) => (Prompt::CallbackAckDated, Disposition::CallbackRequested),
-        (CallbackKind::Caller, false, _) => (Prompt::CallbackAck, Disposition::CallbackRequested),
-    }
+/// Picks what the bot says once a callback is stored. A request moved off a day without calls
+/// names the day as the reason ("ese día no podemos llamarle"), any other moved request the hour.
+fn callback_outcome(
+    kind: CallbackKind,
+    placed: Option<Placed>,
+    when: CallbackWhen,
+    closed_day: bool,
+) -> (Prompt, Disposition) {
+    let prompt = match (kind, placed) {
+        (CallbackKind::ThirdParty, Some(_)) => Prompt::ThirdPartyCallbackAck,
+        (CallbackKind::ThirdParty, None) => Prompt::ThirdPartyGoodbye,
+        (CallbackKind::ByPerson, _) => Prompt::HumanCallback,
+        (CallbackKind::Caller, None) => Prompt::CallbackAck,
+        (CallbackKind::Caller, Some(placed)) if placed.moved && closed_day => Prompt::CallbackMovedDay,
+        (CallbackKind::Caller, Some(placed)) if placed.moved => Prompt::CallbackMoved,
+        (CallbackKind::Caller, Some(_)) if when == CallbackWhen::Time => Prompt::CallbackAckTimed,
+        (CallbackKind::Caller, Some(_)) => Prompt::CallbackAckDated,
+    };
+    let disposition = match kind {
+        CallbackKind::ThirdParty => Disposition::ThirdParty,
+        CallbackKind::Caller | CallbackKind::ByPerson => Disposition::CallbackRequested,
+    };
+    (prompt, disposition)
 }
 
 /// Returns the value of the first entry of `table` whose word starts a word of `text`, ignoring

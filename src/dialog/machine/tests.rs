@@ -1,4 +1,5 @@
 mod negotiation;
+mod callbacks;
 mod outcomes;
 mod properties;
 mod verification;

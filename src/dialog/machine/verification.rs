@@ -51,12 +51,12 @@ impl Machine {
     }
 
     pub(super) fn hear_third_party_time(&mut self, heard: &Interpretation) -> Vec<Action> {
-        if heard.date.is_some() {
-            return self.request_callback(heard.date, super::CallbackKind::ThirdParty);
+        if heard.date.is_some() || heard.time.is_some() {
+            return self.request_callback(heard.date, heard.time, super::CallbackKind::ThirdParty);
         }
         match heard.intent {
             Intent::CallbackRequest | Intent::Affirm | Intent::PromiseToPay => {
-                self.request_callback(None, super::CallbackKind::ThirdParty)
+                self.request_callback(None, None, super::CallbackKind::ThirdParty)
             }
             // "No, aquí no vive nadie con ese nombre": nobody there knows the debtor.
             Intent::WrongPerson | Intent::Deny | Intent::Dispute => {

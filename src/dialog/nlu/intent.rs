@@ -125,6 +125,12 @@ pub(super) fn offers_payment(words: &Words) -> bool {
     said_affirmed(words, |l| l.promise)
 }
 
+/// Tells whether the turn mentions a phone call ("call me", "llámeme", "márqueme"), so that a
+/// time in it is when to call back.
+pub(super) fn asks_for_a_call(words: &Words) -> bool {
+    words.contains_any(&["call*", "llam*", "marc*", "marqu*", "reach me", "try me"])
+}
+
 /// The slots found in the turn, as far as the intent depends on them.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Found {
@@ -132,6 +138,8 @@ pub(super) struct Found {
     pub date: bool,
     /// A count of installments or an amount per installment.
     pub installments: bool,
+    /// A time of day.
+    pub time: bool,
 }
 
 /// Picks the intent from the words, the question the bot asked and the slots found. The first
@@ -189,7 +197,9 @@ pub(super) fn classify(words: &Words, expecting: Expecting, found: Found) -> Int
     if said(words, |l| l.refuse_to_pay) || refusal::refuses_whole_balance(words) || bare_refusal {
         return Intent::CannotPay;
     }
-    if said(words, |l| l.call_later) || (expecting == Expecting::CallbackTime && found.date) {
+    let names_when = found.date || found.time;
+    let callback_time = (expecting == Expecting::CallbackTime && names_when) || (found.time && asks_for_a_call(words));
+    if said(words, |l| l.call_later) || callback_time {
         return Intent::CallbackRequest;
     }
     if said(words, |l| l.ask_amount) {

@@ -21,9 +21,10 @@ mod numbers;
 mod option;
 mod refusal;
 mod text;
+mod times;
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveTime};
 
 use crate::collections::model::{Currency, Money};
 use crate::dialog::{AmountMention, Language};
@@ -54,6 +55,10 @@ pub struct Interpretation {
     /// asked with [`Expecting::BirthDate`], comes in `date`. At a read-back or an offer, a lone
     /// option number ("uno", "marco dos") comes here as the key "1" or "2".
     pub digits: Option<String>,
+    /// A time of day the caller named for a callback ("a las 3 de la tarde" is 15:00). An hour
+    /// from 1 to 7 without a part of day is p.m., and a part of day alone is a fixed hour
+    /// (morning 10:00, afternoon 15:00, evening 19:00). Not read while verifying identity.
+    pub time: Option<NaiveTime>,
     /// The caller's language, when the words leave no doubt.
     pub language: Option<Language>,
 }
@@ -61,7 +66,7 @@ pub struct Interpretation {
 impl Interpretation {
     /// Builds a reading with only an intent.
     pub fn intent(intent: Intent) -> Interpretation {
-        Interpretation { intent, amount: None, date: None, installments: None, digits: None, language: None }
+        Interpretation { intent, amount: None, date: None, installments: None, digits: None, time: None, language: None }
     }
 }
 
@@ -314,8 +319,26 @@ pub struct RuleInterpreter;
 impl RuleInterpreter {
     /// Interprets `text` at once; the [`Interpreter`] implementation calls this.
     pub fn interpret_now(&self, text: &str, ctx: &InterpretContext) -> Interpretation {
-        let words = Words::new(text);
-        let numbers = numbers::find_numbers(words.tokens());
+        let heard_words = Words::new(text);
+        let heard_numbers = numbers::find_numbers(heard_words.tokens());
+        let time_span = match ctx.expecting {
+            Expecting::BirthDate | Expecting::VerificationDigits => None,
+            _ => {
+                let about_a_call = ctx.expecting == Expecting::CallbackTime || intent::asks_for_a_call(&heard_words);
+                times::find_time(&heard_words, &heard_numbers, about_a_call)
+            }
+        };
+        // The words of a time ("a las 3") are hidden from the amount, date and installment
+        // grammars: "a las 3" is neither 3 pesos nor the 3rd.
+        let (words, numbers) = match time_span {
+            Some(span) => {
+                let masked = heard_words.masked(span.start, span.end);
+                let numbers = numbers::find_numbers(masked.tokens());
+                (masked, numbers)
+            }
+            None => (heard_words.clone(), heard_numbers),
+        };
+        let time = time_span.map(|span| span.time);
 
         let date_span = match ctx.expecting {
             Expecting::BirthDate => None,
@@ -345,15 +368,20 @@ impl RuleInterpreter {
             Expecting::VerificationDigits => numbers::spoken_digits(words.tokens()),
             _ => option_key.map(str::to_string),
         };
-        let found = intent::Found { amount: amount.is_some(), date: date.is_some(), installments: plan.is_mentioned() };
+        let found = intent::Found {
+            amount: amount.is_some(),
+            date: date.is_some(),
+            installments: plan.is_mentioned(),
+            time: time.is_some(),
+        };
         let intent = match ctx.expecting {
             // A date of birth is an answer, not an offer to pay on that day.
-            Expecting::BirthDate => intent::classify(&words, ctx.expecting, intent::Found::default()),
-            _ => intent::classify(&words, ctx.expecting, found),
+            Expecting::BirthDate => intent::classify(&heard_words, ctx.expecting, intent::Found::default()),
+            _ => intent::classify(&heard_words, ctx.expecting, found),
         };
-        let language = intent::detect_language(&words);
+        let language = intent::detect_language(&heard_words);
         let installments = plan.count.map(|counted| counted.count);
-        Interpretation { intent, amount, date, installments, digits, language }
+        Interpretation { intent, amount, date, installments, digits, time, language }
     }
 
     /// Finds a date to pay or to call on. It points back when the caller says it was paid.

@@ -34,6 +34,22 @@ impl Words {
         self.tokens.len()
     }
 
+    /// Returns a copy with the tokens from `start` to `end` replaced by "_", a word no grammar
+    /// reads, so that indices stay the same and no number or date is read there.
+    pub(crate) fn masked(&self, start: usize, end: usize) -> Words {
+        let tokens: Vec<String> = self
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(index, token)| match (start..end).contains(&index) {
+                true => "_".to_string(),
+                false => token.clone(),
+            })
+            .collect();
+        let padded = format!(" {} ", tokens.join(" "));
+        Words { tokens, padded, is_question: self.is_question }
+    }
+
     /// Tells whether `phrase` occurs as whole words. A phrase ending in `*` matches any word
     /// that starts with its last word ("ocupad*" matches "ocupado" and "ocupada").
     pub(crate) fn contains(&self, phrase: &str) -> bool {
@@ -106,6 +122,8 @@ fn split_tokens(text: &str) -> Vec<String> {
             'a'..='z' | '0'..='9' => current.push(c),
             // A separator inside a number stays: "4.500", "4,500.00".
             '.' | ',' if previous_is_digit && next_is_digit => current.push(c),
+            // A clock time stays one word: "17:30".
+            ':' if previous_is_digit && next_is_digit => current.push(c),
             // Contractions become one word: "don't" reads "dont".
             '\'' | '’' => {}
             '$' | '%' => {
@@ -161,6 +179,11 @@ mod tests {
     #[test]
     fn separators_inside_numbers_survive() {
         assert_eq!(tokens("$4,500.00 pesos, 4.500."), ["$", "4,500.00", "pesos", "4.500"]);
+    }
+
+    #[test]
+    fn clock_time_stays_one_word() {
+        assert_eq!(tokens("a las 17:30."), ["a", "las", "17:30"]);
     }
 
     #[test]

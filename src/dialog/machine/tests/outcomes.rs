@@ -132,10 +132,10 @@ fn callback_on_closed_day_is_moved_and_said() {
         .with_timezone(&Utc);
     assert_eq!(actions, [Action::StoreCallback { requested_for: Some(saturday_two_pm) }]);
     let ack = machine.on(Event::OutcomeStored { ok: true });
-    assert_eq!(names(&ack), ["say:callback_moved", "dispose:callback_requested", "hangup"]);
+    assert_eq!(names(&ack), ["say:callback_moved_day", "dispose:callback_requested", "hangup"]);
     assert_eq!(
         texts(&ack),
-        ["A esa hora no podemos llamarle; le llamamos el sábado 5 de diciembre a las dos de la tarde, que es lo más cercano que se permite. Hasta luego."]
+        ["Ese día no podemos llamarle; le llamamos el sábado 5 de diciembre a las dos de la tarde, que es lo más cercano que se permite. Hasta luego."]
     );
 }
 
@@ -256,6 +256,6 @@ fn moved_english_callback_ends_with_one_period() {
     let ack = machine.on(Event::OutcomeStored { ok: true });
     assert_eq!(
         texts(&ack),
-        ["We can't call at that time, so we'll call you on Saturday, December 5 at 2 p.m., the closest time we're allowed. Goodbye."]
+        ["We can't call on that day, so we'll call you on Saturday, December 5 at 2 p.m., the closest time we're allowed. Goodbye."]
     );
 }

@@ -201,6 +201,7 @@ fn event_for(machine: &Machine, step: &Move, currency: Currency, balance: i64) -
                 date: date_offset.map(|days| today() + Duration::days(days)),
                 installments: *installments,
                 digits: None,
+                time: None,
                 language: None,
             };
             Event::Heard { text: String::new(), interpretation }
