@@ -35,7 +35,8 @@ pub struct ReceiveClock {
 
 impl ReceiveClock {
     /// Returns when the bytes of the latest read reached the socket, on the monotonic clock, or
-    /// `None` when the kernel gave no usable time.
+    /// `None` when the kernel gave no usable time. Linux may give none for the first segments
+    /// after the option is set, because it turns receive timestamps on through deferred work.
     pub fn last_read(&self) -> Option<Instant> {
         let nanos = self.last_read_nanos.load(Ordering::Relaxed);
         if nanos == 0 {
@@ -168,11 +169,22 @@ mod tests {
         let (mut reader, clock) = TimestampedTcp::new(client).unwrap();
         assert_eq!(clock.last_read(), None);
 
+        // Linux turns receive timestamps on through deferred work, so the first segments after
+        // the option is set may carry none: probe until one does.
+        let mut buffer = [0u8; 16];
+        for _ in 0..100 {
+            server.write_all(b"probe").await.unwrap();
+            reader.read_exact(&mut buffer[..5]).await.unwrap();
+            if clock.last_read().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+
         let before_send = Instant::now();
         server.write_all(b"frame").await.unwrap();
         // The bytes wait in the socket while the reader is busy elsewhere.
         std::thread::sleep(Duration::from_millis(50));
-        let mut buffer = [0u8; 16];
         let read = reader.read(&mut buffer).await.unwrap();
         let read_at = Instant::now();
 
