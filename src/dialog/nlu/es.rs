@@ -857,6 +857,9 @@ pub(super) const LEXICON: Lexicon = Lexicon {
     ],
     promise: &[
         "voy a pagar",
+        "quiero pagar",
+        "quisiera pagar",
+        "queria pagar",
         "puedo pagar",
         "podria pagar",
         "pagare",

@@ -358,6 +358,8 @@ impl RuleInterpreter {
             Expecting::PromiseConfirmation | Expecting::OfferResponse => option::option_key(&words, &numbers),
             _ => None,
         };
+        // The key is the whole answer: "el uno" there is no date either.
+        let date_span = date_span.filter(|_| option_key.is_none());
         let amount = match option_key {
             Some(_) => None,
             None => self.amount(&words, &numbers, date_span.as_ref(), &plan, ctx),
