@@ -136,7 +136,7 @@ impl Intent {
         Intent::Unknown,
     ];
 
-    /// The snake_case name: `promise_to_pay`, `ask_human`.
+    /// Returns the snake_case name: `promise_to_pay`, `ask_human`.
     pub fn as_str(self) -> &'static str {
         match self {
             Intent::Affirm => "affirm",
