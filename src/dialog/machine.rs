@@ -347,7 +347,7 @@ impl Machine {
             Intent::StopContact => return self.store_opt_out(text),
             Intent::AskHuman => return self.ask_human(),
             Intent::Abusive => return self.finish(&[Prompt::AbusiveGoodbye], Disposition::Abusive),
-            Intent::Goodbye => return self.finish(&[Prompt::Goodbye], self.unresolved()),
+            Intent::Goodbye => return self.finish(&[Prompt::Goodbye], self.caller_left()),
             Intent::AskRepeat => return self.repeat_question(),
             Intent::Greeting => return self.clarify(Some(Prompt::WhoIsCalling)),
             Intent::CallbackRequest if self.state != State::AskingThirdPartyTime => {
@@ -481,6 +481,15 @@ impl Machine {
             Disposition::ThirdParty
         } else {
             Disposition::NoResponse
+        }
+    }
+
+    /// Returns the disposition of a call the caller ended with a goodbye: before verification that
+    /// is a hang-up, since the caller spoke but gave no outcome.
+    fn caller_left(&self) -> Disposition {
+        match self.unresolved() {
+            Disposition::NoResponse => Disposition::HungUp,
+            disposition => disposition,
         }
     }
 

@@ -272,6 +272,13 @@ fn abusive_caller_ends_politely() {
 }
 
 #[test]
+fn goodbye_before_verification_is_hang_up() {
+    let mut machine = machine();
+    step(&mut machine, Event::CallStarted);
+    assert_eq!(step(&mut machine, heard(Intent::Goodbye)), ["say:goodbye", "dispose:hung_up", "hangup"]);
+}
+
+#[test]
 fn goodbye_after_verification_is_no_commitment() {
     let mut machine = verified();
     assert_eq!(
