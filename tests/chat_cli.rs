@@ -50,6 +50,21 @@ fn chat_prints_bot_lines_and_outcome() {
 }
 
 #[test]
+fn chat_prints_stored_callback() {
+    let dir = imported_store();
+    let input = "llámeme mañana a las 4 de la tarde\n";
+    let output = cobranza(dir.path(), &["chat", "--debtor", "MX-0001", "--today", "2026-12-02"], input);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    assert_eq!(
+        stdout.lines().last(),
+        Some(
+            r#"{"disposition":"callback_requested","right_party_contact":false,"promise":null,"callback":{"local_time":"2026-12-03T16:00:00"}}"#
+        )
+    );
+}
+
+#[test]
 fn unknown_debtor_exits_2() {
     let dir = imported_store();
     let output = cobranza(dir.path(), &["chat", "--debtor", "XX-1"], "");

@@ -75,8 +75,18 @@ pub struct ChatOutcome {
     pub disposition: Disposition,
     pub right_party_contact: bool,
     pub promise: Option<PromiseJson>,
+    /// The callback stored, when the call ended with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback: Option<CallbackJson>,
     #[serde(skip)]
     pub record: Record,
+}
+
+/// A stored callback as the chat prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallbackJson {
+    /// The debtor's local date and time of the callback; `null` for "later" with no day.
+    pub local_time: Option<NaiveDateTime>,
 }
 
 /// A promise as the chat prints it.
@@ -259,6 +269,11 @@ impl ChatSession {
             disposition,
             right_party_contact: self.right_party,
             promise: stored.first().map(|stored| PromiseJson::from_promise(&stored.promise)),
+            // A failed write stored nothing, so it prints no callback.
+            callback: match disposition {
+                Disposition::StoreFailed => None,
+                _ => self.record.callback.map(|local_time| CallbackJson { local_time }),
+            },
             record: self.record,
         })
     }
