@@ -75,7 +75,7 @@ enum Command {
     },
     /// Hold one conversation as text with the real dialog and store: bot lines on stdout, caller
     /// lines from stdin (`#1234` is keypad digits, an empty line or `...` is silence, end of input
-    /// hangs up), then one JSON line with the disposition and any promise.
+    /// hangs up), then one JSON line with the disposition and any promise or callback stored.
     Chat {
         /// The debtor to talk as (a `debtor_id` already imported into the store).
         #[arg(long)]
