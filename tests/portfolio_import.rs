@@ -46,20 +46,38 @@ async fn fixture_imports_fully() {
     let store = fresh_store(&dir).await;
     let report = import_portfolio_file(&store, Path::new(FIXTURE), ImportMode::AllOrNothing).await.unwrap();
 
-    assert_eq!(report.debtors, 50);
-    assert_eq!(report.debts, 53);
+    assert_eq!(report.debtors, 53);
+    assert_eq!(report.debts, 56);
     assert_eq!(report.rejected, vec![]);
     assert_eq!(report.ignored_columns, Vec::<String>::new());
-    assert_eq!(report.to_string(), "fixtures/portfolio.csv: imported 50 debtors and 53 debts");
+    assert_eq!(report.to_string(), "fixtures/portfolio.csv: imported 53 debtors and 56 debts");
 
     let accounts = store.accounts().await.unwrap();
-    assert_eq!(accounts.len(), 53);
-    for country in ["MX", "CO", "PE", "CL", "US"] {
+    assert_eq!(accounts.len(), 56);
+    for (country, expected) in [("MX", 10), ("CO", 10), ("PE", 10), ("CL", 10), ("US", 10), ("AR", 3)] {
         let mut debtors: Vec<&DebtorId> =
             accounts.iter().filter(|a| a.debtor.country == country).map(|a| &a.debtor.id).collect();
         debtors.dedup();
-        assert_eq!(debtors.len(), 10, "{country}");
+        assert_eq!(debtors.len(), expected, "{country}");
     }
+}
+
+#[tokio::test]
+async fn fixture_argentine_debtor_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(&dir).await;
+    import_portfolio_file(&store, Path::new(FIXTURE), ImportMode::AllOrNothing).await.unwrap();
+
+    let account = store.account_by_debtor(&DebtorId("AR-0002".into())).await.unwrap().unwrap();
+    assert_eq!(account.debtor.full_name, "Martín Alejandro Giménez");
+    assert_eq!(account.debtor.phone, "+5493515550102");
+    assert_eq!(account.debtor.locale, "es-AR");
+    assert_eq!(account.debtor.time_zone, chrono_tz::Tz::America__Argentina__Cordoba);
+    assert_eq!(account.debtor.national_id_last4, "3907");
+    assert_eq!(account.debtor.postal_code, "X5000HKM");
+    assert_eq!(account.debt.balance, Money::new(125_000_050, Currency::Ars));
+    assert_eq!(account.debt.days_past_due, 75);
+    assert_eq!(account.debt.creditor, "Financiera Pampa");
 }
 
 #[tokio::test]
@@ -150,20 +168,20 @@ async fn valid_rows_only_imports_the_rest() {
     let store = fresh_store(&dir).await;
 
     let report = import_portfolio_file_as_of(&store, &path, ImportMode::ValidRowsOnly, today()).await.unwrap();
-    assert_eq!(report.debtors, 49);
-    assert_eq!(report.debts, 52);
+    assert_eq!(report.debtors, 52);
+    assert_eq!(report.debts, 55);
     assert_eq!(report.rejected_rows(), 1);
     let file = path.display();
     assert_eq!(
         report.to_string(),
         format!(
-            "{file}: imported 49 debtors and 52 debts\n\
+            "{file}: imported 52 debtors and 55 debts\n\
              left out 1 invalid row:\n\
              {file} line 14, column balance: balance '12,5O' is not a number: use digits and a \
              dot, like 12500.50"
         )
     );
-    assert_eq!(store.accounts().await.unwrap().len(), 52);
+    assert_eq!(store.accounts().await.unwrap().len(), 55);
     assert_eq!(store.account_by_debtor(&DebtorId("MX-0009".into())).await.unwrap(), None);
 }
 
