@@ -14,6 +14,7 @@ pub mod config;
 pub mod demo;
 pub mod dialog;
 pub mod kpi;
+pub mod llm;
 pub mod metrics;
 pub mod server;
 pub mod speech;
