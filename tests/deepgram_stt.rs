@@ -258,7 +258,7 @@ async fn malformed_message_is_skipped() {
 }
 
 #[tokio::test]
-async fn dropped_socket_mid_turn_reconnects_and_resends_turn_audio() {
+async fn drop_mid_turn_resends_turn_audio() {
     let first = Script {
         after_audio: vec![(1_600, Reply::Text(final_reply("me llamo"))), (1_600, Reply::Drop)],
         ..Script::default()

@@ -91,7 +91,7 @@ impl Drop for FakeDeepgram {
     }
 }
 
-/// A `Results` message shaped like Deepgram's.
+/// Builds a `Results` message shaped like Deepgram's.
 pub fn results(transcript: &str, is_final: bool, speech_final: bool, from_finalize: bool) -> String {
     json!({
         "type": "Results",

@@ -2,7 +2,7 @@
 //!
 //! The session hands over 8 kHz PCM ([`SttInput::Audio`]), which is encoded to G.711 µ-law here
 //! and sent as binary frames. Deepgram's `is_final` pieces are joined into one turn, and exactly
-//! one [`SttEvent::Final`] answers each [`SttInput::Finalize`], because the session counts
+//! one [`SttEvent::Final`] is sent for each [`SttInput::Finalize`], because the session counts
 //! transcripts against the turns it closed.
 
 use std::collections::VecDeque;
@@ -109,7 +109,7 @@ impl DeepgramStt {
         DeepgramStt { settings, api_key }
     }
 
-    /// The `/v1/listen` URL for one call in `language`.
+    /// Builds the `/v1/listen` URL for one call in `language`.
     pub fn listen_url(&self, language: Language) -> Result<url::Url, SpeechError> {
         let base = self.settings.base_url.trim_end_matches('/');
         let mut url = url::Url::parse(&format!("{base}/v1/listen")).map_err(|e| SpeechError::Unavailable {
@@ -134,12 +134,11 @@ impl DeepgramStt {
             provider: PROVIDER,
             reason: format!("invalid Deepgram URL {url}: {e}"),
         })?;
-        let authorization = HeaderValue::from_str(&format!("Token {}", self.api_key.0)).map_err(|_| {
-            SpeechError::Unavailable {
+        let authorization =
+            HeaderValue::from_str(&format!("Token {}", self.api_key.0)).map_err(|_| SpeechError::Unavailable {
                 provider: PROVIDER,
                 reason: "the Deepgram API key contains characters not allowed in an HTTP header".to_string(),
-            }
-        })?;
+            })?;
         request.headers_mut().insert("Authorization", authorization);
 
         // Nagle's algorithm would hold back small audio frames waiting for ACKs.
@@ -288,7 +287,7 @@ struct Connection {
     socket: Socket,
 }
 
-/// Why the stream loop stopped.
+/// The reason the stream loop stopped.
 enum Stop {
     /// The session dropped its input: the stream was closed with `CloseStream`.
     Closed,
@@ -301,7 +300,7 @@ enum Stop {
 /// State of one call's stream, shared by the socket loop and its reconnect.
 struct StreamState {
     turn: Turn,
-    /// Finalize requests sent to Deepgram and not yet answered with a Final.
+    /// Finalize requests sent to Deepgram for which no Final has been sent to the session yet.
     finalizes_pending: usize,
     last_audio_at: Option<Instant>,
     malformed_messages: u64,
@@ -309,13 +308,8 @@ struct StreamState {
 }
 
 async fn run_stream(mut connection: Connection, mut inputs: mpsc::Receiver<SttInput>, events: mpsc::Sender<SttEvent>) {
-    let mut state = StreamState {
-        turn: Turn::default(),
-        finalizes_pending: 0,
-        last_audio_at: None,
-        malformed_messages: 0,
-        events,
-    };
+    let mut state =
+        StreamState { turn: Turn::default(), finalizes_pending: 0, last_audio_at: None, malformed_messages: 0, events };
     // The turn during which the last reconnect happened: a second drop in it ends the stream.
     let mut reconnected_in_turn = None;
 
@@ -433,8 +427,8 @@ async fn forward_input(socket: &mut Socket, state: &mut StreamState, input: SttI
             Ok(())
         }
         SttInput::Finalize => {
-            // Deepgram may already have ended the utterance: answer at once, and let its reply to
-            // this Finalize carry any late words into the next turn.
+            // Deepgram may already have ended the utterance, so the Final is sent at once. Late
+            // words in Deepgram's reply to this Finalize go into the next turn.
             if state.turn.utterance_ended && state.finalizes_pending == 0 {
                 let text = state.turn.finish();
                 let _ = state.events.send(SttEvent::Final { text }).await;
@@ -503,8 +497,8 @@ fn on_results(state: &mut StreamState, results: ResultsMessage) -> Option<SttEve
     (!transcript.is_empty()).then(|| SttEvent::Partial { text: state.turn.text() })
 }
 
-/// Ends the turn when the session already asked for it; otherwise remembers that Deepgram heard
-/// the utterance end, so the coming Finalize is answered at once.
+/// Ends the turn when the session has already sent Finalize. Otherwise it records that Deepgram
+/// ended the utterance, so the next Finalize gets its Final at once.
 fn end_utterance(state: &mut StreamState) -> Option<SttEvent> {
     if state.finalizes_pending > 0 {
         state.finalizes_pending -= 1;
@@ -547,8 +541,45 @@ fn control(kind: &str) -> Message {
 }
 
 async fn send(socket: &mut Socket, message: Message) -> Result<(), SpeechError> {
-    socket
-        .send(message)
-        .await
-        .map_err(|e| SpeechError::Unavailable { provider: PROVIDER, reason: format!("sending to Deepgram failed: {e}") })
+    socket.send(message).await.map_err(|e| SpeechError::Unavailable {
+        provider: PROVIDER,
+        reason: format!("sending to Deepgram failed: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_url_carries_every_stream_parameter() {
+        let stt = DeepgramStt::new(DeepgramSettings::default(), ApiKey::new("key"));
+
+        let url = stt.listen_url(Language::Es).expect("the default base URL is valid");
+
+        let expected = "wss://api.deepgram.com/v1/listen?encoding=mulaw&sample_rate=8000&channels=1&model=nova-3\
+                        &language=es&interim_results=true&endpointing=300&utterance_end_ms=1000&vad_events=true";
+        assert_eq!(url.as_str(), expected);
+    }
+
+    #[test]
+    fn api_key_debug_is_redacted() {
+        assert_eq!(format!("{:?}", ApiKey::new("secret-key")), "ApiKey(<redacted>)");
+    }
+
+    #[test]
+    fn turn_keeps_only_pre_roll_before_speech() {
+        let mut turn = Turn::default();
+        turn.push_audio(&[0xFF; 8_000]);
+        assert_eq!(turn.audio.len(), PRE_ROLL_BYTES);
+
+        turn.speaking = true;
+        turn.push_audio(&[0x7F; 8_000]);
+        assert_eq!(turn.audio.len(), PRE_ROLL_BYTES + 8_000);
+
+        turn.pieces.push("hola".to_string());
+        assert_eq!(turn.finish(), "hola");
+        assert_eq!(turn.audio.len(), PRE_ROLL_BYTES);
+        assert_eq!(turn.number, 1);
+    }
 }
