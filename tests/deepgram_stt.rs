@@ -319,3 +319,22 @@ async fn stream_end_sends_close_stream() {
 async fn next_event_or_end(events: &mut tokio::sync::mpsc::Receiver<SttEvent>) -> Option<SttEvent> {
     tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("the stream ends within 5 s")
 }
+
+#[tokio::test]
+async fn wss_url_starts_a_tls_handshake() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a plain TCP listener");
+    let addr = listener.local_addr().expect("listener address");
+    let first_byte = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let (mut tcp, _) = listener.accept().await.expect("the client connects");
+        tcp.read_u8().await.expect("the client sends a first byte")
+    });
+    let settings = DeepgramSettings { base_url: format!("wss://{addr}"), ..DeepgramSettings::default() };
+
+    let result = DeepgramStt::new(settings, ApiKey::new(API_KEY)).open(Language::Es).await;
+
+    // 0x16 opens a TLS handshake record, so the client spoke TLS, not plain HTTP.
+    let first_byte = tokio::time::timeout(Duration::from_secs(5), first_byte).await.expect("a connection within 5 s");
+    assert_eq!(first_byte.expect("listener task"), 0x16);
+    assert!(matches!(result, Err(SpeechError::Unavailable { provider: "deepgram", .. })));
+}
