@@ -1,5 +1,6 @@
 //! Speech-to-text: audio frames in, partial and final transcripts out.
 
+pub mod deepgram;
 pub mod whisper;
 
 use std::collections::VecDeque;
