@@ -336,7 +336,7 @@ pub enum Placeholder {
     Amount,
     Date,
     Schedule,
-    /// What stays owed after a partial payment.
+    /// The balance left owing after a partial payment.
     Remaining,
     Minimum,
     /// The policy's maximum number of installments, in words.

@@ -329,7 +329,7 @@ fn asks_to_repeat(words: &Words) -> bool {
     }
 }
 
-/// An answer made only of greeting words: "¿bueno?", "aló", "hola, buenas tardes", "hello?".
+/// Tells whether the turn is made only of greeting words: "¿bueno?", "aló", "hola, buenas tardes", "hello?".
 fn is_greeting_only(words: &Words) -> bool {
     let is_greeting_word =
         |token: &String| LEXICONS.iter().any(|lexicon| lexicon.greeting_words.contains(&token.as_str()));
