@@ -23,7 +23,7 @@ use crate::collections::model::{Account, Disposition, Money, PaymentClaim, Promi
 
 pub use jurisdiction::Jurisdiction;
 pub use machine::Machine;
-pub use nlu::{Intent, Interpretation, Interpreter, RuleInterpreter};
+pub use nlu::{ConversationLine, Intent, Interpretation, Interpreter, RuleInterpreter};
 pub use policy::{DebtPolicy, PolicyBook};
 pub use script::Script;
 

@@ -61,12 +61,24 @@ pub struct Interpretation {
     pub time: Option<NaiveTime>,
     /// The caller's language, when the words leave no doubt.
     pub language: Option<Language>,
+    /// A short answer to an off-script question, phrased by an LLM interpreter. It never carries
+    /// an amount, a date or a disclosure: the dialog drops a reply that contains a digit.
+    pub reply: Option<String>,
 }
 
 impl Interpretation {
     /// Builds a reading with only an intent.
     pub fn intent(intent: Intent) -> Interpretation {
-        Interpretation { intent, amount: None, date: None, installments: None, digits: None, time: None, language: None }
+        Interpretation {
+            intent,
+            amount: None,
+            date: None,
+            installments: None,
+            digits: None,
+            time: None,
+            language: None,
+            reply: None,
+        }
     }
 }
 
@@ -305,11 +317,30 @@ pub struct InterpretContext {
     pub expecting: Expecting,
 }
 
-/// Reads a caller's turn. Implementations: [`RuleInterpreter`] (embedded), and LLM-backed ones
-/// in `speech::llm`.
+/// One line of the conversation before the turn being read, for interpreters that use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationLine {
+    /// True for the bot's lines, false for the caller's.
+    pub bot: bool,
+    pub text: String,
+}
+
+/// Reads a caller's turn. Implementations: [`RuleInterpreter`] (embedded) and an LLM-backed one
+/// over an OpenAI-compatible server.
 #[async_trait]
 pub trait Interpreter: Send + Sync {
     async fn interpret(&self, text: &str, ctx: &InterpretContext) -> Interpretation;
+
+    /// Reads a turn knowing the conversation so far, oldest line first. Interpreters that read
+    /// each turn alone keep this default.
+    async fn interpret_turn(
+        &self,
+        text: &str,
+        ctx: &InterpretContext,
+        _history: &[ConversationLine],
+    ) -> Interpretation {
+        self.interpret(text, ctx).await
+    }
 }
 
 /// The embedded interpreter: fixed phrases and number and date grammars, no network.
@@ -383,7 +414,7 @@ impl RuleInterpreter {
         };
         let language = intent::detect_language(&heard_words);
         let installments = plan.count.map(|counted| counted.count);
-        Interpretation { intent, amount, date, installments, digits, time, language }
+        Interpretation { intent, amount, date, installments, digits, time, language, reply: None }
     }
 
     /// Finds a date to pay or to call on. It points back when the caller says it was paid.

@@ -203,6 +203,7 @@ fn event_for(machine: &Machine, step: &Move, currency: Currency, balance: i64) -
                 digits: None,
                 time: None,
                 language: None,
+                reply: None,
             };
             Event::Heard { text: String::new(), interpretation }
         }
