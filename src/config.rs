@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::dialog::DialogSettings;
+use crate::providers::{CostsConfig, InterpreterName, ProvidersConfig, SttName, TtsName};
 use crate::speech::tts::espeak::EspeakVoice;
 
 const DEFAULT_TOML: &str = include_str!("../config/default.toml");
@@ -19,6 +20,8 @@ pub struct Config {
     pub call: CallConfig,
     pub dialog: DialogSettings,
     pub speech: SpeechConfig,
+    pub providers: ProvidersConfig,
+    pub costs: CostsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -49,6 +52,9 @@ pub struct CallConfig {
     /// Caller speech over the bot this long is an interruption whatever it says; shorter speech
     /// pauses the bot until its transcript shows whether it was only a backchannel.
     pub barge_in_min_speech_ms: u64,
+    /// How long after the end of the caller's turn was detected the caller hears a filler when
+    /// the reply is not ready.
+    pub filler_after_ms: u64,
     pub recordings_dir: PathBuf,
 }
 
@@ -71,11 +77,19 @@ impl CallConfig {
     pub fn max_call(&self) -> Duration {
         Duration::from_secs(self.max_call_seconds)
     }
+    pub fn filler_after(&self) -> Duration {
+        Duration::from_millis(self.filler_after_ms)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpeechConfig {
+    /// Speech-to-text providers in the order tried.
+    pub stt: Vec<SttName>,
+    /// Text-to-speech providers in the order tried, sentence by sentence.
+    pub tts: Vec<TtsName>,
+    pub interpreter: InterpreterName,
     pub whisper_model_dir: PathBuf,
     pub whisper_workers: usize,
     pub whisper_threads_per_worker: usize,

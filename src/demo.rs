@@ -20,10 +20,11 @@ use crate::collections::sqlite::SqliteStore;
 use crate::collections::store::utc_day_bounds;
 use crate::collections::{NewAttempt, Store};
 use crate::config::Config;
+use crate::cost::{format_dollars, CostLine};
 use crate::dialog::{Language, RuleInterpreter};
 use crate::kpi::{self, Kpis};
+use crate::providers::Providers;
 use crate::server::{self, AppState, TwilioSettings};
-use crate::speech::stt::whisper::{WhisperPool, WhisperSettings, WhisperStt};
 use crate::speech::stt::SpeechToText;
 use crate::speech::tts::espeak::{EspeakTts, EspeakVoice};
 use crate::telephony::simulator::persona::{self, IntendedPromise};
@@ -66,6 +67,9 @@ pub struct CallSummary {
     pub intended_promise: Option<IntendedPromise>,
     pub transcript: Vec<LineSummary>,
     pub recording: Option<String>,
+    /// What the call cost, in millionths of a dollar, and its lines per provider.
+    pub cost_micros: u64,
+    pub costs: Vec<CostLine>,
     pub error: Option<String>,
 }
 
@@ -114,15 +118,10 @@ pub async fn run(options: DemoOptions, cancel: impl std::future::Future<Output =
 
     let clock = Clock::starting_at(options.now);
     let config = Arc::new(options.config.clone());
-    let whisper = WhisperPool::load(&WhisperSettings::from_config(&config))?;
-    let server = EmbeddedServer::start(
-        store.clone(),
-        Arc::new(WhisperStt::new(whisper)),
-        config.clone(),
-        clock.clone(),
-        options.data_dir.clone(),
-    )
-    .await?;
+    let providers = crate::providers::build(&config)?;
+    let server =
+        EmbeddedServer::start_with(store.clone(), providers, config.clone(), clock.clone(), options.data_dir.clone())
+            .await?;
     let bus = server.bus.clone();
 
     let calls = plan_calls(store.as_ref(), &clock).await?;
@@ -181,9 +180,30 @@ pub struct EmbeddedServer {
 }
 
 impl EmbeddedServer {
+    /// Starts the server with `stt`, espeak-ng and the rule interpreter.
     pub async fn start(
         store: Arc<dyn Store>,
         stt: Arc<dyn SpeechToText>,
+        config: Arc<Config>,
+        clock: Arc<Clock>,
+        data_dir: PathBuf,
+    ) -> anyhow::Result<EmbeddedServer> {
+        let espeak = Arc::new(EspeakTts::new(config.speech.voice_es.clone(), config.speech.voice_en.clone()));
+        let providers = Providers {
+            stt,
+            tts: espeak.clone(),
+            interpreter: Arc::new(RuleInterpreter),
+            espeak,
+            stt_names: Vec::new(),
+            tts_names: Vec::new(),
+        };
+        EmbeddedServer::start_with(store, providers, config, clock, data_dir).await
+    }
+
+    /// Starts the server with the given providers, as `cobranza serve` wires them.
+    pub async fn start_with(
+        store: Arc<dyn Store>,
+        providers: Providers,
         config: Arc<Config>,
         clock: Arc<Clock>,
         data_dir: PathBuf,
@@ -195,13 +215,13 @@ impl EmbeddedServer {
             auth_token: uuid::Uuid::new_v4().simple().to_string(),
             public_base_url: base_url.clone(),
         };
-        let voice = Arc::new(EspeakTts::new(config.speech.voice_es.clone(), config.speech.voice_en.clone()));
+        let voice = providers.espeak;
         let bus = crate::call::event_bus();
         let services = CallServices {
             store,
-            stt,
-            tts: voice.clone(),
-            interpreter: Arc::new(RuleInterpreter),
+            stt: providers.stt,
+            tts: providers.tts,
+            interpreter: providers.interpreter,
             clock,
             config,
             data_dir,
@@ -362,6 +382,7 @@ async fn summarise(
             .into_iter()
             .map(|line| LineSummary { speaker: line.speaker, text: line.text })
             .collect();
+        let costs = store.attempt_costs(planned.attempt_id).await?;
         let error = match reports.get(&planned.attempt_id) {
             Some(Err(error)) => {
                 warn!(attempt_id = %planned.attempt_id, %error, "simulated call failed");
@@ -379,6 +400,8 @@ async fn summarise(
             promise,
             intended_promise: planned.persona.intended_promise.clone(),
             transcript,
+            cost_micros: attempt.as_ref().map_or(0, |a| a.cost_micros),
+            costs,
             recording: attempt.and_then(|a| a.recording_path),
             error,
         });
@@ -418,10 +441,11 @@ fn print_summary(summary: &DemoSummary) {
             _ => String::new(),
         };
         println!(
-            "  {:<13} {:<8} {:<26} {promise}{check}",
+            "  {:<13} {:<8} {:<26} {:>8}  {promise}{check}",
             call.persona,
             call.debtor_id,
             call.disposition.as_deref().unwrap_or("(none)"),
+            format_dollars(call.cost_micros),
         );
         if let Some(error) = &call.error {
             println!("  {:<13} simulated call failed: {error}", "");

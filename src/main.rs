@@ -19,9 +19,8 @@ use cobranza::collections::{NewAttempt, Store};
 use cobranza::config::{Config, Secrets};
 use cobranza::demo::{self, DemoOptions};
 use cobranza::dialog::chat::{self, AccountOverrides, ChatError, ChatSetup};
-use cobranza::dialog::{PolicyBook, RuleInterpreter};
+use cobranza::dialog::PolicyBook;
 use cobranza::server::{self, AppState, TwilioSettings};
-use cobranza::speech::stt::whisper::{WhisperPool, WhisperSettings, WhisperStt};
 use cobranza::speech::tts::espeak::EspeakTts;
 use cobranza::telephony::simulator::{self, persona, SimulatedCall};
 
@@ -238,7 +237,7 @@ async fn open_store(data_dir: &std::path::Path) -> anyhow::Result<SqliteStore> {
 async fn serve(config: Config, data_dir: PathBuf) -> anyhow::Result<()> {
     let secrets = Secrets::from_env().map_err(anyhow::Error::msg)?;
     let store = Arc::new(open_store(&data_dir).await?);
-    let whisper = WhisperPool::load(&WhisperSettings::from_config(&config))?;
+    let providers = cobranza::providers::build(&config)?;
     let listener = TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("binding {} (server.listen)", config.server.listen))?;
@@ -250,9 +249,9 @@ async fn serve(config: Config, data_dir: PathBuf) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let services = CallServices {
         store,
-        stt: Arc::new(WhisperStt::new(whisper)),
-        tts: Arc::new(EspeakTts::new(config.speech.voice_es.clone(), config.speech.voice_en.clone())),
-        interpreter: Arc::new(RuleInterpreter),
+        stt: providers.stt,
+        tts: providers.tts,
+        interpreter: providers.interpreter,
         clock: Clock::system(),
         config,
         data_dir,

@@ -98,6 +98,7 @@ pub struct Metrics {
     calls: AtomicU64,
     barge_ins: AtomicU64,
     backchannels: AtomicU64,
+    fillers: AtomicU64,
     provider_errors: [AtomicU64; 3],
     turn_stages: [Histogram; 5],
 }
@@ -107,6 +108,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     calls: AtomicU64::new(0),
     barge_ins: AtomicU64::new(0),
     backchannels: AtomicU64::new(0),
+    fillers: AtomicU64::new(0),
     provider_errors: Default::default(),
     turn_stages: std::array::from_fn(|_| Histogram::new()),
 });
@@ -138,6 +140,10 @@ impl Metrics {
 
     pub fn barge_in(&self) {
         self.barge_ins.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn filler(&self) {
+        self.fillers.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn backchannel(&self) {
@@ -175,6 +181,12 @@ impl Metrics {
             "cobranza_backchannels_total",
             "Times caller speech over the bot was only a backchannel or noise, and the bot went on.",
             self.backchannels.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "cobranza_fillers_total",
+            "Times the caller heard a filler because the bot's reply was late.",
+            self.fillers.load(Ordering::Relaxed),
         );
         let _ = writeln!(
             out,

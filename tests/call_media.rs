@@ -144,6 +144,9 @@ impl Store for MemoryStore {
         *self.outcome.lock().expect("lock") = Some(outcome.clone());
         Ok(())
     }
+    async fn attempt_costs(&self, _id: AttemptId) -> Result<Vec<cobranza::cost::CostLine>, StoreError> {
+        Ok(self.outcome.lock().expect("lock").as_ref().map(|outcome| outcome.costs.clone()).unwrap_or_default())
+    }
     async fn attempts_between(&self, _from: DateTime<Utc>, _to: DateTime<Utc>) -> Result<Vec<Attempt>, StoreError> {
         Err(unused())
     }

@@ -135,6 +135,9 @@ impl Store for WrappedStore {
     async fn finish_attempt(&self, id: AttemptId, outcome: &AttemptOutcome) -> Result<(), StoreError> {
         self.0.finish_attempt(id, outcome).await
     }
+    async fn attempt_costs(&self, id: AttemptId) -> Result<Vec<cobranza::cost::CostLine>, StoreError> {
+        self.0.attempt_costs(id).await
+    }
     async fn attempts_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Attempt>, StoreError> {
         self.0.attempts_between(from, to).await
     }

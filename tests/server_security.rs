@@ -228,6 +228,7 @@ async fn ended_attempt_is_not_bridged_again() {
         right_party_contact: false,
         ended_at: Utc.with_ymd_and_hms(2026, 12, 2, 16, 5, 0).single().expect("instant"),
         recording_path: None,
+        costs: Vec::new(),
     };
     fixture.store.finish_attempt(fixture.attempt_id, &outcome).await.expect("finished");
     let url = format!("{}/twilio/voice?attempt={}", fixture.server.base_url, fixture.attempt_id);

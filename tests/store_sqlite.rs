@@ -12,6 +12,7 @@ use cobranza::collections::model::{
 };
 use cobranza::collections::sqlite::SqliteStore;
 use cobranza::collections::store::{Attempt, AttemptOutcome, Direction, ImportCounts, NewAttempt, Store, StoreError};
+use cobranza::cost::{CostCategory, CostLine};
 
 mod contract {
     use super::*;
@@ -156,6 +157,7 @@ mod contract {
                 disposition: None,
                 right_party_contact: false,
                 recording_path: None,
+                cost_micros: 0,
             }
         );
 
@@ -167,6 +169,20 @@ mod contract {
             right_party_contact: true,
             ended_at: at(16, 3, 27) + Duration::milliseconds(250),
             recording_path: Some("recordings/CA0123.wav".to_string()),
+            costs: vec![
+                CostLine {
+                    category: CostCategory::SpeechToText,
+                    provider: "deepgram".into(),
+                    quantity: 207_250,
+                    cost_micros: 26_597,
+                },
+                CostLine {
+                    category: CostCategory::Telephony,
+                    provider: "twilio".into(),
+                    quantity: 240,
+                    cost_micros: 56_000,
+                },
+            ],
         };
         store.finish_attempt(id, &outcome).await.unwrap();
 
@@ -177,6 +193,8 @@ mod contract {
         assert_eq!(finished.disposition, Some(Disposition::PromiseToPay));
         assert_eq!(finished.ended_at, Some(at(16, 3, 27) + Duration::milliseconds(250)));
         assert_eq!(finished.recording_path.as_deref(), Some("recordings/CA0123.wav"));
+        assert_eq!(finished.cost_micros, 82_597);
+        assert_eq!(store.attempt_costs(id).await.unwrap(), outcome.costs);
         assert_eq!(store.attempt(AttemptId(999_999)).await.unwrap(), None);
     }
 
@@ -190,6 +208,7 @@ mod contract {
                 right_party_contact: false,
                 ended_at: at(17, minute, 30),
                 recording_path: None,
+                costs: Vec::new(),
             };
             store.finish_attempt(id, &outcome).await.unwrap();
             assert_eq!(store.attempt(id).await.unwrap().unwrap().disposition, Some(disposition));
@@ -205,6 +224,7 @@ mod contract {
             right_party_contact: true,
             ended_at: at(16, 2, 0),
             recording_path: None,
+            costs: Vec::new(),
         };
         store.finish_attempt(id, &first).await.unwrap();
 

@@ -19,6 +19,7 @@ use super::playout::Playout;
 use crate::audio::frames::{into_frames, FRAME_BYTES};
 use crate::audio::mulaw;
 use crate::audio::recording::CallRecorder;
+use crate::cost::CallMeter;
 use crate::dialog::Language;
 use crate::speech::tts::TextToSpeech;
 use crate::telephony::Outbound;
@@ -111,6 +112,8 @@ pub struct MouthParts {
     pub stream_start: Instant,
     /// How far ahead of its playout time a frame is sent.
     pub lead: Duration,
+    /// The call's cost meter, which text-to-speech providers record characters on.
+    pub meter: CallMeter,
 }
 
 /// Starts the mouth task of one call.
@@ -118,7 +121,8 @@ pub fn spawn(parts: MouthParts) -> Mouth {
     let (phrases, mut queue) = mpsc::unbounded_channel::<Phrase>();
     let (report_sender, reports) = mpsc::unbounded_channel();
     let (control, control_receiver) = watch::channel(Control { generation: 0, paused: false });
-    let task = tokio::spawn(async move {
+    let meter = parts.meter.clone();
+    let task = tokio::spawn(crate::cost::metered(meter, async move {
         let mut speaker = Speaker {
             timeline: Timeline { stream_start: parts.stream_start, lead: parts.lead, next_sample: 0 },
             parts,
@@ -155,7 +159,7 @@ pub fn spawn(parts: MouthParts) -> Mouth {
             }
             let _ = speaker.reports.send(report);
         }
-    });
+    }));
     Mouth { phrases, reports, control, task }
 }
 

@@ -2,6 +2,8 @@
 //! actions into speech, store writes and, at the end, a hang-up.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,8 +20,12 @@ use crate::audio::recording::{CallRecorder, WINDOW_SAMPLES};
 use crate::audio::vad::{VadConfig, VadEvent, VoiceActivityDetector};
 use crate::collections::model::{mask_phone, Account, AttemptId, Disposition, Speaker, TranscriptLine};
 use crate::collections::{Attempt, AttemptOutcome, StoreError};
+use crate::cost::{self, CallMeter, CostCategory};
 use crate::dialog::nlu::{is_backchannel, Expecting};
-use crate::dialog::{Action, CallContext, Event, Language, Machine, Script, Utterance};
+use crate::dialog::script::Prompt;
+use crate::dialog::{
+    Action, CallContext, ConversationLine, Event, Interpretation, Language, Machine, Script, Utterance,
+};
 use crate::metrics::{metrics, Provider, TurnStage};
 use crate::speech::stt::{SttEvent, SttInput, SttStream};
 use crate::speech::SpeechError;
@@ -46,6 +52,27 @@ pub struct CallReport {
     pub disposition: Disposition,
     pub right_party_contact: bool,
     pub recording_path: Option<String>,
+    /// What the call cost, in millionths of a dollar.
+    pub cost_micros: u64,
+}
+
+/// A caller turn being interpreted, which the session waits for without blocking the call.
+struct Reading {
+    text: String,
+    expecting: Expecting,
+    /// Only polled through `Mutex::get_mut`, which takes no lock: the mutex makes the session
+    /// `Sync`, as the server's tasks need, around a future that is only `Send`.
+    interpretation: Mutex<Pin<Box<dyn Future<Output = Interpretation> + Send>>>,
+}
+
+/// Waits for the turn being interpreted; never completes when there is none.
+async fn next_reading(slot: &mut Option<Reading>) -> (String, Expecting, Interpretation) {
+    let Some(reading) = slot else {
+        return std::future::pending().await;
+    };
+    let interpretation = reading.interpretation.get_mut().expect("reading lock").as_mut().await;
+    let reading = slot.take().expect("checked above");
+    (reading.text, reading.expecting, interpretation)
 }
 
 /// Caller speech that started while the bot was talking, and what is known of it so far.
@@ -119,7 +146,9 @@ pub async fn run_call_on(
         .map_err(|e| CallError::Script { locale: account.debtor.locale.clone(), reason: e.to_string() })?;
     // NOTE: the speech-to-text language stays the debtor's locale even when the dialog switches
     // language mid-call.
-    let stt = services.stt.open(language).await?;
+    // The meter is in scope while speech-to-text opens, so a provider chain records to it.
+    let meter = CallMeter::new();
+    let stt = cost::metered(meter.clone(), services.stt.open(language)).await?;
     let _active = metrics().call_started();
     info!(
         attempt_id = %attempt.id,
@@ -141,10 +170,13 @@ pub async fn run_call_on(
         config.dialog,
     )
     .map_err(|error| CallError::Dialog { debtor: account.debtor.id.0.clone(), reason: error.to_string() })?;
-    let mut session = Session::new(services, attempt, account, context, script, stt, outbound);
-    session.act(vec![Event::CallStarted]).await;
-    session.run(&mut inbound).await;
-    Ok(session.finish().await)
+    cost::metered(meter.clone(), async move {
+        let mut session = Session::new(services, attempt, account, context, script, stt, outbound, meter);
+        session.act(vec![Event::CallStarted]).await;
+        session.run(&mut inbound).await;
+        Ok(session.finish().await)
+    })
+    .await
 }
 
 struct Session {
@@ -188,6 +220,18 @@ struct Session {
     hanging_up: bool,
     caller_hung_up: bool,
     right_party: bool,
+
+    /// The caller turn being interpreted, and the turns heard meanwhile, in order.
+    reading: Option<Reading>,
+    unread: VecDeque<String>,
+    /// When the caller hears a filler if the reply is still not ready.
+    filler_deadline: Option<Instant>,
+    fillers_this_turn: u32,
+    /// The last lines of the conversation, for interpreters that read a turn in context.
+    history: VecDeque<ConversationLine>,
+    /// Every speech-to-text provider failed: only keys reach the bot now.
+    speech_lost: bool,
+    meter: CallMeter,
 }
 
 impl Session {
@@ -199,6 +243,7 @@ impl Session {
         script: Script,
         stt: SttStream,
         outbound: mpsc::Sender<Outbound>,
+        meter: CallMeter,
     ) -> Session {
         let config = Arc::clone(&services.config);
         let vad_config =
@@ -213,6 +258,7 @@ impl Session {
             playout: Arc::clone(&playout),
             stream_start,
             lead: config.call.pacing_lead(),
+            meter: meter.clone(),
         });
         Session {
             machine: Machine::new(context, script),
@@ -247,6 +293,13 @@ impl Session {
             hanging_up: false,
             caller_hung_up: false,
             right_party: false,
+            reading: None,
+            unread: VecDeque::new(),
+            filler_deadline: None,
+            fillers_this_turn: 0,
+            history: VecDeque::with_capacity(HISTORY_LINES + 1),
+            speech_lost: false,
+            meter,
         }
     }
 
@@ -274,6 +327,9 @@ impl Session {
                     Some(message) => self.on_carrier(message).await,
                 },
                 Some(event) = self.stt.events.recv() => self.on_transcript(event).await,
+                (text, expecting, interpretation) = next_reading(&mut self.reading) => {
+                    self.on_reading(text, expecting, interpretation).await;
+                }
                 Some(report) = self.mouth.reports.recv() => self.on_mouth(report),
                 () = &mut timer => {
                     if self.on_deadline().await == Continue::Stop {
@@ -295,6 +351,7 @@ impl Session {
             && self.overlap == Overlap::None
             && self.digits.is_empty()
             && !self.transcript_pending()
+            && self.reading.is_none()
             && self.playout().is_empty();
         if idle {
             self.reply_deadline = Some(Instant::now() + self.services.config.call.reply_timeout());
@@ -313,7 +370,7 @@ impl Session {
             Overlap::AwaitingTranscript { until } => Some(until),
             Overlap::None | Overlap::Speaking => None,
         };
-        [self.digits_deadline, self.reply_deadline, self.hangup_deadline, overlap_deadline]
+        [self.digits_deadline, self.reply_deadline, self.hangup_deadline, overlap_deadline, self.filler_deadline]
             .into_iter()
             .flatten()
             .fold(self.call_deadline, Instant::min)
@@ -345,6 +402,10 @@ impl Session {
             warn!(attempt_id = %self.attempt.id, "no transcript came for speech over the bot; resuming");
             self.overlap = Overlap::None;
             self.mouth.resume();
+        }
+        if passed(self.filler_deadline) {
+            self.filler_deadline = None;
+            self.say_filler_if_waiting();
         }
         if passed(self.digits_deadline) {
             self.digits_deadline = None;
@@ -403,11 +464,14 @@ impl Session {
             match event {
                 VadEvent::SpeechStarted { .. } => {
                     self.caller_speaking = true;
+                    self.filler_deadline = None;
                     self.speech_started_at = Instant::now();
                     self.send_stt_audio().await;
                     let _ = self.stt.input.send(SttInput::SpeechStarted).await;
                     self.reply_deadline = None;
-                    if self.may_barge_in() {
+                    // Without speech recognition, speech cannot be told from noise: only keys cut
+                    // the bot.
+                    if !self.speech_lost && self.may_barge_in() {
                         // Wait and see: the bot keeps its next frame back while the caller speaks.
                         self.mouth.pause();
                         self.overlap = Overlap::Speaking;
@@ -418,6 +482,9 @@ impl Session {
                     if self.overlap == Overlap::Speaking {
                         self.overlap = Overlap::AwaitingTranscript { until: Instant::now() + TRANSCRIPT_WAIT };
                     }
+                    if self.speech_lost {
+                        continue;
+                    }
                     self.turn = Some(Turn {
                         speech_ended: Instant::now(),
                         final_transcript: None,
@@ -426,6 +493,8 @@ impl Session {
                         first_audio: None,
                         first_frame: None,
                     });
+                    self.fillers_this_turn = 0;
+                    self.filler_deadline = Some(Instant::now() + self.services.config.call.filler_after());
                     self.transcripts_due += 1;
                     self.last_finalize = Instant::now();
                     self.send_stt_audio().await;
@@ -464,6 +533,10 @@ impl Session {
                 warn!(attempt_id = %self.attempt.id, %error, "speech-to-text failed for a turn");
                 String::new()
             }
+            SttEvent::Unavailable { reason } => {
+                self.on_speech_lost(&reason).await;
+                return;
+            }
         };
         self.transcripts_due = self.transcripts_due.saturating_sub(1);
         if let Some(turn) = &mut self.turn {
@@ -486,9 +559,36 @@ impl Session {
             }
             self.barge_in().await;
         }
-        if self.machine.expecting() == Expecting::VerificationDigits {
-            let context = self.machine.interpret_context();
-            let interpretation = self.services.interpreter.interpret(&text, &context).await;
+        self.read_turn(text);
+    }
+
+    /// Starts interpreting a caller turn, or queues it behind the turn being interpreted. The
+    /// call goes on meanwhile: a slow interpreter delays the reply, never the audio.
+    fn read_turn(&mut self, text: String) {
+        if self.reading.is_some() {
+            self.unread.push_back(text);
+            return;
+        }
+        let context = self.machine.interpret_context();
+        let history: Vec<ConversationLine> = self.history.iter().cloned().collect();
+        let interpreter = Arc::clone(&self.services.interpreter);
+        let words = text.clone();
+        let interpretation = Box::pin(async move { interpreter.interpret_turn(&words, &context, &history).await });
+        self.reading = Some(Reading { text, expecting: context.expecting, interpretation: Mutex::new(interpretation) });
+    }
+
+    /// Acts on an interpreted turn, then starts on the next one heard meanwhile.
+    async fn on_reading(&mut self, text: String, expecting: Expecting, interpretation: Interpretation) {
+        if !self.hanging_up {
+            self.act_on_reading(text, expecting, interpretation).await;
+        }
+        if let Some(next) = self.unread.pop_front() {
+            self.read_turn(next);
+        }
+    }
+
+    async fn act_on_reading(&mut self, text: String, expecting: Expecting, interpretation: Interpretation) {
+        if expecting == Expecting::VerificationDigits {
             if let Some(spoken) = interpretation.digits.as_deref().filter(|_| !text.is_empty()) {
                 // Digits may come partly spoken and partly keyed: they join one answer. The
                 // transcript keeps how many were said, not which (spoken as words or figures).
@@ -503,12 +603,47 @@ impl Session {
                 }
                 return;
             }
-            self.hear(text, interpretation).await;
+        }
+        self.hear(text, interpretation).await;
+    }
+
+    /// Says the filler when the caller finished a turn and the reply is not ready: the transcript
+    /// or its reading is late and the bot is not already speaking. At most twice a turn.
+    fn say_filler_if_waiting(&mut self) {
+        let waiting = self.transcript_pending() || self.reading.is_some();
+        if !waiting || self.hanging_up || self.caller_speaking || !self.playout().is_empty() {
             return;
         }
-        let context = self.machine.interpret_context();
-        let interpretation = self.services.interpreter.interpret(&text, &context).await;
-        self.hear(text, interpretation).await;
+        if self.fillers_this_turn >= MAX_FILLERS_PER_TURN {
+            return;
+        }
+        self.fillers_this_turn += 1;
+        metrics().filler();
+        info!(attempt_id = %self.attempt.id, "reply is late; saying the filler");
+        let filler = self.machine.filler();
+        let awaiting_reply = self.awaiting_reply;
+        self.say(filler);
+        self.awaiting_reply = awaiting_reply;
+    }
+
+    /// Every speech-to-text provider failed: turns still waiting for a transcript are dropped,
+    /// a paused bot goes on, and the dialog moves to the keypad.
+    async fn on_speech_lost(&mut self, reason: &str) {
+        if self.speech_lost {
+            return;
+        }
+        self.speech_lost = true;
+        metrics().provider_error(Provider::SpeechToText);
+        warn!(attempt_id = %self.attempt.id, %reason, "speech-to-text lost for the rest of the call; moving to the keypad");
+        self.transcripts_due = 0;
+        self.filler_deadline = None;
+        if self.overlap != Overlap::None {
+            self.overlap = Overlap::None;
+            self.mouth.resume();
+        }
+        if !self.hanging_up {
+            self.act(vec![Event::SpeechUnavailable]).await;
+        }
     }
 
     async fn hear(&mut self, text: String, interpretation: crate::dialog::Interpretation) {
@@ -530,7 +665,7 @@ impl Session {
             self.digits_deadline = None;
             return;
         }
-        if self.caller_speaking || self.transcript_pending() {
+        if self.caller_speaking || self.transcript_pending() || self.reading.is_some() {
             self.digits_deadline = Some(Instant::now() + self.services.config.call.dtmf_inter_digit());
             return;
         }
@@ -653,7 +788,13 @@ impl Session {
         };
         self.heard(&played).await;
         self.turn_mark_echoed(name);
-        if self.playout().is_empty() {
+        let filler_played = played.iter().any(|phrase| phrase.utterance.key == Prompt::Filler.key());
+        if filler_played && (self.transcript_pending() || self.reading.is_some()) {
+            // Still no reply: another filler if the wait goes on.
+            self.filler_deadline = Some(Instant::now() + self.services.config.call.filler_after());
+        }
+        // A filler asks nothing, and the question before it is still open.
+        if self.playout().is_empty() && last.utterance.key != Prompt::Filler.key() {
             self.awaiting_reply = last.utterance.expects_reply;
         }
     }
@@ -693,6 +834,8 @@ impl Session {
         let phrases_before = self.phrase_count;
         self.act_on(events).await;
         if self.phrase_count > phrases_before {
+            // The reply is on its way: no filler for this turn.
+            self.filler_deadline = None;
             let first_mark =
                 self.playout().phrases().find(|p| mark_number(&p.mark) > phrases_before).map(|p| p.mark.clone());
             if let Some(turn) =
@@ -800,7 +943,11 @@ impl Session {
         let _ = self.mouth.phrases.send(phrase);
     }
 
-    async fn write_transcript(&self, speaker: Speaker, text: &str) {
+    async fn write_transcript(&mut self, speaker: Speaker, text: &str) {
+        if self.history.len() == HISTORY_LINES {
+            self.history.pop_front();
+        }
+        self.history.push_back(ConversationLine { bot: speaker == Speaker::Bot, text: text.to_string() });
         let line = TranscriptLine { speaker, text: text.to_string(), at: self.services.clock.now() };
         if let Err(error) = self.services.store.append_transcript(self.attempt.id, &line).await {
             metrics().provider_error(Provider::Store);
@@ -820,12 +967,16 @@ impl Session {
             None => Disposition::TechnicalFailure,
         };
         let recording_path = self.write_recording();
+        self.meter_telephony();
+        let costs = self.meter.lines();
+        let cost_micros = cost::total_micros(&costs);
         let outcome = AttemptOutcome {
             disposition,
             answered: true,
             right_party_contact: self.right_party,
             ended_at: self.services.clock.now(),
             recording_path: recording_path.clone(),
+            costs,
         };
         if let Err(error) = self.services.store.finish_attempt(self.attempt.id, &outcome).await {
             warn!(attempt_id = %self.attempt.id, %error, "call outcome could not be stored");
@@ -835,7 +986,16 @@ impl Session {
         if !self.caller_hung_up {
             self.send_or_give_up(Outbound::Hangup).await;
         }
-        CallReport { disposition, right_party_contact: self.right_party, recording_path }
+        CallReport { disposition, right_party_contact: self.right_party, recording_path, cost_micros }
+    }
+
+    /// Records the carrier's time: calls are billed by the started minute.
+    fn meter_telephony(&self) {
+        let prices = &self.services.config.costs;
+        let seconds = self.stream_start.elapsed().as_secs_f64();
+        let billed_seconds = (seconds / 60.0).ceil().max(1.0) as u64 * 60;
+        let price = cost::Price { micros: cost::dollars_to_micros(prices.telephony_per_minute), per: 60 };
+        self.meter.record(CostCategory::Telephony, &prices.carrier, billed_seconds, price);
     }
 
     fn flush_digits_silently(&mut self) {
@@ -887,6 +1047,12 @@ const TRANSCRIPT_WAIT: Duration = Duration::from_secs(5);
 /// Caller audio goes to speech-to-text in 100 ms chunks, and at once when speech starts or ends:
 /// one hand-over per five carrier frames instead of one per frame.
 const STT_CHUNK_SAMPLES: usize = 800;
+
+/// Conversation lines kept for interpreters that read a turn in context.
+const HISTORY_LINES: usize = 12;
+
+/// Fillers said while one reply is late; a longer wait is bounded by the transcript wait.
+const MAX_FILLERS_PER_TURN: u32 = 2;
 
 /// Digits the identity check asks for.
 const VERIFICATION_DIGITS: usize = 4;

@@ -331,10 +331,13 @@ pub enum Disposition {
     StoreFailed,
     /// The call failed on the media path (stream error, provider error).
     TechnicalFailure,
+    /// Every speech-to-text provider failed during the call; the bot offered a callback on the
+    /// keypad, and a callback request is stored when the caller pressed for one.
+    SpeechUnavailable,
 }
 
 impl Disposition {
-    pub const ALL: [Disposition; 19] = [
+    pub const ALL: [Disposition; 20] = [
         Disposition::PromiseToPay,
         Disposition::AlreadyPaid,
         Disposition::RefusedToPay,
@@ -354,6 +357,7 @@ impl Disposition {
         Disposition::Abusive,
         Disposition::StoreFailed,
         Disposition::TechnicalFailure,
+        Disposition::SpeechUnavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -377,6 +381,7 @@ impl Disposition {
             Disposition::Abusive => "abusive",
             Disposition::StoreFailed => "store_failed",
             Disposition::TechnicalFailure => "technical_failure",
+            Disposition::SpeechUnavailable => "speech_unavailable",
         }
     }
 }

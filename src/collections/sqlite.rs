@@ -26,6 +26,7 @@ use super::model::{
 };
 use super::store::{Attempt, AttemptOutcome, ImportCounts, NewAttempt, Store, StoreError, StoredPromise};
 use crate::collections::import::NewDebt;
+use crate::cost::CostLine;
 use decode::{date_text, time_text};
 
 /// How long a connection waits for another connection's write lock before failing.
@@ -45,7 +46,7 @@ const ACCOUNT_QUERY: &str = "
     LEFT JOIN phones AS phone ON phone.debtor_id = debtor.id AND phone.is_primary";
 
 const ATTEMPT_COLUMNS: &str = "id, debt_id, debtor_id, phone, direction, call_sid, started_at, answered, \
-     ended_at, disposition, right_party_contact, recording_path";
+     ended_at, disposition, right_party_contact, recording_path, cost_micros";
 
 const PROMISE_COLUMNS: &str = "id, attempt_id, debt_id, amount_minor, currency, due_date, created_at";
 
@@ -548,9 +549,13 @@ impl Store for SqliteStore {
     /// Fails with `NotFound { what: "unfinished attempt", .. }` when the attempt does not exist
     /// or already has an outcome, so the first outcome written is never overwritten.
     async fn finish_attempt(&self, id: AttemptId, outcome: &AttemptOutcome) -> Result<(), StoreError> {
+        let total = i64::try_from(crate::cost::total_micros(&outcome.costs))
+            .map_err(|_| StoreError::Corrupt(format!("cost of attempt {id} is out of range")))?;
+        let mut transaction = self.pool.begin().await?;
         let result = sqlx::query(
             "UPDATE attempts
-             SET disposition = $2, answered = $3, right_party_contact = $4, ended_at = $5, recording_path = $6
+             SET disposition = $2, answered = $3, right_party_contact = $4, ended_at = $5, recording_path = $6,
+                 cost_micros = $7
              WHERE id = $1 AND ended_at IS NULL",
         )
         .bind(id.0)
@@ -559,12 +564,38 @@ impl Store for SqliteStore {
         .bind(outcome.right_party_contact)
         .bind(time_text(outcome.ended_at))
         .bind(&outcome.recording_path)
-        .execute(&self.pool)
+        .bind(total)
+        .execute(&mut *transaction)
         .await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound { what: "unfinished attempt", id: id.to_string() });
         }
+        for line in &outcome.costs {
+            sqlx::query(
+                "INSERT INTO attempt_costs (attempt_id, category, provider, quantity, cost_micros)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id.0)
+            .bind(line.category.as_str())
+            .bind(&line.provider)
+            .bind(i64::try_from(line.quantity).unwrap_or(i64::MAX))
+            .bind(i64::try_from(line.cost_micros).unwrap_or(i64::MAX))
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
         Ok(())
+    }
+
+    async fn attempt_costs(&self, id: AttemptId) -> Result<Vec<CostLine>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT category, provider, quantity, cost_micros FROM attempt_costs
+             WHERE attempt_id = $1 ORDER BY category, provider",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decode::cost_line).collect()
     }
 
     async fn attempts_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Attempt>, StoreError> {

@@ -9,6 +9,7 @@ use super::import::PortfolioRow;
 use super::model::{
     Account, AttemptId, CallSid, DebtId, DebtorId, Disposition, PaymentClaim, Promise, PromiseId, TranscriptLine,
 };
+use crate::cost::CostLine;
 
 /// The error of a store operation.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +78,8 @@ pub struct Attempt {
     /// The debtor's identity was verified during the call.
     pub right_party_contact: bool,
     pub recording_path: Option<String>,
+    /// What the call cost, in millionths of a dollar; 0 until it ended.
+    pub cost_micros: u64,
 }
 
 /// The outcome of a call, written once when it ends.
@@ -87,6 +90,8 @@ pub struct AttemptOutcome {
     pub right_party_contact: bool,
     pub ended_at: DateTime<Utc>,
     pub recording_path: Option<String>,
+    /// The call's metered usage and its price, one line per category and provider.
+    pub costs: Vec<CostLine>,
 }
 
 /// A promise as stored, with the attempt that obtained it.
@@ -168,8 +173,11 @@ pub trait Store: Send + Sync + 'static {
 
     async fn opted_out(&self, debtor_id: &DebtorId, channel: &str) -> Result<bool, StoreError>;
 
-    /// Writes how the call ended. Called once per attempt.
+    /// Writes how the call ended and what it cost. Called once per attempt.
     async fn finish_attempt(&self, id: AttemptId, outcome: &AttemptOutcome) -> Result<(), StoreError>;
+
+    /// The cost lines stored with the attempt, ordered by category and provider.
+    async fn attempt_costs(&self, id: AttemptId) -> Result<Vec<CostLine>, StoreError>;
 
     /// Attempts started in `[from, to)`, oldest first.
     async fn attempts_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Attempt>, StoreError>;

@@ -262,6 +262,7 @@ impl ChatSession {
             right_party_contact: self.right_party,
             ended_at: self.started_at,
             recording_path: None,
+            costs: Vec::new(),
         };
         self.store.finish_attempt(self.attempt, &outcome).await?;
         let stored = self.store.promises_for_attempt(self.attempt).await?;

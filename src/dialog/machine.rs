@@ -24,10 +24,14 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use super::jurisdiction::Placed;
 use super::negotiation::{Counter, Limits, Offer, Rung};
-use super::nlu::{spell_number, spoken_date, spoken_money, Dialect, Expecting, Intent, InterpretContext, Interpretation};
+use super::nlu::{
+    spell_number, spoken_date, spoken_money, Dialect, Expecting, Intent, InterpretContext, Interpretation,
+};
 use super::policy::VerificationMethod;
 use super::script::{locale_for_country, Prompt, PromptValues, Script};
-use super::spoken::{channel_name, product_name_in, spoken_callback_day, spoken_callback_time, spoken_phone, spoken_schedule};
+use super::spoken::{
+    channel_name, product_name_in, spoken_callback_day, spoken_callback_time, spoken_phone, spoken_schedule,
+};
 use super::{Action, CallContext, Event, Language, Utterance};
 use crate::collections::model::{Disposition, Installment, Money};
 
@@ -56,6 +60,8 @@ enum State {
     AskingPaymentDetails,
     /// The bot offered that a person call back about the debtor's situation.
     OfferingHardship,
+    /// Speech recognition failed for good; the bot offered a callback on the keypad.
+    OfferingKeypadCallback,
     /// A store action is out: nothing is said until its result arrives.
     Storing(Pending),
     Ended,
@@ -83,10 +89,21 @@ enum Pending {
     Promise(Offer),
     PaymentClaim,
     /// `closed_day` is true when the day asked for allows no calls at all.
-    Callback { kind: CallbackKind, placed: Option<Placed>, when: CallbackWhen, closed_day: bool },
-    OptOut { channel: String },
+    Callback {
+        kind: CallbackKind,
+        placed: Option<Placed>,
+        when: CallbackWhen,
+        closed_day: bool,
+    },
+    OptOut {
+        channel: String,
+    },
     Dispute,
-    Hardship { person_callback: bool },
+    Hardship {
+        person_callback: bool,
+    },
+    /// A callback the caller asked for on the keypad after speech recognition failed.
+    KeypadCallback,
 }
 
 /// What the caller named for a callback, which decides what the bot says back.
@@ -209,6 +226,7 @@ impl Machine {
             Event::CallerHungUp => self.caller_hung_up(),
             Event::AnsweringMachine => self.answering_machine(),
             Event::MaxDurationReached => self.max_duration_reached(),
+            Event::SpeechUnavailable => self.speech_unavailable(),
         }
     }
 
@@ -227,6 +245,7 @@ impl Machine {
             State::ReadingBack(_) => "reading_back",
             State::AskingPaymentDetails => "asking_payment_details",
             State::OfferingHardship => "offering_hardship",
+            State::OfferingKeypadCallback => "offering_keypad_callback",
             State::Storing(Pending::Promise(_)) => "storing_promise",
             State::Storing(_) => "storing_outcome",
             State::Ended => "ended",
@@ -328,7 +347,7 @@ impl Machine {
     }
 
     fn hear(&mut self, heard: Interpretation, text: &str) -> Vec<Action> {
-        if matches!(self.state, State::NotStarted | State::Storing(_)) {
+        if matches!(self.state, State::NotStarted | State::Storing(_) | State::OfferingKeypadCallback) {
             return Vec::new();
         }
         self.silences = 0;
@@ -350,6 +369,10 @@ impl Machine {
             Intent::Goodbye => return self.finish(&[Prompt::Goodbye], self.caller_left()),
             Intent::AskRepeat => return self.repeat_question(),
             Intent::Greeting => return self.clarify(Some(Prompt::WhoIsCalling)),
+            Intent::Unknown if heard.reply.as_deref().is_some_and(reply_is_safe) => {
+                let reply = heard.reply.clone().unwrap_or_default();
+                return self.answer_off_script(reply);
+            }
             Intent::CallbackRequest if self.state != State::AskingThirdPartyTime => {
                 return self.request_callback(heard.date, heard.time, CallbackKind::Caller)
             }
@@ -366,7 +389,7 @@ impl Machine {
             State::ReadingBack(offer) => self.hear_read_back(offer, &heard, text),
             State::AskingPaymentDetails => self.store_payment_claim(&heard, text),
             State::OfferingHardship => self.hear_hardship_answer(&heard, text),
-            State::NotStarted | State::Storing(_) | State::Ended => Vec::new(),
+            State::NotStarted | State::Storing(_) | State::OfferingKeypadCallback | State::Ended => Vec::new(),
         }
     }
 
@@ -398,6 +421,7 @@ impl Machine {
                 "2" => self.hear(Interpretation::intent(Intent::Deny), ""),
                 _ => self.clarify(Some(Prompt::NotUnderstood)),
             },
+            State::OfferingKeypadCallback => self.keypad_callback_answer(digits),
             _ => Vec::new(),
         }
     }
@@ -412,7 +436,11 @@ impl Machine {
         }
         self.silences += 1;
         if self.silences > self.ctx.settings.max_reprompts {
-            return self.finish(&[Prompt::NoResponseGoodbye], self.unresolved());
+            let disposition = match self.state {
+                State::OfferingKeypadCallback => Disposition::SpeechUnavailable,
+                _ => self.unresolved(),
+            };
+            return self.finish(&[Prompt::NoResponseGoodbye], disposition);
         }
         vec![self.say(Prompt::Reprompt, false), self.say(question, true)]
     }
@@ -455,6 +483,24 @@ impl Machine {
         actions
     }
 
+    /// Says the interpreter's short answer to an off-script question, then asks the open
+    /// question again. It counts as a clarification, so a caller who only asks off-script
+    /// questions still reaches the end of the call.
+    fn answer_off_script(&mut self, reply: String) -> Vec<Action> {
+        let mut actions = self.clarify(None);
+        if matches!(actions.last(), Some(Action::Say(utterance)) if utterance.expects_reply) {
+            let answer =
+                Utterance { key: OFF_SCRIPT_KEY.to_string(), text: reply, expects_reply: false, protected: false };
+            actions.insert(0, Action::Say(answer));
+        }
+        actions
+    }
+
+    /// The phrase the session says when a reply is late.
+    pub fn filler(&self) -> Utterance {
+        self.utterance(Prompt::Filler, false)
+    }
+
     /// Returns the prompt that asks the open question again.
     fn question(&self) -> Option<Prompt> {
         let prompt = match &self.state {
@@ -468,6 +514,7 @@ impl Machine {
             State::ReadingBack(offer) => read_back_prompt(offer),
             State::AskingPaymentDetails => Prompt::AlreadyPaidAskDetails,
             State::OfferingHardship => Prompt::HardshipOffer,
+            State::OfferingKeypadCallback => Prompt::SpeechUnavailableOffer,
             State::NotStarted | State::Storing(_) | State::Ended => return None,
         };
         Some(prompt)
@@ -524,10 +571,14 @@ impl Machine {
     }
 
     fn say(&self, prompt: Prompt, expects_reply: bool) -> Action {
+        Action::Say(self.utterance(prompt, expects_reply))
+    }
+
+    fn utterance(&self, prompt: Prompt, expects_reply: bool) -> Utterance {
         let script = self.active_script();
         let text = script.render(prompt, &self.prompt_values());
         let protected = script.is_protected(prompt);
-        Action::Say(Utterance { key: prompt.key().to_string(), text, expects_reply, protected })
+        Utterance { key: prompt.key().to_string(), text, expects_reply, protected }
     }
 
     fn prompt_values(&self) -> PromptValues {
@@ -615,6 +666,21 @@ impl Machine {
 
 /// Returns the read-back of `offer`: a plan lists its schedule, and a partial payment says what
 /// stays owed, so the debtor does not take it for closing the debt.
+/// The mark key of an interpreter's answer to an off-script question.
+pub const OFF_SCRIPT_KEY: &str = "off_script_reply";
+
+/// Longest off-script answer the bot says, in characters.
+const OFF_SCRIPT_MAX_CHARS: usize = 240;
+
+/// Tells whether an interpreter's off-script answer may be said: short, and with no digit or
+/// money or percent sign, since amounts, dates and discounts come only from the prompts.
+fn reply_is_safe(reply: &str) -> bool {
+    let reply = reply.trim();
+    !reply.is_empty()
+        && reply.chars().count() <= OFF_SCRIPT_MAX_CHARS
+        && !reply.chars().any(|c| c.is_ascii_digit() || matches!(c, '$' | '%' | '€' | '£'))
+}
+
 fn read_back_prompt(offer: &Offer) -> Prompt {
     match offer.rung {
         _ if offer.is_plan() => Prompt::ReadBackPlan,

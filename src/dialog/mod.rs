@@ -175,6 +175,8 @@ pub enum Event {
     /// A `clear` stopped a phrase before the caller heard all of it; `heard_text` holds the
     /// whole words that played (empty when none did).
     PlaybackCut { key: String, heard_text: String },
+    /// Every speech-to-text provider failed: only the keypad reaches the bot from now on.
+    SpeechUnavailable,
 }
 
 /// A phrase for the bot to speak.

@@ -84,10 +84,16 @@ pub enum Prompt {
     AbusiveGoodbye,
     TimeLimitGoodbye,
     Voicemail,
+    /// Said by the session, not the machine, when a reply is late: the caller hears this rather
+    /// than silence.
+    Filler,
+    /// Speech recognition is down for the rest of the call: a callback is offered on the keypad.
+    SpeechUnavailableOffer,
+    SpeechUnavailableCallbackAck,
 }
 
 impl Prompt {
-    pub const ALL: [Prompt; 61] = [
+    pub const ALL: [Prompt; 64] = [
         Prompt::Greeting,
         Prompt::Disclosure,
         Prompt::AskIdentity,
@@ -149,6 +155,9 @@ impl Prompt {
         Prompt::AbusiveGoodbye,
         Prompt::TimeLimitGoodbye,
         Prompt::Voicemail,
+        Prompt::Filler,
+        Prompt::SpeechUnavailableOffer,
+        Prompt::SpeechUnavailableCallbackAck,
     ];
 
     /// Returns the key in `script.toml`, also carried in the phrase's mark.
@@ -215,6 +224,9 @@ impl Prompt {
             Prompt::AbusiveGoodbye => "abusive_goodbye",
             Prompt::TimeLimitGoodbye => "time_limit_goodbye",
             Prompt::Voicemail => "voicemail",
+            Prompt::Filler => "filler",
+            Prompt::SpeechUnavailableOffer => "speech_unavailable_offer",
+            Prompt::SpeechUnavailableCallbackAck => "speech_unavailable_callback_ack",
         }
     }
 
@@ -564,9 +576,7 @@ impl Script {
             match part {
                 // A value that ends a sentence itself ("10 a.m.", "Cobranzas S.A.") takes the
                 // template's own period: one period, not two.
-                Part::Text(literal) if text.ends_with('.') && literal.starts_with('.') => {
-                    text.push_str(&literal[1..])
-                }
+                Part::Text(literal) if text.ends_with('.') && literal.starts_with('.') => text.push_str(&literal[1..]),
                 Part::Text(literal) => text.push_str(literal),
                 Part::Slot(placeholder) => text.push_str(values.get(*placeholder)),
             }

@@ -19,6 +19,12 @@
 //! | right-party contact rate | right-party contacts ÷ dials |
 //! | promise-to-pay rate | promises ÷ right-party contacts |
 //!
+//! | cost | formula |
+//! |---|---|
+//! | total cost | the stored cost of every attempt passed in (speech, LLM, voice, telephony) |
+//! | cost per call | total cost ÷ attempts, dials and inbound calls together |
+//! | cost per promise | total cost ÷ promises |
+//!
 //! Inbound calls count as contacts and right-party contacts but not as dials, so with many
 //! inbound calls the contact and right-party contact rates can exceed 100%. Every rate carries
 //! its numerator, its denominator and the denominator's name, and has no value when the
@@ -31,6 +37,7 @@ use serde::Serialize;
 
 use crate::collections::model::{Disposition, Money};
 use crate::collections::store::{Attempt, Direction, StoredPromise};
+use crate::cost::format_dollars;
 
 /// A ratio that states what it divides by.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,6 +89,38 @@ pub struct Kpis {
     pub promise_to_pay_rate: Rate,
     /// The promised total in each currency, sorted by currency code.
     pub amount_promised: Vec<Money>,
+    /// The attempts' stored costs, in millionths of a dollar.
+    pub total_cost_micros: u64,
+    pub cost_per_call: CostPer,
+    pub cost_per_promise: CostPer,
+}
+
+/// A cost divided by a count, which states what it divides by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CostPer {
+    pub total_micros: u64,
+    pub count: u64,
+    /// The name of what the count counts, e.g. "promises".
+    pub count_name: &'static str,
+    /// `total ÷ count` in millionths of a dollar, rounded to the nearest; `None` when the count is 0.
+    pub micros: Option<u64>,
+}
+
+impl CostPer {
+    pub fn new(total_micros: u64, count: u64, count_name: &'static str) -> CostPer {
+        let micros = (count > 0).then(|| (total_micros + count / 2) / count);
+        CostPer { total_micros, count, count_name, micros }
+    }
+}
+
+impl fmt::Display for CostPer {
+    /// Writes `$0.0123 (8 calls)`, or `n/a (0 promises)` without a count.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.micros {
+            Some(micros) => write!(f, "{} ({} {})", format_dollars(micros), self.count, self.count_name),
+            None => write!(f, "n/a (0 {})", self.count_name),
+        }
+    }
 }
 
 impl fmt::Display for Kpis {
@@ -97,10 +136,13 @@ impl fmt::Display for Kpis {
         writeln!(f, "promise-to-pay rate {}", self.promise_to_pay_rate)?;
         let amounts: Vec<String> = self.amount_promised.iter().map(Money::to_string).collect();
         if amounts.is_empty() {
-            write!(f, "amount promised: none")
+            writeln!(f, "amount promised: none")?;
         } else {
-            write!(f, "amount promised: {}", amounts.join(", "))
+            writeln!(f, "amount promised: {}", amounts.join(", "))?;
         }
+        writeln!(f, "total cost {}", format_dollars(self.total_cost_micros))?;
+        writeln!(f, "cost per call {}", self.cost_per_call)?;
+        write!(f, "cost per promise {}", self.cost_per_promise)
     }
 }
 
@@ -114,6 +156,7 @@ pub fn compute(attempts: &[Attempt], promises: &[StoredPromise]) -> Kpis {
     let contacts = count(attempts.iter().filter(|attempt| is_contact(attempt)));
     let right_party_contacts = count(attempts.iter().filter(|attempt| attempt.right_party_contact));
     let promise_count = promises.len() as u64;
+    let total_cost_micros: u64 = attempts.iter().map(|attempt| attempt.cost_micros).sum();
 
     Kpis {
         dials,
@@ -127,6 +170,9 @@ pub fn compute(attempts: &[Attempt], promises: &[StoredPromise]) -> Kpis {
         right_party_contact_rate: Rate::new(right_party_contacts, dials, "dials"),
         promise_to_pay_rate: Rate::new(promise_count, right_party_contacts, "right-party contacts"),
         amount_promised: amount_promised(promises),
+        total_cost_micros,
+        cost_per_call: CostPer::new(total_cost_micros, dials + inbound_calls, "calls"),
+        cost_per_promise: CostPer::new(total_cost_micros, promise_count, "promises"),
     }
 }
 
@@ -178,6 +224,7 @@ mod tests {
             disposition,
             right_party_contact: rpc,
             recording_path: None,
+            cost_micros: 0,
         }
     }
 
@@ -225,8 +272,27 @@ mod tests {
     }
 
     #[test]
+    fn costs_divide_by_calls_and_promises() {
+        let mut attempts = sample_attempts();
+        for (index, attempt) in attempts.iter_mut().enumerate() {
+            attempt.cost_micros = 1_000 * index as u64;
+        }
+        // 0 + 1,000 + ... + 10,000 = 55,000 over 11 calls and 2 promises.
+        let kpis = compute(&attempts, &[promise(450_000, Currency::Mxn), promise(250_000, Currency::Clp)]);
+        assert_eq!(kpis.total_cost_micros, 55_000);
+        assert_eq!(
+            kpis.cost_per_call,
+            CostPer { total_micros: 55_000, count: 11, count_name: "calls", micros: Some(5_000) }
+        );
+        assert_eq!(kpis.cost_per_promise.micros, Some(27_500));
+        assert_eq!(kpis.cost_per_promise.to_string(), "$0.0275 (2 promises)");
+        assert_eq!(compute(&attempts, &[]).cost_per_promise.to_string(), "n/a (0 promises)");
+    }
+
+    #[test]
     fn not_understood_is_contact_without_right_party() {
-        let attempts = [outbound(true, Disposition::NotUnderstood, false), outbound(true, Disposition::NoResponse, false)];
+        let attempts =
+            [outbound(true, Disposition::NotUnderstood, false), outbound(true, Disposition::NoResponse, false)];
         let kpis = compute(&attempts, &[]);
         assert_eq!(kpis.connects, 2);
         assert_eq!(kpis.contacts, 1);
@@ -327,7 +393,10 @@ mod tests {
              contact rate 50.0% (5 of 10 dials)\n\
              right-party contact rate 40.0% (4 of 10 dials)\n\
              promise-to-pay rate 50.0% (2 of 4 right-party contacts)\n\
-             amount promised: 250000 CLP, 4500.00 MXN"
+             amount promised: 250000 CLP, 4500.00 MXN\n\
+             total cost $0.0000\n\
+             cost per call $0.0000 (11 calls)\n\
+             cost per promise $0.0000 (2 promises)"
         );
     }
 

@@ -9,6 +9,7 @@ use crate::collections::model::{
     Account, AttemptId, CallSid, Currency, Debt, DebtId, Debtor, DebtorId, Disposition, Money, Speaker,
 };
 use crate::collections::store::{Attempt, Direction, StoreError};
+use crate::cost::{CostCategory, CostLine};
 
 /// Formats an instant as fixed-width RFC 3339 UTC text (`2026-03-02T15:04:05.000000000Z`), so text order
 /// is time order in range queries.
@@ -113,7 +114,22 @@ pub(super) fn attempt(row: &SqliteRow) -> Result<Attempt, StoreError> {
             .transpose()?,
         right_party_contact: row.try_get("right_party_contact")?,
         recording_path: row.try_get("recording_path")?,
+        cost_micros: non_negative("cost_micros", row.try_get("cost_micros")?)?,
     })
+}
+
+pub(super) fn cost_line(row: &SqliteRow) -> Result<CostLine, StoreError> {
+    let category: String = row.try_get("category")?;
+    Ok(CostLine {
+        category: CostCategory::parse(&category).ok_or_else(|| corrupt("cost category", &category))?,
+        provider: row.try_get("provider")?,
+        quantity: non_negative("quantity", row.try_get("quantity")?)?,
+        cost_micros: non_negative("cost_micros", row.try_get("cost_micros")?)?,
+    })
+}
+
+fn non_negative(column: &str, value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| corrupt(column, &value.to_string()))
 }
 
 #[cfg(test)]

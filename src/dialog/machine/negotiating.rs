@@ -193,8 +193,10 @@ impl Machine {
                 return self.accept(offer, None);
             }
             let declines = match offer.is_plan() {
-                false => offer.rung == Rung::FullPayment
-                    && amount.is_none_or(|amount| amount.amount_minor < offer.total.amount_minor),
+                false => {
+                    offer.rung == Rung::FullPayment
+                        && amount.is_none_or(|amount| amount.amount_minor < offer.total.amount_minor)
+                }
                 true => heard.amount.is_some(),
             };
             if declines {

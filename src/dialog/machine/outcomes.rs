@@ -7,9 +7,9 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use super::negotiating::half;
 use super::{CallbackKind, CallbackWhen, Machine, Pending, State};
 use crate::collections::model::{Disposition, PaymentClaim};
-use crate::dialog::nlu::{stop_contact_channels, Intent, Interpretation};
-use crate::dialog::negotiation::Rung;
 use crate::dialog::jurisdiction::Placed;
+use crate::dialog::negotiation::Rung;
+use crate::dialog::nlu::{stop_contact_channels, Intent, Interpretation};
 use crate::dialog::script::Prompt;
 use crate::dialog::{Action, AmountMention};
 
@@ -195,6 +195,7 @@ impl Machine {
             Pending::Callback { kind, placed, when, closed_day } => {
                 callback_outcome(*kind, *placed, *when, *closed_day)
             }
+            Pending::KeypadCallback => (Prompt::SpeechUnavailableCallbackAck, Disposition::SpeechUnavailable),
         };
         match ok {
             true => self.finish(&[prompt], disposition),
@@ -212,6 +213,35 @@ impl Machine {
             return self.finish(&[], Disposition::NoResponse);
         }
         self.finish(&[Prompt::Voicemail], Disposition::VoicemailLeft)
+    }
+
+    /// Speech recognition failed for the rest of the call: the bot offers a callback on the
+    /// keypad, which reveals nothing about the debt, so it fits before verification too. A store
+    /// result on its way still ends the call as it would have.
+    pub(super) fn speech_unavailable(&mut self) -> Vec<Action> {
+        if matches!(self.state, State::NotStarted | State::Storing(_) | State::OfferingKeypadCallback) {
+            return Vec::new();
+        }
+        self.state = State::OfferingKeypadCallback;
+        self.silences = 0;
+        self.clarifications = 0;
+        vec![self.say(Prompt::SpeechUnavailableOffer, true)]
+    }
+
+    /// The caller's key after the keypad callback offer: 1 stores a callback, 2 ends the call.
+    pub(super) fn keypad_callback_answer(&mut self, digits: &str) -> Vec<Action> {
+        self.silences = 0;
+        match digits {
+            "1" => self.store(Action::StoreCallback { requested_for: None }, Pending::KeypadCallback),
+            "2" => self.finish(&[Prompt::Goodbye], Disposition::SpeechUnavailable),
+            _ => {
+                self.clarifications += 1;
+                if self.clarifications > self.ctx.settings.max_clarifications {
+                    return self.finish(&[Prompt::Goodbye], Disposition::SpeechUnavailable);
+                }
+                vec![self.say(Prompt::SpeechUnavailableOffer, true)]
+            }
+        }
     }
 
     /// Ends a call that reached its maximum length with a closing line and the disposition it

@@ -1,5 +1,5 @@
-mod negotiation;
 mod callbacks;
+mod negotiation;
 mod outcomes;
 mod properties;
 mod verification;

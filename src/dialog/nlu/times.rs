@@ -119,8 +119,27 @@ const NOON: &[&[&str]] = &[
 
 /// Words after a number that make it an amount or a count, not an hour: "around 10 dollars".
 const NOT_AN_HOUR_AFTER: &[&str] = &[
-    "$", "%", "dollars", "dollar", "bucks", "percent", "pesos", "soles", "days", "weeks", "months", "payments",
-    "installments", "dias", "semanas", "meses", "cuotas", "pagos", "mil", "thousand", "hundred",
+    "$",
+    "%",
+    "dollars",
+    "dollar",
+    "bucks",
+    "percent",
+    "pesos",
+    "soles",
+    "days",
+    "weeks",
+    "months",
+    "payments",
+    "installments",
+    "dias",
+    "semanas",
+    "meses",
+    "cuotas",
+    "pagos",
+    "mil",
+    "thousand",
+    "hundred",
 ];
 
 /// Finds the first time of day in the turn. An hour said after a sure cue ("a las"), as a clock
@@ -446,7 +465,8 @@ mod tests {
 
         #[test]
         fn english_amount_after_around_is_no_time() {
-            let heard = read("i can pay around 50 dollars", Language::En, Dialect::UnitedStates, Expecting::PaymentOffer);
+            let heard =
+                read("i can pay around 50 dollars", Language::En, Dialect::UnitedStates, Expecting::PaymentOffer);
             assert_eq!(heard.time, None);
             assert_eq!(heard.amount, Some(AmountMention::Exact(Money::from_major(50, Currency::Usd))));
         }

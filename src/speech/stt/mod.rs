@@ -1,5 +1,6 @@
 //! Speech-to-text: audio frames in, partial and final transcripts out.
 
+pub mod chain;
 pub mod deepgram;
 pub mod whisper;
 
@@ -35,6 +36,8 @@ pub enum SttEvent {
     Final { text: String },
     /// The provider failed for this turn; the session decides how to recover.
     Error(SpeechError),
+    /// No provider can transcribe for the rest of the call; no more events follow.
+    Unavailable { reason: String },
 }
 
 /// One call's speech-to-text session: dropping `input` ends it.
@@ -50,7 +53,7 @@ pub trait SpeechToText: Send + Sync {
 }
 
 /// Audio kept from before the caller's speech was detected, so the first word is whole: 600 ms.
-const PRE_ROLL_SAMPLES: usize = CALL_SAMPLE_RATE as usize * 6 / 10;
+pub(crate) const PRE_ROLL_SAMPLES: usize = CALL_SAMPLE_RATE as usize * 6 / 10;
 
 /// Longest turn kept, at 8 kHz: 28 s, under Whisper's 30 s window.
 pub const MAX_TURN_SAMPLES: usize = 28 * CALL_SAMPLE_RATE as usize;

@@ -1,5 +1,6 @@
 //! Text-to-speech: text in, 8 kHz PCM out in chunks, the first as soon as it is ready.
 
+pub mod chain;
 pub mod espeak;
 
 use async_trait::async_trait;

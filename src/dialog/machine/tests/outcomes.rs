@@ -101,7 +101,10 @@ fn named_day_callback_at_ten_local() {
     assert_eq!(actions, [Action::StoreCallback { requested_for: Some(mexico_city(monday, 10)) }]);
     let ack = machine.on(Event::OutcomeStored { ok: true });
     assert_eq!(names(&ack), ["say:callback_ack_dated", "dispose:callback_requested", "hangup"]);
-    assert_eq!(texts(&ack), ["Con gusto. Le llamamos el lunes 7 de diciembre, dentro del horario permitido para llamar. Hasta luego."]);
+    assert_eq!(
+        texts(&ack),
+        ["Con gusto. Le llamamos el lunes 7 de diciembre, dentro del horario permitido para llamar. Hasta luego."]
+    );
 }
 
 #[test]

@@ -117,10 +117,7 @@ fn third_party_time_is_stored_as_callback() {
     assert_eq!(actions, [Action::StoreCallback { requested_for: Some(mexico_city(monday, 10)) }]);
     let ack = machine.on(Event::OutcomeStored { ok: true });
     assert_eq!(names(&ack), ["say:third_party_callback_ack", "dispose:third_party", "hangup"]);
-    assert_eq!(
-        texts(&ack),
-        ["Muchas gracias. Volveremos a llamar el lunes 7 de diciembre. Hasta luego."]
-    );
+    assert_eq!(texts(&ack), ["Muchas gracias. Volveremos a llamar el lunes 7 de diciembre. Hasta luego."]);
 }
 
 #[test]

@@ -1,0 +1,153 @@
+//! Builds the provider chains named in `speech.stt`, `speech.tts` and `speech.interpreter`.
+
+use std::sync::Arc;
+
+use tracing::info;
+
+use super::settings::{millis, InterpreterName, SttName, TtsName};
+use crate::config::Config;
+use crate::cost::Price;
+use crate::dialog::{Interpreter, RuleInterpreter};
+use crate::resilience::ProviderGuard;
+use crate::speech::stt::chain::{Billing, FallbackStt, SttProvider};
+use crate::speech::stt::deepgram::{ApiKey, DeepgramSettings, DeepgramStt};
+use crate::speech::stt::whisper::{WhisperPool, WhisperSettings, WhisperStt};
+use crate::speech::stt::SpeechToText;
+use crate::speech::tts::chain::{FallbackTts, TtsProvider};
+use crate::speech::tts::espeak::EspeakTts;
+use crate::speech::tts::TextToSpeech;
+use crate::speech::SpeechError;
+
+/// The providers every call of a process shares.
+#[derive(Clone)]
+pub struct Providers {
+    pub stt: Arc<dyn SpeechToText>,
+    pub tts: Arc<dyn TextToSpeech>,
+    pub interpreter: Arc<dyn Interpreter>,
+    /// espeak-ng, kept apart too: the carrier simulator speaks its personas with it.
+    pub espeak: Arc<EspeakTts>,
+    /// The chains' provider names in order, for the start-up log.
+    pub stt_names: Vec<String>,
+    pub tts_names: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("speech.stt names no provider: list at least one of deepgram, openai, whisper")]
+    NoSpeechToText,
+    #[error("speech.tts names no provider: list at least one of elevenlabs, openai, espeak")]
+    NoTextToSpeech,
+    #[error("{provider} could not be set up: {reason}")]
+    Setup { provider: &'static str, reason: String },
+}
+
+fn setup(provider: &'static str) -> impl Fn(String) -> ProviderError {
+    move |reason| ProviderError::Setup { provider, reason }
+}
+
+/// Builds the chains from configuration. Keys are read from the environment now, so a missing
+/// key fails at start-up, not during a call.
+pub fn build(config: &Config) -> Result<Providers, ProviderError> {
+    let espeak = Arc::new(EspeakTts::new(config.speech.voice_es.clone(), config.speech.voice_en.clone()));
+    let stt = build_stt(config)?;
+    let tts = build_tts(config, &espeak)?;
+    let interpreter = build_interpreter(config)?;
+    let stt_names = stt.provider_names();
+    let tts_names = config.speech.tts.iter().map(|name| name.as_str().to_string()).collect();
+    info!(stt = ?stt_names, tts = ?tts_names, interpreter = ?config.speech.interpreter, "speech providers ready");
+    Ok(Providers { stt: Arc::new(stt), tts: Arc::new(tts), interpreter, espeak, stt_names, tts_names })
+}
+
+fn build_stt(config: &Config) -> Result<FallbackStt, ProviderError> {
+    if config.speech.stt.is_empty() {
+        return Err(ProviderError::NoSpeechToText);
+    }
+    let providers = &config.providers;
+    let mut chain = Vec::new();
+    for name in &config.speech.stt {
+        let provider = match name {
+            SttName::Deepgram => {
+                let settings = &providers.deepgram;
+                let key = ApiKey::from_env(&settings.api_key_variable).map_err(|e| setup("deepgram")(e.to_string()))?;
+                let client = DeepgramStt::new(
+                    DeepgramSettings {
+                        base_url: settings.base_url.clone(),
+                        model: settings.model.clone(),
+                        endpointing_ms: settings.endpointing_ms,
+                        utterance_end_ms: settings.utterance_end_ms,
+                        connect_timeout: millis(settings.connect_timeout_ms),
+                        ..DeepgramSettings::default()
+                    },
+                    key,
+                );
+                SttProvider {
+                    name: name.as_str().to_string(),
+                    stt: Arc::new(client),
+                    guard: Arc::new(ProviderGuard::new(name.as_str(), settings.guard)),
+                    price: Price::per_minute(settings.price_per_minute),
+                    billing: Billing::Streamed,
+                }
+            }
+            SttName::Openai => openai_stt(config)?,
+            SttName::Whisper => {
+                let pool = WhisperPool::load(&WhisperSettings::from_config(config))
+                    .map_err(|e: SpeechError| setup("whisper")(e.to_string()))?;
+                SttProvider {
+                    name: name.as_str().to_string(),
+                    stt: Arc::new(WhisperStt::new(pool)),
+                    guard: Arc::new(ProviderGuard::new(name.as_str(), providers.whisper.guard)),
+                    price: Price::per_minute(providers.whisper.price),
+                    billing: Billing::PerTurn,
+                }
+            }
+        };
+        chain.push(provider);
+    }
+    Ok(FallbackStt::new(chain))
+}
+
+fn build_tts(config: &Config, espeak: &Arc<EspeakTts>) -> Result<FallbackTts, ProviderError> {
+    if config.speech.tts.is_empty() {
+        return Err(ProviderError::NoTextToSpeech);
+    }
+    let providers = &config.providers;
+    let mut chain = Vec::new();
+    for name in &config.speech.tts {
+        let provider = match name {
+            TtsName::Elevenlabs => elevenlabs_tts(config)?,
+            TtsName::Openai => openai_tts(config)?,
+            TtsName::Espeak => TtsProvider {
+                name: name.as_str().to_string(),
+                tts: Arc::clone(espeak) as Arc<dyn TextToSpeech>,
+                guard: Arc::new(ProviderGuard::new(name.as_str(), providers.espeak.guard)),
+                price: Price::per_million(providers.espeak.price),
+                first_byte_timeout: millis(providers.espeak.first_byte_timeout_ms),
+            },
+        };
+        chain.push(provider);
+    }
+    Ok(FallbackTts::new(chain))
+}
+
+fn build_interpreter(config: &Config) -> Result<Arc<dyn Interpreter>, ProviderError> {
+    match config.speech.interpreter {
+        InterpreterName::Rules => Ok(Arc::new(RuleInterpreter)),
+        InterpreterName::Llm => llm_interpreter(config),
+    }
+}
+
+fn openai_stt(_config: &Config) -> Result<SttProvider, ProviderError> {
+    Err(setup("openai speech-to-text")("not built into this binary yet".to_string()))
+}
+
+fn elevenlabs_tts(_config: &Config) -> Result<TtsProvider, ProviderError> {
+    Err(setup("elevenlabs")("not built into this binary yet".to_string()))
+}
+
+fn openai_tts(_config: &Config) -> Result<TtsProvider, ProviderError> {
+    Err(setup("openai text-to-speech")("not built into this binary yet".to_string()))
+}
+
+fn llm_interpreter(_config: &Config) -> Result<Arc<dyn Interpreter>, ProviderError> {
+    Err(setup("llm")("not built into this binary yet".to_string()))
+}
