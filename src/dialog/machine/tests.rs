@@ -1,4 +1,5 @@
 mod callbacks;
+mod degraded;
 mod negotiation;
 mod outcomes;
 mod properties;
