@@ -24,7 +24,9 @@ use cobranza::collections::store::ImportCounts;
 use cobranza::collections::{Attempt, AttemptOutcome, NewAttempt, Store, StoreError, StoredPromise};
 use cobranza::config::Config;
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
-use cobranza::dialog::{Language, RuleInterpreter};
+use cobranza::dialog::nlu::InterpretContext;
+use cobranza::dialog::{Interpretation, Interpreter, Language, RuleInterpreter};
+use cobranza::speech::stt::{SpeechToText, SttEvent, SttInput, SttStream};
 use cobranza::speech::tts::{TextToSpeech, TtsStream};
 use cobranza::speech::SpeechError;
 use cobranza::telephony::{Inbound, Outbound, StreamStart};
@@ -245,6 +247,25 @@ async fn start_call(configure: impl FnOnce(&mut Config)) -> Call {
 /// Starts a call as [`start_call`] does, with text-to-speech rendering `samples_per_char`
 /// samples for each character.
 async fn start_call_speaking(samples_per_char: usize, configure: impl FnOnce(&mut Config)) -> Call {
+    start_call_with(Parts { samples_per_char, ..Parts::default() }, configure).await
+}
+
+/// The stand-ins a call under test runs with.
+struct Parts {
+    samples_per_char: usize,
+    interpreter: Arc<dyn Interpreter>,
+    /// Speech-to-text: the scripted one reading [`Call::say`]'s text when `None`.
+    stt: Option<Arc<dyn SpeechToText>>,
+}
+
+impl Default for Parts {
+    fn default() -> Self {
+        Parts { samples_per_char: SAMPLES_PER_CHAR, interpreter: Arc::new(RuleInterpreter), stt: None }
+    }
+}
+
+async fn start_call_with(parts: Parts, configure: impl FnOnce(&mut Config)) -> Call {
+    let Parts { samples_per_char, interpreter, stt } = parts;
     let (account, attempt, dir) = fixture();
     let now = call_time();
     let store = Arc::new(MemoryStore {
@@ -260,9 +281,9 @@ async fn start_call_speaking(samples_per_char: usize, configure: impl FnOnce(&mu
     let events = bus.subscribe();
     let services = CallServices {
         store: Arc::clone(&store) as Arc<dyn Store>,
-        stt: Arc::new(ScriptedStt { turns: Arc::clone(&heard) }),
+        stt: stt.unwrap_or_else(|| Arc::new(ScriptedStt { turns: Arc::clone(&heard) })),
         tts: Arc::new(ToneTts { samples_per_char }),
-        interpreter: Arc::new(RuleInterpreter),
+        interpreter,
         clock: Clock::starting_at(now),
         config: Arc::new(config),
         data_dir: dir.keep(),
@@ -830,4 +851,141 @@ async fn maximum_call_length_says_goodbye() {
     );
     let hangup = call.first_time(|s| *s == Seen::Sent(Outbound::Hangup)).expect("hung up");
     assert!(hangup >= 30_000, "hung up at {hangup} ms");
+}
+
+/// An interpreter that takes `delay` before reading the turn with the rules.
+struct SlowInterpreter {
+    delay: Duration,
+}
+
+#[async_trait]
+impl Interpreter for SlowInterpreter {
+    async fn interpret(&self, text: &str, ctx: &InterpretContext) -> Interpretation {
+        tokio::time::sleep(self.delay).await;
+        RuleInterpreter.interpret_now(text, ctx)
+    }
+}
+
+/// When the carrier got its first audio frame after `after_ms`.
+fn first_frame_after(call: &Call, after_ms: u128) -> Option<u128> {
+    call.first_time_after(after_ms, |seen| matches!(seen, Seen::Sent(Outbound::Audio(_))))
+}
+
+impl Call {
+    fn first_time_after(&self, after_ms: u128, matches: impl Fn(&Seen) -> bool) -> Option<u128> {
+        self.log
+            .lock()
+            .expect("lock")
+            .iter()
+            .find(|(at, seen)| at.as_millis() > after_ms && matches(seen))
+            .map(|(at, _)| at.as_millis())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn late_reading_gets_filler_in_time() {
+    let slow = Arc::new(SlowInterpreter { delay: Duration::from_secs(3) });
+    let mut call = start_call_with(Parts { interpreter: slow, ..Parts::default() }, |_| {}).await;
+    call.audio(200, false).await;
+    call.until_echoed("greeting").await;
+    call.say("Sí, soy yo.", 400).await;
+    let speech_ended = call.elapsed_ms();
+    call.until_echoed("verify_identity").await;
+
+    // The detector ends the turn 680 ms after the last speech frame was sent; 500 ms later the
+    // reply is still being read, so the filler starts 1.18 s after the caller stopped, under
+    // the 1.5 s of dead air allowed.
+    let filler_frame = first_frame_after(&call, speech_ended).expect("the filler played");
+    assert_eq!(filler_frame - speech_ended, 1_180);
+    let marks = call.marks_sent();
+    assert_eq!(marks, ["1:greeting", "2:filler", "3:verify_identity"]);
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    let (transcript, _) = call.end().await;
+    assert_eq!(bot_lines(&transcript)[1], "Un momento, por favor.");
+}
+
+#[tokio::test(start_paused = true)]
+async fn prompt_reading_needs_no_filler() {
+    let mut call = start_call(|_| {}).await;
+    answer_greeting(&mut call).await;
+    call.until_echoed("verify_identity").await;
+    assert_eq!(call.marks_sent(), ["1:greeting", "2:verify_identity"]);
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    call.end().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn long_wait_repeats_filler_once() {
+    let slow = Arc::new(SlowInterpreter { delay: Duration::from_secs(6) });
+    let mut call = start_call_with(Parts { interpreter: slow, ..Parts::default() }, |_| {}).await;
+    call.audio(200, false).await;
+    call.until_echoed("greeting").await;
+    call.say("Sí, soy yo.", 400).await;
+    call.until_echoed("verify_identity").await;
+    assert_eq!(call.marks_sent(), ["1:greeting", "2:filler", "3:filler", "4:verify_identity"]);
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    call.end().await;
+}
+
+/// Speech-to-text whose providers all failed by the first end of turn.
+struct LostStt;
+
+#[async_trait]
+impl SpeechToText for LostStt {
+    async fn open(&self, _language: Language) -> Result<SttStream, SpeechError> {
+        let (input, mut inputs) = mpsc::channel(4096);
+        let (events_sender, events) = mpsc::channel(4);
+        tokio::spawn(async move {
+            let mut reported = false;
+            while let Some(input) = inputs.recv().await {
+                if input == SttInput::Finalize && !reported {
+                    reported = true;
+                    let reason = "every speech-to-text provider failed (deepgram: its stream ended)".to_string();
+                    let _ = events_sender.send(SttEvent::Unavailable { reason }).await;
+                }
+            }
+        });
+        Ok(SttStream { input, events })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn lost_speech_moves_to_keypad_callback() {
+    let mut call = start_call_with(Parts { stt: Some(Arc::new(LostStt)), ..Parts::default() }, |_| {}).await;
+    call.audio(200, false).await;
+    call.until_echoed("greeting").await;
+    call.say("Sí, soy yo.", 400).await;
+    call.until_echoed("speech_unavailable_offer").await;
+    call.inbound.send(Inbound::Dtmf('1')).await.expect("session alive");
+    call.until_echoed("speech_unavailable_callback_ack").await;
+    let (transcript, outcome) = call.end().await;
+
+    assert_eq!(outcome.disposition, Disposition::SpeechUnavailable);
+    assert!(!outcome.right_party_contact);
+    let bot = bot_lines(&transcript);
+    assert_eq!(
+        bot[1],
+        "Disculpe, tenemos un problema técnico y no puedo escucharle. Si desea que le llamemos más tarde, marque 1. \
+         Para terminar la llamada, marque 2."
+    );
+    assert_eq!(bot[2], "Gracias. Le llamaremos más tarde. Hasta luego.");
+    assert_eq!(debtor_lines(&transcript), ["[DTMF •]"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn call_cost_stored_with_outcome() {
+    let mut call = start_call(|config| config.costs.telephony_per_minute = 0.014).await;
+    answer_greeting(&mut call).await;
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    let (_, outcome) = call.end().await;
+    // A call of a few seconds is billed one minute by the carrier; the stand-ins cost nothing.
+    assert_eq!(
+        outcome.costs,
+        vec![cobranza::cost::CostLine {
+            category: cobranza::cost::CostCategory::Telephony,
+            provider: "twilio".into(),
+            quantity: 60,
+            cost_micros: 14_000
+        }]
+    );
 }
