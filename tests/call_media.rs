@@ -884,7 +884,7 @@ impl Call {
 
 #[tokio::test(start_paused = true)]
 async fn late_reading_gets_filler_in_time() {
-    let slow = Arc::new(SlowInterpreter { delay: Duration::from_secs(3) });
+    let slow = Arc::new(SlowInterpreter { delay: Duration::from_secs(1) });
     let mut call = start_call_with(Parts { interpreter: slow, ..Parts::default() }, |_| {}).await;
     call.audio(200, false).await;
     call.until_echoed("greeting").await;
@@ -916,6 +916,8 @@ async fn prompt_reading_needs_no_filler() {
 
 #[tokio::test(start_paused = true)]
 async fn long_wait_repeats_filler_once() {
+    // The filler plays for 220 ms; 500 ms after it the reply is still late, so a second one
+    // plays. Two is the most a turn gets.
     let slow = Arc::new(SlowInterpreter { delay: Duration::from_secs(6) });
     let mut call = start_call_with(Parts { interpreter: slow, ..Parts::default() }, |_| {}).await;
     call.audio(200, false).await;
