@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
@@ -19,9 +20,27 @@ use tokio_tungstenite::tungstenite::Message;
 /// The only API key the fake accepts.
 pub const API_KEY: &str = "test-key";
 
+/// Turns one turn's µ-law audio, in the language the connection asked for, into its text.
+#[derive(Clone)]
+pub struct Transcriber(pub Arc<dyn Fn(Vec<u8>, String) -> BoxFuture<'static, String> + Send + Sync>);
+
+impl std::fmt::Debug for Transcriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Transcriber")
+    }
+}
+
+/// Longest audio a transcriber gets for one turn: 15 s at 8 kHz.
+const TRANSCRIBED_BYTES: usize = 120_000;
+
 /// What the fake does on one connection.
 #[derive(Debug, Clone, Default)]
 pub struct Script {
+    /// Answers each `Finalize` with a final result holding the transcript of the audio received
+    /// since the previous one, as Deepgram does when asked to finalize.
+    pub transcriber: Option<Transcriber>,
+    /// Closes the connection without a reply at this `Finalize` (1 is the first).
+    pub drop_at_finalize: Option<usize>,
     /// Rejects the upgrade with this HTTP status and a Deepgram-shaped JSON body.
     pub reject: Option<(u16, &'static str, &'static str)>,
     /// Waits this long before reading the upgrade request.
@@ -175,12 +194,19 @@ async fn serve(tcp: TcpStream, script: Script, log: Arc<Mutex<Vec<ConnectionLog>
     };
 
     let mut audio_bytes = 0;
+    let mut turn_audio: VecDeque<u8> = VecDeque::new();
+    let mut finalizes = 0;
     let mut pending = VecDeque::from(script.after_audio.clone());
     while let Some(Ok(message)) = socket.next().await {
         match message {
             Message::Binary(bytes) => {
                 audio_bytes += bytes.len();
                 record(&mut |entry| entry.audio_bytes = audio_bytes);
+                if script.transcriber.is_some() {
+                    turn_audio.extend(bytes.iter());
+                    let excess = turn_audio.len().saturating_sub(TRANSCRIBED_BYTES);
+                    turn_audio.drain(..excess);
+                }
                 while pending.front().is_some_and(|(threshold, _)| audio_bytes >= *threshold) {
                     match pending.pop_front().expect("checked above").1 {
                         Reply::Text(text) => {
@@ -200,6 +226,20 @@ async fn serve(tcp: TcpStream, script: Script, log: Arc<Mutex<Vec<ConnectionLog>
                     "KeepAlive" => record(&mut |entry| entry.keepalives += 1),
                     "Finalize" => {
                         record(&mut |entry| entry.finalizes += 1);
+                        finalizes += 1;
+                        if script.drop_at_finalize == Some(finalizes) {
+                            return;
+                        }
+                        if let Some(transcriber) = &script.transcriber {
+                            let language = log.lock().expect("fake log lock")[index]
+                                .query
+                                .get("language")
+                                .cloned()
+                                .unwrap_or_default();
+                            let audio: Vec<u8> = turn_audio.drain(..).collect();
+                            let text = (transcriber.0)(audio, language).await;
+                            let _ = socket.send(Message::Text(results(&text, true, true, true).into())).await;
+                        }
                         for reply in &script.finalize_replies {
                             let _ = socket.send(Message::Text(reply.clone().into())).await;
                         }
@@ -217,4 +257,23 @@ async fn serve(tcp: TcpStream, script: Script, log: Arc<Mutex<Vec<ConnectionLog>
             _ => {}
         }
     }
+}
+
+/// A transcriber that runs the embedded Whisper model on the turn, so the fake answers with
+/// what was really said.
+pub fn whisper(pool: cobranza::speech::stt::whisper::WhisperPool) -> Transcriber {
+    Transcriber(Arc::new(move |mulaw: Vec<u8>, language: String| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            let pcm = cobranza::audio::mulaw::decode_slice(&mulaw);
+            let mut resampler = cobranza::audio::resample::Resampler::new(8_000, 16_000).expect("valid rates");
+            let mut samples = resampler.process_f32(&pcm);
+            samples.extend(resampler.flush_f32());
+            let language = match language.as_str() {
+                "en" => cobranza::dialog::Language::En,
+                _ => cobranza::dialog::Language::Es,
+            };
+            pool.transcribe(samples, language).await.unwrap_or_default()
+        }) as BoxFuture<'static, String>
+    }))
 }
