@@ -6,6 +6,7 @@
 
 mod accumulate;
 mod error;
+mod interpreter;
 mod message;
 mod sse;
 
@@ -19,6 +20,7 @@ use url::Url;
 
 use accumulate::Accumulator;
 pub use error::{LlmError, PartialCompletion, PartialToolCall};
+pub use interpreter::{LlmInterpreter, LlmInterpreterSettings, UsageObserver};
 pub use message::{ChatCompletion, FinishReason, Message, ToolCall, ToolChoice, ToolDefinition, Usage};
 use sse::{SseLine, SseLineSplitter};
 
