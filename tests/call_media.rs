@@ -31,7 +31,10 @@ use cobranza::speech::tts::{TextToSpeech, TtsStream};
 use cobranza::speech::SpeechError;
 use cobranza::telephony::{Inbound, Outbound, StreamStart};
 
+mod fake_llm;
 mod support;
+use cobranza::llm::{ChatClient, ChatSettings, LlmInterpreter, LlmInterpreterSettings};
+use fake_llm::{Ending, FakeLlm, Reply};
 use support::{ScriptedStt, NO_TRANSCRIPT};
 
 /// Samples of speech per character of text: 10 ms, so a phrase's length follows from its text.
@@ -990,4 +993,47 @@ async fn call_cost_stored_with_outcome() {
             cost_micros: 14_000
         }]
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn stalled_llm_gets_filler_then_rules() {
+    // The model's server takes 15 s to answer; the interpreter gives it 2.5 s.
+    let stalled = Reply::Delayed {
+        delay: Duration::from_secs(15),
+        reply: Box::new(Reply::Events { writes: vec![fake_llm::done()], ending: Ending::Close }),
+    };
+    let fake = FakeLlm::start("test-key", vec![stalled]).await;
+    std::env::set_var("COBRANZA_TEST_LLM_KEY_STALL", "test-key");
+    let client = ChatClient::new(ChatSettings {
+        base_url: fake.base_url.clone(),
+        model: "fake-model".into(),
+        api_key_variable: "COBRANZA_TEST_LLM_KEY_STALL".into(),
+        connect_timeout: Duration::from_secs(1),
+        first_byte_timeout: Duration::from_secs(20),
+        idle_timeout: Duration::from_secs(20),
+    })
+    .expect("client");
+    let llm = LlmInterpreter::new(
+        client,
+        LlmInterpreterSettings { deadline: Duration::from_millis(2_500), history_lines: 6 },
+    );
+    let mut call = start_call_with(Parts { interpreter: Arc::new(llm), ..Parts::default() }, |_| {}).await;
+    call.audio(200, false).await;
+    call.until_echoed("greeting").await;
+    call.say("Sí, soy yo.", 400).await;
+    let speech_ended = call.elapsed_ms();
+    call.until_echoed("verify_identity").await;
+
+    // The filler starts 1.18 s after the caller stopped and plays again while the model is
+    // silent; at its 2.5 s deadline the rules read the turn and the bot asks for the digits.
+    let filler_frame = first_frame_after(&call, speech_ended).expect("the filler played");
+    assert_eq!(filler_frame - speech_ended, 1_180);
+    assert_eq!(call.marks_sent(), ["1:greeting", "2:filler", "3:filler", "4:verify_identity"]);
+    let second_filler_sent =
+        call.first_time(|seen| *seen == Seen::Sent(Outbound::Mark("3:filler".into()))).expect("second filler");
+    let reply_frame = first_frame_after(&call, second_filler_sent).expect("the reply played");
+    assert_eq!(reply_frame - speech_ended, 680 + 2_500);
+    assert_eq!(fake.requests().len(), 1);
+    call.inbound.send(Inbound::Stop).await.expect("session alive");
+    call.end().await;
 }

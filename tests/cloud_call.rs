@@ -58,10 +58,15 @@ async fn cooperative_call(config: Config) -> Finished {
     let now = Utc.with_ymd_and_hms(2026, 12, 2, 16, 0, 0).single().expect("valid instant");
     let config = Arc::new(config);
     let providers = providers::build(&config).expect("providers build");
-    let server =
-        EmbeddedServer::start_with(store.clone(), providers, config.clone(), Clock::starting_at(now), dir.path().into())
-            .await
-            .expect("server starts");
+    let server = EmbeddedServer::start_with(
+        store.clone(),
+        providers,
+        config.clone(),
+        Clock::starting_at(now),
+        dir.path().into(),
+    )
+    .await
+    .expect("server starts");
 
     let account = store.account_by_debtor(&DebtorId("MX-0001".into())).await.expect("read").expect("debtor MX-0001");
     let attempt_id = store.create_attempt(&NewAttempt::outbound(&account, now)).await.expect("attempt created");

@@ -137,7 +137,10 @@ async fn send_turn(stream: &SttStream) {
 }
 
 async fn next_event(stream: &mut SttStream) -> SttEvent {
-    tokio::time::timeout(Duration::from_secs(10), stream.events.recv()).await.expect("an event in time").expect("stream open")
+    tokio::time::timeout(Duration::from_secs(10), stream.events.recv())
+        .await
+        .expect("an event in time")
+        .expect("stream open")
 }
 
 #[tokio::test]
@@ -255,7 +258,12 @@ async fn meter_bills_streamed_and_per_turn_audio() {
     assert_eq!(
         meter.lines(),
         vec![
-            CostLine { category: CostCategory::SpeechToText, provider: "first".into(), quantity: 1_200, cost_micros: 120 },
+            CostLine {
+                category: CostCategory::SpeechToText,
+                provider: "first".into(),
+                quantity: 1_200,
+                cost_micros: 120
+            },
             CostLine {
                 category: CostCategory::SpeechToText,
                 provider: "second".into(),
@@ -351,10 +359,7 @@ fn bot_voice() -> EspeakVoice {
 async fn failed_provider_hands_sentences_to_espeak() {
     let failing = StandInTts::new(Voice::Fails);
     let espeak = Arc::new(EspeakTts::new(bot_voice(), bot_voice()));
-    let chain = FallbackTts::new(vec![
-        tts_provider("cloud", failing.clone()),
-        tts_provider("espeak", espeak.clone()),
-    ]);
+    let chain = FallbackTts::new(vec![tts_provider("cloud", failing.clone()), tts_provider("espeak", espeak.clone())]);
     let text = "Hola. ¿Hablo con María López?";
     let spoken = collect(chain.synthesize(text, Language::Es).await.unwrap()).await.unwrap();
 
@@ -416,6 +421,11 @@ async fn meter_counts_characters_per_provider() {
     // "Hola." and "Gracias." are 13 characters at $50 a million, billed only where spoken.
     assert_eq!(
         meter.lines(),
-        vec![CostLine { category: CostCategory::TextToSpeech, provider: "backup".into(), quantity: 13, cost_micros: 650 }]
+        vec![CostLine {
+            category: CostCategory::TextToSpeech,
+            provider: "backup".into(),
+            quantity: 13,
+            cost_micros: 650
+        }]
     );
 }

@@ -22,6 +22,7 @@ use crate::dialog::nlu::{
 };
 use crate::dialog::Language;
 use crate::llm::{ChatClient, ChatRequest, LlmError, Message, ToolChoice, Usage};
+use crate::resilience::ProviderGuard;
 
 use tool::TOOL_NAME;
 
@@ -53,6 +54,8 @@ pub struct LlmInterpreter {
     settings: LlmInterpreterSettings,
     rules: RuleInterpreter,
     usage_observer: Option<UsageObserver>,
+    /// The model's circuit breaker and rate limit; while it turns requests away the rules read.
+    guard: Option<Arc<ProviderGuard>>,
 }
 
 impl fmt::Debug for LlmInterpreter {
@@ -87,7 +90,12 @@ enum InterpretError {
 
 impl LlmInterpreter {
     pub fn new(client: ChatClient, settings: LlmInterpreterSettings) -> LlmInterpreter {
-        LlmInterpreter { client, settings, rules: RuleInterpreter, usage_observer: None }
+        LlmInterpreter { client, settings, rules: RuleInterpreter, usage_observer: None, guard: None }
+    }
+
+    /// Puts the model behind a circuit breaker and rate limit shared by every call.
+    pub fn with_guard(self, guard: Arc<ProviderGuard>) -> Self {
+        LlmInterpreter { guard: Some(guard), ..self }
     }
 
     /// Sets a callback that receives the token counts of every request that completed and
@@ -152,10 +160,22 @@ impl Interpreter for LlmInterpreter {
             return rules;
         }
 
+        if let Some(Err(refusal)) = self.guard.as_ref().map(|guard| guard.admit()) {
+            tracing::info!(%refusal, "LLM skipped, using the rules' reading");
+            return rules;
+        }
         match self.ask_model(text, ctx, history).await {
-            Ok(model) => slots::merge(rules, model, ctx),
+            Ok(model) => {
+                if let Some(guard) = &self.guard {
+                    guard.succeeded();
+                }
+                slots::merge(rules, model, ctx)
+            }
             Err(error) => {
                 tracing::warn!(%error, expecting = ctx.expecting.as_str(), "LLM interpretation failed, using the rules' reading");
+                if let Some(guard) = &self.guard {
+                    guard.failed(&error);
+                }
                 rules
             }
         }

@@ -6,8 +6,9 @@ use tracing::info;
 
 use super::settings::{millis, InterpreterName, SttName, TtsName};
 use crate::config::Config;
-use crate::cost::Price;
+use crate::cost::{self, CostCategory, Price};
 use crate::dialog::{Interpreter, RuleInterpreter};
+use crate::llm::{ChatClient, ChatSettings, LlmInterpreter, LlmInterpreterSettings, Usage};
 use crate::resilience::ProviderGuard;
 use crate::speech::stt::chain::{Billing, FallbackStt, SttProvider};
 use crate::speech::stt::deepgram::{ApiKey, DeepgramSettings, DeepgramStt};
@@ -148,6 +149,29 @@ fn openai_tts(_config: &Config) -> Result<TtsProvider, ProviderError> {
     Err(setup("openai text-to-speech")("not built into this binary yet".to_string()))
 }
 
-fn llm_interpreter(_config: &Config) -> Result<Arc<dyn Interpreter>, ProviderError> {
-    Err(setup("llm")("not built into this binary yet".to_string()))
+fn llm_interpreter(config: &Config) -> Result<Arc<dyn Interpreter>, ProviderError> {
+    let settings = &config.providers.llm;
+    let client = ChatClient::new(ChatSettings {
+        base_url: settings.base_url.clone(),
+        model: settings.model.clone(),
+        api_key_variable: settings.api_key_variable.clone(),
+        connect_timeout: millis(settings.connect_timeout_ms),
+        first_byte_timeout: millis(settings.first_byte_timeout_ms),
+        idle_timeout: millis(settings.idle_timeout_ms),
+    })
+    .map_err(|e| setup("llm")(e.to_string()))?;
+    let input_price = Price::per_million(settings.price_per_million_input_tokens);
+    let output_price = Price::per_million(settings.price_per_million_output_tokens);
+    // Called in the call's own task, where its meter is in scope.
+    let observer = Arc::new(move |usage: &Usage| {
+        cost::record(CostCategory::LlmInput, "llm", usage.prompt_tokens, input_price);
+        cost::record(CostCategory::LlmOutput, "llm", usage.completion_tokens, output_price);
+    });
+    let interpreter = LlmInterpreter::new(
+        client,
+        LlmInterpreterSettings { deadline: millis(settings.deadline_ms), history_lines: settings.history_lines },
+    )
+    .with_usage_observer(observer)
+    .with_guard(Arc::new(ProviderGuard::new("llm", settings.guard)));
+    Ok(Arc::new(interpreter))
 }

@@ -53,10 +53,7 @@ fn silence_after_keypad_offer_is_speech_unavailable() {
     machine.on(Event::SpeechUnavailable);
     machine.on(Event::Silence);
     machine.on(Event::Silence);
-    assert_eq!(
-        step(&mut machine, Event::Silence),
-        ["say:no_response_goodbye", "dispose:speech_unavailable", "hangup"]
-    );
+    assert_eq!(step(&mut machine, Event::Silence), ["say:no_response_goodbye", "dispose:speech_unavailable", "hangup"]);
 }
 
 #[test]
