@@ -1,6 +1,7 @@
 //! Speech-to-text: audio frames in, partial and final transcripts out.
 
 pub mod deepgram;
+pub mod openai;
 pub mod whisper;
 
 use std::collections::VecDeque;
