@@ -2,6 +2,7 @@
 
 pub mod chain;
 pub mod deepgram;
+pub mod openai;
 pub mod whisper;
 
 use std::collections::VecDeque;
@@ -93,6 +94,17 @@ impl TurnAudio {
         self.samples.is_empty()
     }
 
+    /// Tells whether speech started in this turn, so a turn of pre-roll alone can be skipped.
+    pub fn has_speech(&self) -> bool {
+        self.speaking
+    }
+
+    /// Takes the turn's 8 kHz samples as they were pushed, and starts the next one.
+    pub fn take_pcm(&mut self) -> Vec<i16> {
+        self.speaking = false;
+        std::mem::take(&mut self.samples).into()
+    }
+
     /// Takes the turn resampled to `rate_hz` as f32 in [-1, 1], and starts the next one.
     pub fn take_f32(&mut self, rate_hz: u32) -> Result<Vec<f32>, ResampleError> {
         let mut resampler = Resampler::new(CALL_SAMPLE_RATE, rate_hz)?;
@@ -129,6 +141,21 @@ mod tests {
         assert_eq!(turn.len(), PRE_ROLL_SAMPLES + 8_000);
         turn.push(&vec![3; MAX_TURN_SAMPLES]);
         assert_eq!(turn.len(), MAX_TURN_SAMPLES);
+    }
+
+    #[test]
+    fn taking_pcm_keeps_samples_and_starts_over() {
+        let mut turn = TurnAudio::new();
+        turn.push(&vec![1; PRE_ROLL_SAMPLES + 100]);
+        turn.speech_started();
+        turn.push(&[2, 3]);
+        assert!(turn.has_speech());
+
+        let mut expected = vec![1; PRE_ROLL_SAMPLES];
+        expected.extend([2, 3]);
+        assert_eq!(turn.take_pcm(), expected);
+        assert!(turn.is_empty());
+        assert!(!turn.has_speech());
     }
 
     #[test]

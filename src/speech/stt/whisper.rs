@@ -145,7 +145,7 @@ fn run_worker(model: ct2rs::Whisper, jobs: Arc<std::sync::Mutex<mpsc::Receiver<J
 }
 
 /// Drops Whisper's known hallucinations on near-silence and tidies spacing.
-fn clean_transcript(raw: &str) -> String {
+pub(super) fn clean_transcript(raw: &str) -> String {
     let text = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     let lowered = text.to_lowercase();
     const HALLUCINATIONS: [&str; 6] =
