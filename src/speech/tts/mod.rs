@@ -1,6 +1,8 @@
 //! Text-to-speech: text in, 8 kHz PCM out in chunks, the first as soon as it is ready.
 
 pub mod espeak;
+pub mod openai;
+mod streaming;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
