@@ -1,5 +1,6 @@
 //! Text-to-speech: text in, 8 kHz PCM out in chunks, the first as soon as it is ready.
 
+pub mod elevenlabs;
 pub mod espeak;
 pub mod openai;
 mod streaming;
