@@ -1,6 +1,8 @@
 //! Speech stand-ins shared by the integration tests. Each test file uses what it needs.
 #![allow(dead_code)]
 
+pub mod fake_elevenlabs;
+pub mod fake_openai_speech;
 pub mod fake_transcription;
 
 use std::collections::VecDeque;

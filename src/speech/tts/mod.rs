@@ -1,7 +1,10 @@
 //! Text-to-speech: text in, 8 kHz PCM out in chunks, the first as soon as it is ready.
 
 pub mod chain;
+pub mod elevenlabs;
 pub mod espeak;
+pub mod openai;
+mod streaming;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
