@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tracing::info;
 
-use super::settings::{millis, InterpreterName, SttName, TtsName};
+use super::settings::{millis, ElevenLabsTransport, InterpreterName, SttName, TtsName};
 use crate::config::Config;
 use crate::cost::{self, CostCategory, Price};
 use crate::dialog::{Interpreter, RuleInterpreter};
@@ -12,10 +12,13 @@ use crate::llm::{ChatClient, ChatSettings, LlmInterpreter, LlmInterpreterSetting
 use crate::resilience::ProviderGuard;
 use crate::speech::stt::chain::{Billing, FallbackStt, SttProvider};
 use crate::speech::stt::deepgram::{ApiKey, DeepgramSettings, DeepgramStt};
+use crate::speech::stt::openai::{OpenAiStt, OpenAiSttSettings};
 use crate::speech::stt::whisper::{WhisperPool, WhisperSettings, WhisperStt};
 use crate::speech::stt::SpeechToText;
 use crate::speech::tts::chain::{FallbackTts, TtsProvider};
+use crate::speech::tts::elevenlabs::{self, ElevenLabsSettings, ElevenLabsTts};
 use crate::speech::tts::espeak::EspeakTts;
+use crate::speech::tts::openai::{OpenAiTts, OpenAiTtsSettings};
 use crate::speech::tts::TextToSpeech;
 use crate::speech::SpeechError;
 
@@ -137,16 +140,74 @@ fn build_interpreter(config: &Config) -> Result<Arc<dyn Interpreter>, ProviderEr
     }
 }
 
-fn openai_stt(_config: &Config) -> Result<SttProvider, ProviderError> {
-    Err(setup("openai speech-to-text")("not built into this binary yet".to_string()))
+fn openai_stt(config: &Config) -> Result<SttProvider, ProviderError> {
+    let settings = &config.providers.openai_stt;
+    let client = OpenAiStt::new(OpenAiSttSettings {
+        base_url: settings.base_url.clone(),
+        model: settings.model.clone(),
+        api_key_variable: settings.api_key_variable.clone(),
+        connect_timeout: millis(settings.connect_timeout_ms),
+        response_timeout: millis(settings.response_timeout_ms),
+        prompt: None,
+    })
+    .map_err(|e| setup("openai speech-to-text")(e.to_string()))?;
+    Ok(SttProvider {
+        name: SttName::Openai.as_str().to_string(),
+        stt: Arc::new(client),
+        guard: Arc::new(ProviderGuard::new(SttName::Openai.as_str(), settings.guard)),
+        price: Price::per_minute(settings.price_per_minute),
+        billing: Billing::PerTurn,
+    })
 }
 
-fn elevenlabs_tts(_config: &Config) -> Result<TtsProvider, ProviderError> {
-    Err(setup("elevenlabs")("not built into this binary yet".to_string()))
+fn elevenlabs_tts(config: &Config) -> Result<TtsProvider, ProviderError> {
+    let settings = &config.providers.elevenlabs;
+    let transport = match settings.transport {
+        ElevenLabsTransport::Http => elevenlabs::ElevenLabsTransport::Http,
+        ElevenLabsTransport::Websocket => elevenlabs::ElevenLabsTransport::WebSocket,
+    };
+    let client = ElevenLabsTts::new(ElevenLabsSettings {
+        base_url: settings.base_url.clone(),
+        voice_id_es: settings.voice_id_es.clone(),
+        voice_id_en: settings.voice_id_en.clone(),
+        model_id: settings.model_id.clone(),
+        api_key_variable: settings.api_key_variable.clone(),
+        connect_timeout: millis(settings.connect_timeout_ms),
+        first_byte_timeout: millis(settings.first_byte_timeout_ms),
+        idle_timeout: millis(settings.idle_timeout_ms),
+        transport,
+    })
+    .map_err(|e| setup("elevenlabs")(e.to_string()))?;
+    Ok(TtsProvider {
+        name: TtsName::Elevenlabs.as_str().to_string(),
+        tts: Arc::new(client),
+        guard: Arc::new(ProviderGuard::new(TtsName::Elevenlabs.as_str(), settings.guard)),
+        price: Price::per_million(settings.price_per_million_characters),
+        // The client's own limits cover connecting and the first byte; the chain adds both.
+        first_byte_timeout: millis(settings.connect_timeout_ms + settings.first_byte_timeout_ms),
+    })
 }
 
-fn openai_tts(_config: &Config) -> Result<TtsProvider, ProviderError> {
-    Err(setup("openai text-to-speech")("not built into this binary yet".to_string()))
+fn openai_tts(config: &Config) -> Result<TtsProvider, ProviderError> {
+    let settings = &config.providers.openai_tts;
+    let client = OpenAiTts::new(OpenAiTtsSettings {
+        base_url: settings.base_url.clone(),
+        model: settings.model.clone(),
+        voice_es: settings.voice_es.clone(),
+        voice_en: settings.voice_en.clone(),
+        api_key_variable: settings.api_key_variable.clone(),
+        connect_timeout: millis(settings.connect_timeout_ms),
+        first_byte_timeout: millis(settings.first_byte_timeout_ms),
+        idle_timeout: millis(settings.idle_timeout_ms),
+    })
+    .map_err(|e| setup("openai text-to-speech")(e.to_string()))?;
+    Ok(TtsProvider {
+        name: TtsName::Openai.as_str().to_string(),
+        tts: Arc::new(client),
+        guard: Arc::new(ProviderGuard::new(TtsName::Openai.as_str(), settings.guard)),
+        price: Price::per_million(settings.price_per_million_characters),
+        first_byte_timeout: millis(settings.connect_timeout_ms + settings.first_byte_timeout_ms),
+    })
 }
 
 fn llm_interpreter(config: &Config) -> Result<Arc<dyn Interpreter>, ProviderError> {

@@ -39,10 +39,14 @@ pub enum Reply {
     Stall { writes: Vec<Vec<u8>>, pause: Duration },
 }
 
+/// Builds the reply to a request from its JSON body, for fakes that answer what they are asked.
+pub type Responder = Arc<dyn Fn(&Value) -> Reply + Send + Sync>;
+
 #[derive(Clone)]
 struct FakeState {
     api_key: String,
     replies: Arc<Mutex<VecDeque<Reply>>>,
+    responder: Option<Responder>,
     requests: Arc<Mutex<Vec<Value>>>,
 }
 
@@ -56,10 +60,20 @@ pub struct FakeLlm {
 impl FakeLlm {
     /// Starts the server, which accepts `api_key` and replies to requests with `replies` in order.
     pub async fn start(api_key: &str, replies: Vec<Reply>) -> FakeLlm {
+        FakeLlm::serve(api_key, replies, None).await
+    }
+
+    /// Starts the server, which answers every request with what `responder` builds from it.
+    pub async fn answering(api_key: &str, responder: Responder) -> FakeLlm {
+        FakeLlm::serve(api_key, Vec::new(), Some(responder)).await
+    }
+
+    async fn serve(api_key: &str, replies: Vec<Reply>, responder: Option<Responder>) -> FakeLlm {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let state = FakeState {
             api_key: api_key.to_string(),
             replies: Arc::new(Mutex::new(replies.into())),
+            responder,
             requests: requests.clone(),
         };
         let app = Router::new().route("/v1/chat/completions", post(chat_completions)).with_state(state);
@@ -89,9 +103,10 @@ async fn chat_completions(State(state): State<FakeState>, headers: HeaderMap, bo
     if request["stream"] != json!(true) {
         return error_response(400, None, "this fake only streams: set stream to true", "invalid_request_error");
     }
+    let computed = state.responder.as_ref().map(|responder| responder(&request));
     state.requests.lock().unwrap().push(request);
 
-    let reply = state.replies.lock().unwrap().pop_front();
+    let reply = computed.or_else(|| state.replies.lock().unwrap().pop_front());
     match reply {
         Some(reply) => respond(reply).await,
         None => error_response(500, None, "the fake has no scripted reply left", "server_error"),
