@@ -155,6 +155,10 @@ impl ProviderGuard {
         &self.name
     }
 
+    pub fn settings(&self) -> GuardSettings {
+        self.settings
+    }
+
     /// Admits one request, or says why the provider must be skipped. The rate limit does not
     /// wait: a caller on the line is better served by the next provider in the chain.
     pub fn admit(&self) -> Result<(), Refusal> {

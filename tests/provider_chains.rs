@@ -169,6 +169,26 @@ async fn failed_turn_replayed_to_next_provider() {
     assert_eq!(*second.opened.lock().unwrap(), 1);
 }
 
+#[tokio::test(start_paused = true)]
+async fn server_error_retried_once_then_next() {
+    let first = StandInStt::new(Ears::FailsFirstTurn);
+    let second = StandInStt::new(Ears::Counting);
+    let retrying = Arc::new(ProviderGuard::new("first", GuardSettings { attempts: 2, ..GuardSettings::default() }));
+    let chain = FallbackStt::new(vec![
+        SttProvider { guard: retrying, ..stt_provider("first", &first, Billing::PerTurn) },
+        stt_provider("second", &second, Billing::PerTurn),
+    ]);
+    let mut stream = chain.open(Language::Es).await.unwrap();
+    send_turn(&stream).await;
+    // HTTP 500 is worth a second try: a new stream of the same provider hears the whole turn,
+    // fails again, and the next provider answers.
+    assert_eq!(next_event(&mut stream).await, SttEvent::Final { text: "9600 samples".into() });
+    assert_eq!(*first.opened.lock().unwrap(), 2);
+    assert_eq!(first.audio_samples(), 2 * 9_600);
+    assert_eq!(*second.opened.lock().unwrap(), 1);
+    assert_eq!(second.audio_samples(), 9_600);
+}
+
 #[tokio::test]
 async fn dropped_stream_loses_no_turn() {
     let first = StandInStt::new(Ears::DropsAtFinalize);

@@ -236,3 +236,79 @@ fn llm_interpreter(config: &Config) -> Result<Arc<dyn Interpreter>, ProviderErro
     .with_guard(Arc::new(ProviderGuard::new("llm", settings.guard)));
     Ok(Arc::new(interpreter))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A configuration whose speech-to-text needs no model files: Deepgram with a key set.
+    fn cloud_config(variable: &str) -> Config {
+        std::env::set_var(variable, "test-key");
+        let mut config = Config::embedded();
+        config.speech.stt = vec![SttName::Deepgram];
+        config.providers.deepgram.api_key_variable = variable.to_string();
+        config
+    }
+
+    fn error_of(config: &Config) -> String {
+        match build(config) {
+            Ok(_) => panic!("the configuration was accepted"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn embedded_defaults_need_no_keys() {
+        let config = Config::embedded();
+        assert_eq!(config.speech.stt, [SttName::Whisper]);
+        assert_eq!(config.speech.tts, [TtsName::Espeak]);
+        assert_eq!(config.speech.interpreter, InterpreterName::Rules);
+    }
+
+    #[test]
+    fn missing_key_names_its_variable() {
+        let mut config = Config::embedded();
+        config.speech.stt = vec![SttName::Deepgram];
+        config.providers.deepgram.api_key_variable = "COBRANZA_TEST_UNSET_DEEPGRAM_KEY".into();
+        assert_eq!(
+            error_of(&config),
+            "deepgram could not be set up: deepgram is not running: environment variable \
+             COBRANZA_TEST_UNSET_DEEPGRAM_KEY is missing or empty; set it to a Deepgram API key"
+        );
+    }
+
+    #[test]
+    fn empty_chains_are_rejected() {
+        let mut config = cloud_config("COBRANZA_TEST_DEEPGRAM_KEY_EMPTY");
+        config.speech.tts = Vec::new();
+        assert_eq!(error_of(&config), "speech.tts names no provider: list at least one of elevenlabs, openai, espeak");
+        config.speech.stt = Vec::new();
+        assert_eq!(error_of(&config), "speech.stt names no provider: list at least one of deepgram, openai, whisper");
+    }
+
+    #[test]
+    fn elevenlabs_needs_voice_ids() {
+        let mut config = cloud_config("COBRANZA_TEST_DEEPGRAM_KEY_VOICE");
+        std::env::set_var("COBRANZA_TEST_ELEVENLABS_KEY_VOICE", "test-key");
+        config.speech.tts = vec![TtsName::Elevenlabs];
+        config.providers.elevenlabs.api_key_variable = "COBRANZA_TEST_ELEVENLABS_KEY_VOICE".into();
+        let error = error_of(&config);
+        assert!(error.starts_with("elevenlabs could not be set up: "), "{error}");
+        assert!(error.contains("voice"), "{error}");
+    }
+
+    #[test]
+    fn cloud_chain_builds_without_network() {
+        let mut config = cloud_config("COBRANZA_TEST_DEEPGRAM_KEY_CHAIN");
+        std::env::set_var("COBRANZA_TEST_OPENAI_KEY_CHAIN", "test-key");
+        config.speech.stt = vec![SttName::Deepgram, SttName::Openai];
+        config.speech.tts = vec![TtsName::Openai, TtsName::Espeak];
+        config.speech.interpreter = InterpreterName::Llm;
+        config.providers.openai_stt.api_key_variable = "COBRANZA_TEST_OPENAI_KEY_CHAIN".into();
+        config.providers.openai_tts.api_key_variable = "COBRANZA_TEST_OPENAI_KEY_CHAIN".into();
+        config.providers.llm.api_key_variable = "COBRANZA_TEST_OPENAI_KEY_CHAIN".into();
+        let providers = build(&config).expect("builds");
+        assert_eq!(providers.stt_names, ["deepgram", "openai"]);
+        assert_eq!(providers.tts_names, ["openai", "espeak"]);
+    }
+}

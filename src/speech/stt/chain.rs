@@ -17,7 +17,7 @@ use crate::audio::CALL_SAMPLE_RATE;
 use crate::cost::{CallMeter, CostCategory, Price};
 use crate::dialog::Language;
 use crate::metrics::{metrics, Provider};
-use crate::resilience::ProviderGuard;
+use crate::resilience::{jittered, ProviderGuard};
 use crate::speech::SpeechError;
 
 /// How a provider bills audio.
@@ -74,6 +74,7 @@ impl SpeechToText for FallbackStt {
             meter: crate::cost::current(),
             events: events_sender,
             unavailable: false,
+            attempts_at_turn: 1,
         };
         relay.fail_over(0).await;
         tokio::spawn(relay.run(inputs));
@@ -160,6 +161,8 @@ struct Relay {
     meter: Option<CallMeter>,
     events: mpsc::Sender<SttEvent>,
     unavailable: bool,
+    /// Attempts the active provider has had at the oldest unanswered turn.
+    attempts_at_turn: u32,
 }
 
 impl Relay {
@@ -204,13 +207,23 @@ impl Relay {
         match event {
             Some(SttEvent::Final { text }) => {
                 self.pending.answered();
+                self.attempts_at_turn = 1;
                 self.providers[index].guard.succeeded();
                 self.events.send(SttEvent::Final { text }).await.map_err(drop)
             }
             Some(SttEvent::Partial { text }) => self.events.send(SttEvent::Partial { text }).await.map_err(drop),
             Some(SttEvent::Error(error)) => {
+                let settings = self.providers[index].guard.settings();
                 self.provider_failed(index, error.to_string());
-                self.fail_over(index + 1).await;
+                if error.is_retryable() && self.attempts_at_turn < settings.attempts {
+                    // A rate limit or a server error: the same provider hears the turn again.
+                    self.attempts_at_turn += 1;
+                    tokio::time::sleep(jittered(settings.retry_base_ms, self.attempts_at_turn - 1)).await;
+                    self.fail_over(index).await;
+                } else {
+                    self.attempts_at_turn = 1;
+                    self.fail_over(index + 1).await;
+                }
                 Ok(())
             }
             Some(SttEvent::Unavailable { reason }) => {
