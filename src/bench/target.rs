@@ -19,7 +19,11 @@ use crate::collections::sqlite::SqliteStore;
 use crate::collections::{NewAttempt, Store};
 use crate::config::Config;
 use crate::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
+use crate::cost::Price;
 use crate::dialog::RuleInterpreter;
+use crate::resilience::{GuardSettings, ProviderGuard};
+use crate::speech::stt::chain::{Billing, FallbackStt, SttProvider};
+use crate::speech::tts::chain::{FallbackTts, TtsProvider};
 use crate::server::{self, AppState, TwilioSettings};
 
 /// Silence after the bot's question before it reprompts. Short, so the bot talks most of the
@@ -68,10 +72,27 @@ impl TargetServer {
 
         let config = Arc::new(steady_load_config(config, window_seconds));
         let tts = InstantTts::new(tts_ms_per_char);
+        // The stand-ins sit in one-provider chains, so the bench pays for the fallback relay
+        // and the cost metering as production calls do.
+        let guard = || Arc::new(ProviderGuard::new("stand-in", GuardSettings { attempts: 1, ..GuardSettings::default() }));
+        let stt = FallbackStt::new(vec![SttProvider {
+            name: "stand-in".into(),
+            stt: Arc::new(InstantStt),
+            guard: guard(),
+            price: Price::FREE,
+            billing: Billing::Streamed,
+        }]);
+        let chained_tts = FallbackTts::new(vec![TtsProvider {
+            name: "stand-in".into(),
+            tts: tts.clone(),
+            guard: guard(),
+            price: Price::FREE,
+            first_byte_timeout: std::time::Duration::from_secs(5),
+        }]);
         let services = CallServices {
             store: store.clone(),
-            stt: Arc::new(InstantStt),
-            tts: tts.clone(),
+            stt: Arc::new(stt),
+            tts: Arc::new(chained_tts),
             interpreter: Arc::new(RuleInterpreter),
             clock,
             config: Arc::clone(&config),
