@@ -4,7 +4,7 @@
 use chrono::{Days, NaiveDate, NaiveTime};
 
 use crate::collections::model::{Currency, Money};
-use crate::dialog::nlu::{Expecting, Intent, InterpretContext, Interpretation};
+use crate::dialog::nlu::{Expecting, Intent, InterpretContext, Interpretation, RuleInterpreter};
 use crate::dialog::AmountMention;
 
 use super::tool::{AmountKind, ToolReading};
@@ -35,7 +35,7 @@ pub(super) fn merge(rules: Interpretation, model: ToolReading, ctx: &InterpretCo
         digits: rules.digits,
         time: rules.time.or_else(|| time(model.time.as_deref())),
         language: rules.language.or(model.language),
-        reply: model.reply.and_then(reply),
+        reply: model.reply.and_then(|text| reply(text, ctx)),
     }
 }
 
@@ -107,19 +107,60 @@ fn time(text: Option<&str>) -> Option<NaiveTime> {
     time
 }
 
-/// Keeps a reply that is short and carries no figure. The dialog speaks it as it is, so a digit
-/// or a currency or percent sign could state an amount, a date or a discount the policy did not
-/// set.
-fn reply(text: String) -> Option<String> {
+/// Keeps a reply that is short and carries no figure. The dialog speaks it as it is, so a digit,
+/// a currency or percent sign, or an amount, date or installment count in words ("quinientos
+/// pesos", "el viernes") could state terms the policy did not set.
+fn reply(text: String, ctx: &InterpretContext) -> Option<String> {
     let text = text.trim();
     if text.is_empty() {
         return None;
     }
     let too_long = text.chars().count() > MAX_REPLY_CHARS;
     let has_figure = text.chars().any(|c| c.is_ascii_digit() || matches!(c, '$' | '%' | '€'));
-    if too_long || has_figure {
-        tracing::debug!(too_long, has_figure, "LLM reply dropped");
+    // The rules' grammars read numbers and dates written as words, as a caller would say them.
+    let terms = RuleInterpreter.interpret_now(text, ctx);
+    let has_terms = terms.amount.is_some() || terms.date.is_some() || terms.installments.is_some();
+    if too_long || has_figure || has_terms {
+        tracing::debug!(too_long, has_figure, has_terms, "LLM reply dropped");
         return None;
     }
     Some(text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialog::nlu::Dialect;
+    use crate::dialog::Language;
+
+    fn ctx() -> InterpretContext {
+        InterpretContext {
+            language: Language::Es,
+            dialect: Dialect::Mexico,
+            currency: Currency::Mxn,
+            today: NaiveDate::from_ymd_opt(2025, 3, 12).unwrap(),
+            expecting: Expecting::OfferResponse,
+        }
+    }
+
+    #[test]
+    fn reply_with_spelled_amount_is_dropped() {
+        assert_eq!(reply("Con gusto, puede pagar quinientos pesos".to_string(), &ctx()), None);
+    }
+
+    #[test]
+    fn reply_with_spelled_date_is_dropped() {
+        assert_eq!(reply("Le esperamos el pago el viernes quince".to_string(), &ctx()), None);
+    }
+
+    #[test]
+    fn reply_with_installments_is_dropped() {
+        assert_eq!(reply("Puede pagarlo en tres cuotas".to_string(), &ctx()), None);
+    }
+
+    #[test]
+    fn reply_without_terms_is_kept() {
+        let text = "Le llamamos por una cuenta pendiente a su nombre.";
+        assert_eq!(reply(text.to_string(), &ctx()), Some(text.to_string()));
+    }
 }
