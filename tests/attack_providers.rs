@@ -2,6 +2,8 @@
 //! provider that fails while a turn is replayed to it, the last provider failing mid-call, and a
 //! model server whose error message is very long. Every server is a stand-in or a loopback fake.
 
+#[path = "support/fake_deepgram.rs"]
+mod fake_deepgram;
 mod fake_llm;
 
 use std::collections::VecDeque;
@@ -16,8 +18,10 @@ use cobranza::dialog::Language;
 use cobranza::llm::{ChatClient, ChatRequest, ChatSettings, LlmError, Message};
 use cobranza::resilience::{GuardSettings, ProviderGuard};
 use cobranza::speech::stt::chain::{Billing, FallbackStt, SttProvider};
+use cobranza::speech::stt::deepgram::{ApiKey, DeepgramSettings, DeepgramStt};
 use cobranza::speech::stt::{SpeechToText, SttEvent, SttInput, SttStream};
 use cobranza::speech::SpeechError;
+use fake_deepgram::{FakeDeepgram, Script, API_KEY as DEEPGRAM_API_KEY};
 use fake_llm::{error_body, FakeLlm, Reply};
 
 /// What a stand-in stream does at each Finalize, in order; past the end of the script it
@@ -250,4 +254,40 @@ async fn html_llm_error_body_is_quoted() {
     assert_eq!(message, &body);
     assert_eq!(error_type, &None);
     assert!(error.is_retryable());
+}
+
+/// A log writer that appends to a buffer shared by the whole test binary.
+#[derive(Clone, Default)]
+struct SharedLog(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn deepgram_key_absent_from_trace_log() {
+    // The subscriber is set up as `cobranza`'s main does it, with RUST_LOG=trace. Records of
+    // crates that log through `log`, such as tungstenite, reach it as well.
+    let log = SharedLog::default();
+    let writer = log.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter(cobranza::logging::log_filter("trace"))
+        .with_writer(move || writer.clone())
+        .init();
+    let fake = FakeDeepgram::start(vec![Script::default()]).await;
+    let settings = DeepgramSettings { base_url: fake.base_url(), ..DeepgramSettings::default() };
+
+    let stream = DeepgramStt::new(settings, ApiKey::new(DEEPGRAM_API_KEY)).open(Language::Es).await.unwrap();
+    drop(stream);
+
+    let text = String::from_utf8_lossy(&log.0.lock().unwrap()).to_string();
+    assert!(text.contains("deepgram"), "the log captured nothing: {text}");
+    assert!(!text.contains(DEEPGRAM_API_KEY), "the API key is in the log: {text}");
 }
