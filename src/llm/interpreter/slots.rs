@@ -4,7 +4,7 @@
 use chrono::{Days, NaiveDate, NaiveTime};
 
 use crate::collections::model::{Currency, Money};
-use crate::dialog::nlu::{Expecting, Intent, InterpretContext, Interpretation, RuleInterpreter};
+use crate::dialog::nlu::{mentions_number, Expecting, Intent, InterpretContext, Interpretation, RuleInterpreter};
 use crate::dialog::AmountMention;
 
 use super::tool::{AmountKind, ToolReading};
@@ -22,14 +22,18 @@ const MAX_REPLY_CHARS: usize = 240;
 ///
 /// Limitation: where the rules read a lone "uno" at a read-back as the option key and so no
 /// amount, an amount the model reports still fills the empty slot.
-pub(super) fn merge(rules: Interpretation, model: ToolReading, ctx: &InterpretContext) -> Interpretation {
+///
+/// With a plain yes or no, an exact amount from the model is taken only when the caller's words
+/// contain a number, so a model that copies the read-back's amount into "sí" changes no terms.
+/// Other intents keep the model's amount, which may come from the history ("lo que le comenté").
+pub(super) fn merge(rules: Interpretation, model: ToolReading, text: &str, ctx: &InterpretContext) -> Interpretation {
     let intent = model.intent;
     // A date on which the caller says something was paid points back, and any other date ahead.
     let looks_back = intent == Intent::AlreadyPaid || ctx.expecting == Expecting::PaymentDetails;
 
     Interpretation {
         intent,
-        amount: rules.amount.or_else(|| amount(model.amount, model.amount_kind, ctx.currency)),
+        amount: rules.amount.or_else(|| amount(&model, text, ctx.currency)),
         date: rules.date.or_else(|| date(model.date.as_deref(), ctx.today, looks_back)),
         installments: rules.installments.or_else(|| installments(model.installments)),
         digits: rules.digits,
@@ -39,10 +43,15 @@ pub(super) fn merge(rules: Interpretation, model: ToolReading, ctx: &InterpretCo
     }
 }
 
-fn amount(major: Option<f64>, kind: Option<AmountKind>, currency: Currency) -> Option<AmountMention> {
-    match (kind, major) {
+fn amount(model: &ToolReading, text: &str, currency: Currency) -> Option<AmountMention> {
+    let yes_or_no = matches!(model.intent, Intent::Affirm | Intent::Deny);
+    match (model.amount_kind, model.amount) {
         (Some(AmountKind::FullBalance), _) => Some(AmountMention::FullBalance),
         (Some(AmountKind::Half), _) => Some(AmountMention::Half),
+        (Some(AmountKind::Exact) | None, Some(_)) if yes_or_no && !mentions_number(text) => {
+            tracing::debug!("LLM amount dropped: a plain yes or no with no number in the caller's words");
+            None
+        }
         (Some(AmountKind::Exact) | None, Some(major)) => {
             let minor = minor_units(major, currency);
             if minor.is_none() {
@@ -141,6 +150,41 @@ mod tests {
             today: NaiveDate::from_ymd_opt(2025, 3, 12).unwrap(),
             expecting: Expecting::OfferResponse,
         }
+    }
+
+    fn model_reading(intent: Intent, amount: Option<f64>) -> ToolReading {
+        ToolReading {
+            intent,
+            amount,
+            amount_kind: amount.map(|_| AmountKind::Exact),
+            date: None,
+            installments: None,
+            time: None,
+            language: None,
+            reply: None,
+        }
+    }
+
+    #[test]
+    fn amount_without_spoken_number_is_dropped() {
+        let ctx = InterpretContext { expecting: Expecting::PromiseConfirmation, ..ctx() };
+        let text = "sí, está bien";
+        let rules = RuleInterpreter.interpret_now(text, &ctx);
+
+        let merged = merge(rules, model_reading(Intent::Affirm, Some(2_000.0)), text, &ctx);
+
+        assert_eq!(merged.intent, Intent::Affirm);
+        assert_eq!(merged.amount, None);
+    }
+
+    #[test]
+    fn amount_from_history_is_kept() {
+        let text = "pues mire lo que le comenté";
+        let rules = RuleInterpreter.interpret_now(text, &ctx());
+
+        let merged = merge(rules, model_reading(Intent::PromiseToPay, Some(500.0)), text, &ctx());
+
+        assert_eq!(merged.amount, Some(AmountMention::Exact(Money::new(50_000, Currency::Mxn))));
     }
 
     #[test]
