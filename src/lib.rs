@@ -16,6 +16,7 @@ pub mod demo;
 pub mod dialog;
 pub mod kpi;
 pub mod llm;
+pub mod logging;
 pub mod metrics;
 pub mod providers;
 pub mod resilience;

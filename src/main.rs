@@ -131,9 +131,9 @@ fn main() -> ExitCode {
         _ => "cobranza=info",
     };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
-        )
+        .with_env_filter(cobranza::logging::log_filter(
+            &std::env::var("RUST_LOG").unwrap_or_else(|_| default_filter.to_string()),
+        ))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();

@@ -169,7 +169,7 @@ impl Interpreter for LlmInterpreter {
                 if let Some(guard) = &self.guard {
                     guard.succeeded();
                 }
-                slots::merge(rules, model, ctx)
+                slots::merge(rules, model, text, ctx)
             }
             Err(error) => {
                 tracing::warn!(%error, expecting = ctx.expecting.as_str(), "LLM interpretation failed, using the rules' reading");

@@ -50,6 +50,9 @@ pub struct ChatRequest {
     pub tool_choice: ToolChoice,
 }
 
+/// Characters of a server's error message kept in [`LlmError::Http`].
+const ERROR_MESSAGE_CHARS: usize = 500;
+
 /// A client for one model on one OpenAI-compatible server.
 pub struct ChatClient {
     http: reqwest::Client,
@@ -229,14 +232,15 @@ impl ChatClient {
         };
 
         let error = serde_json::from_str::<Value>(&body).ok().and_then(|value| value.get("error").cloned());
+        // Both forms are cut to ERROR_MESSAGE_CHARS, because the message goes into log lines.
         let message = error
             .as_ref()
             .and_then(|error| error.get("message"))
             .and_then(Value::as_str)
-            .map(str::to_string)
+            .map(|message| message.chars().take(ERROR_MESSAGE_CHARS).collect())
             .unwrap_or_else(|| match body.trim() {
                 "" => "(empty body)".to_string(),
-                text => text.chars().take(500).collect(),
+                text => text.chars().take(ERROR_MESSAGE_CHARS).collect(),
             });
         let error_type = error.as_ref().and_then(|error| error.get("type")).and_then(Value::as_str).map(str::to_string);
 

@@ -343,6 +343,11 @@ pub trait Interpreter: Send + Sync {
     }
 }
 
+/// Returns whether `text` contains a number, in figures or in words ("quinientos").
+pub(crate) fn mentions_number(text: &str) -> bool {
+    !numbers::find_numbers(Words::new(text).tokens()).is_empty()
+}
+
 /// The embedded interpreter: fixed phrases and number and date grammars, no network.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RuleInterpreter;

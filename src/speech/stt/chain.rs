@@ -90,6 +90,9 @@ struct Pending {
     speaking: bool,
     /// Samples of the turn in progress counted since speech started, for per-turn billing.
     turn_samples: u64,
+    /// Samples billed per turn for each finished turn still waiting for its transcript, oldest
+    /// first, so a replay bills each turn for its own length.
+    turn_lengths: VecDeque<u64>,
 }
 
 impl Pending {
@@ -107,6 +110,7 @@ impl Pending {
             SttInput::Finalize => {
                 self.speaking = false;
                 self.finalizes += 1;
+                self.turn_lengths.push_back(self.turn_samples);
             }
         }
         self.inputs.push_back(input.clone());
@@ -134,6 +138,7 @@ impl Pending {
         while let Some(input) = self.inputs.pop_front() {
             if input == SttInput::Finalize {
                 self.finalizes = self.finalizes.saturating_sub(1);
+                self.turn_lengths.pop_front();
                 return;
             }
         }
@@ -193,7 +198,8 @@ impl Relay {
         self.pending.push(&input);
         let Some((index, stream)) = &self.active else { return };
         let index = *index;
-        self.meter_input(index, &input);
+        let turn_samples = self.pending.turn_lengths.back().copied().unwrap_or(0);
+        self.meter_input(index, &input, turn_samples);
         if stream.input.send(input).await.is_err() {
             self.provider_failed(index, "its stream closed".to_string());
             self.fail_over(index + 1).await;
@@ -267,9 +273,14 @@ impl Relay {
                 }
             };
             let replay: Vec<SttInput> = self.pending.inputs.iter().cloned().collect();
+            let mut turn_lengths = self.pending.turn_lengths.clone().into_iter();
             let mut delivered = true;
             for input in replay {
-                self.meter_input(index, &input);
+                let turn_samples = match input {
+                    SttInput::Finalize => turn_lengths.next().unwrap_or(0),
+                    SttInput::Audio(_) | SttInput::SpeechStarted => 0,
+                };
+                self.meter_input(index, &input, turn_samples);
                 if stream.input.send(input).await.is_err() {
                     delivered = false;
                     break;
@@ -297,12 +308,14 @@ impl Relay {
         }
     }
 
-    fn meter_input(&self, index: usize, input: &SttInput) {
+    /// Meters one input for the provider at `index`. `turn_samples` is the billed length of the
+    /// turn a Finalize ends, and is ignored for other inputs.
+    fn meter_input(&self, index: usize, input: &SttInput, turn_samples: u64) {
         let Some(meter) = &self.meter else { return };
         let provider = &self.providers[index];
         let samples = match (provider.billing, input) {
             (Billing::Streamed, SttInput::Audio(pcm)) => pcm.len() as u64,
-            (Billing::PerTurn, SttInput::Finalize) => self.pending.turn_samples,
+            (Billing::PerTurn, SttInput::Finalize) => turn_samples,
             _ => 0,
         };
         meter.record(CostCategory::SpeechToText, &provider.name, samples_to_ms(samples), provider.price);
