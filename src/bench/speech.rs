@@ -87,9 +87,15 @@ impl InstantTts {
         })
     }
 
-    /// Returns how many 20 ms frames `text` was rendered to, or `None` if it never was.
+    /// Returns how many 20 ms frames `text` was rendered to, or `None` if it never was. A
+    /// fallback chain renders a phrase sentence by sentence, so a phrase not rendered whole
+    /// counts as the sum of its sentences.
     pub fn rendered_frames(&self, text: &str) -> Option<u32> {
-        self.frames_by_text.lock().expect("frames lock").get(text).copied()
+        let frames = self.frames_by_text.lock().expect("frames lock");
+        if let Some(whole) = frames.get(text) {
+            return Some(*whole);
+        }
+        sentences(text).into_iter().map(|sentence| frames.get(sentence).copied()).sum()
     }
 
     fn render_sentence(&self, sentence: &str) -> Result<Vec<i16>, SpeechError> {
