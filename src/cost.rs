@@ -122,7 +122,9 @@ pub fn format_dollars(micros: u64) -> String {
 /// One call's usage, shared by the tasks of the call.
 #[derive(Debug, Clone, Default)]
 pub struct CallMeter {
-    lines: Arc<Mutex<BTreeMap<(CostCategory, String), Usage>>>,
+    /// Usage per category, then per provider: looked up by `&str`, so recording the audio of
+    /// every chunk allocates nothing once the provider's line exists.
+    lines: Arc<Mutex<BTreeMap<CostCategory, BTreeMap<String, Usage>>>>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -143,7 +145,11 @@ impl CallMeter {
             return;
         }
         let mut lines = self.lines.lock().expect("meter lock");
-        let usage = lines.entry((category, provider.to_string())).or_default();
+        let providers = lines.entry(category).or_default();
+        let usage = match providers.get_mut(provider) {
+            Some(usage) => usage,
+            None => providers.entry(provider.to_string()).or_default(),
+        };
         usage.quantity += quantity;
         usage.price.get_or_insert(price);
     }
@@ -154,11 +160,13 @@ impl CallMeter {
         let lines = self.lines.lock().expect("meter lock");
         lines
             .iter()
-            .map(|((category, provider), usage)| CostLine {
-                category: *category,
-                provider: provider.clone(),
-                quantity: usage.quantity,
-                cost_micros: usage.price.unwrap_or(Price::FREE).cost(usage.quantity),
+            .flat_map(|(category, providers)| {
+                providers.iter().map(|(provider, usage)| CostLine {
+                    category: *category,
+                    provider: provider.clone(),
+                    quantity: usage.quantity,
+                    cost_micros: usage.price.unwrap_or(Price::FREE).cost(usage.quantity),
+                })
             })
             .collect()
     }
