@@ -14,6 +14,7 @@ pub mod config;
 pub mod cost;
 pub mod demo;
 pub mod dialog;
+pub mod http;
 pub mod kpi;
 pub mod llm;
 pub mod logging;

@@ -18,13 +18,13 @@ use crate::collections::model::AttemptId;
 use crate::collections::sqlite::SqliteStore;
 use crate::collections::{NewAttempt, Store};
 use crate::config::Config;
-use crate::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use crate::cost::Price;
+use crate::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use crate::dialog::RuleInterpreter;
 use crate::resilience::{GuardSettings, ProviderGuard};
+use crate::server::{self, AppState, TwilioSettings};
 use crate::speech::stt::chain::{Billing, FallbackStt, SttProvider};
 use crate::speech::tts::chain::{FallbackTts, TtsProvider};
-use crate::server::{self, AppState, TwilioSettings};
 
 /// Silence after the bot's question before it reprompts. Short, so the bot talks most of the
 /// time: a reprompt and the question take about 4 s at the default speech length.
@@ -74,7 +74,8 @@ impl TargetServer {
         let tts = InstantTts::new(tts_ms_per_char);
         // The stand-ins sit in one-provider chains, so the bench pays for the fallback relay
         // and the cost metering as production calls do.
-        let guard = || Arc::new(ProviderGuard::new("stand-in", GuardSettings { attempts: 1, ..GuardSettings::default() }));
+        let guard =
+            || Arc::new(ProviderGuard::new("stand-in", GuardSettings { attempts: 1, ..GuardSettings::default() }));
         let stt = FallbackStt::new(vec![SttProvider {
             name: "stand-in".into(),
             stt: Arc::new(InstantStt),

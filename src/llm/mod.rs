@@ -13,11 +13,12 @@ mod sse;
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::AUTHORIZATION;
 use serde_json::{json, Value};
 use tokio::time::timeout;
 use url::Url;
 
+use crate::http::{error_chain, openai_endpoint, retry_after};
 use accumulate::Accumulator;
 pub use error::{LlmError, PartialCompletion, PartialToolCall};
 pub use interpreter::{LlmInterpreter, LlmInterpreterSettings, UsageObserver};
@@ -251,33 +252,6 @@ impl ChatClient {
 
 /// Builds `{base}/v1/chat/completions`, accepting a base that already ends in `/v1`.
 fn chat_endpoint(base_url: &str) -> Result<Url, LlmError> {
-    let invalid = |reason: String| LlmError::InvalidBaseUrl { url: base_url.to_string(), reason };
-    let base = Url::parse(base_url).map_err(|error| invalid(error.to_string()))?;
-    if base.scheme() != "http" && base.scheme() != "https" {
-        return Err(invalid(format!("scheme '{}' is not http or https", base.scheme())));
-    }
-
-    let root = base.as_str().trim_end_matches('/');
-    let root = root.strip_suffix("/v1").unwrap_or(root);
-    Url::parse(&format!("{root}/v1/chat/completions")).map_err(|error| invalid(error.to_string()))
-}
-
-/// Reads `Retry-After` in seconds.
-///
-/// Limitation: the HTTP-date form of the header is ignored, so such a delay is reported as none.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// Formats an error with its sources, because reqwest's own message hides the cause.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    openai_endpoint(base_url, "chat/completions")
+        .map_err(|reason| LlmError::InvalidBaseUrl { url: base_url.to_string(), reason })
 }

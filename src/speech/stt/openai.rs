@@ -12,7 +12,6 @@ use std::io::Cursor;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -24,6 +23,7 @@ use super::whisper::clean_transcript;
 use super::{SpeechToText, SttEvent, SttInput, SttStream, TurnAudio};
 use crate::audio::CALL_SAMPLE_RATE;
 use crate::dialog::Language;
+use crate::http::{error_chain, openai_endpoint, retry_after};
 use crate::speech::SpeechError;
 
 const PROVIDER: &str = "openai-stt";
@@ -365,35 +365,8 @@ fn read_api_key(variable: &str) -> Result<String, SpeechError> {
 
 /// Builds `{base}/v1/audio/transcriptions`, accepting a base that already ends in `/v1`.
 fn transcriptions_endpoint(base_url: &str) -> Result<Url, SpeechError> {
-    let invalid = |reason: String| unavailable(format!("base URL {base_url:?} is invalid: {reason}"));
-    let base = Url::parse(base_url).map_err(|error| invalid(error.to_string()))?;
-    if base.scheme() != "http" && base.scheme() != "https" {
-        return Err(invalid(format!("scheme '{}' is not http or https", base.scheme())));
-    }
-
-    let root = base.as_str().trim_end_matches('/');
-    let root = root.strip_suffix("/v1").unwrap_or(root);
-    Url::parse(&format!("{root}/v1/audio/transcriptions")).map_err(|error| invalid(error.to_string()))
-}
-
-/// Reads `Retry-After` in seconds.
-///
-/// Limitation: the HTTP-date form of the header is ignored, so such a delay is reported as none.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// Formats an error with its sources, because reqwest's own message leaves out the cause.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    openai_endpoint(base_url, "audio/transcriptions")
+        .map_err(|reason| unavailable(format!("base URL {base_url:?} is invalid: {reason}")))
 }
 
 fn provider_error(reason: String) -> SpeechError {

@@ -20,6 +20,7 @@ use super::{TextToSpeech, TtsStream};
 use crate::audio::resample::Resampler;
 use crate::audio::CALL_SAMPLE_RATE;
 use crate::dialog::Language;
+use crate::http::openai_endpoint;
 use crate::speech::SpeechError;
 
 const PROVIDER: &str = "openai-tts";
@@ -277,17 +278,10 @@ impl PcmDecoder {
 
 /// Builds `{base}/v1/audio/speech`, accepting a base that already ends in `/v1`.
 fn speech_endpoint(base_url: &str) -> Result<Url, SpeechError> {
-    let invalid = |reason: String| SpeechError::Unavailable {
+    openai_endpoint(base_url, "audio/speech").map_err(|reason| SpeechError::Unavailable {
         provider: PROVIDER,
         reason: format!("invalid OpenAI base_url '{base_url}': {reason}"),
-    };
-    let base = Url::parse(base_url).map_err(|error| invalid(error.to_string()))?;
-    if base.scheme() != "http" && base.scheme() != "https" {
-        return Err(invalid(format!("scheme '{}' is not http or https", base.scheme())));
-    }
-    let root = base.as_str().trim_end_matches('/');
-    let root = root.strip_suffix("/v1").unwrap_or(root);
-    Url::parse(&format!("{root}/v1/audio/speech")).map_err(|error| invalid(error.to_string()))
+    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use crate::http::{error_chain, retry_after};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -115,14 +115,6 @@ pub(super) fn raw_body_message(body: &str) -> String {
         "" => "(empty body)".to_string(),
         text => text.chars().take(500).collect(),
     }
-}
-
-/// Reads `Retry-After` in seconds.
-///
-/// Limitation: the HTTP-date form of the header is ignored, so such a delay is reported as none.
-pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// A streamed audio body read chunk by chunk: the first chunk must arrive before the request's
@@ -291,16 +283,4 @@ impl AudioSink {
     pub(super) fn is_closed(&self) -> bool {
         self.chunks.is_closed()
     }
-}
-
-/// Formats an error with its sources, because reqwest's own message hides the cause.
-pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

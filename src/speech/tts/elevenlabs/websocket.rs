@@ -17,7 +17,7 @@ use super::text_pieces::{TextMessage, TextPieces};
 use super::{wrong_format, ElevenLabsTts, PROVIDER};
 use crate::audio::mulaw;
 use crate::dialog::Language;
-use crate::speech::tts::streaming::{self, container_format, AudioSink, ErrorResponse, Timeouts};
+use crate::speech::tts::streaming::{container_format, AudioSink, ErrorResponse, Timeouts};
 use crate::speech::SpeechError;
 
 pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -56,7 +56,7 @@ fn upgrade_error(tts: &ElevenLabsTts, language: Language, error: tungstenite::Er
             provider: PROVIDER,
             reason: format!(
                 "opening the WebSocket failed: {}; check base_url and the network",
-                streaming::error_chain(&error)
+                crate::http::error_chain(&error)
             ),
         };
     };
@@ -218,7 +218,7 @@ impl Phrase {
     ) -> Result<bool, Stop> {
         let message = match message {
             Some(Ok(message)) => message,
-            Some(Err(error)) => return Err(self.dropped(&streaming::error_chain(&error)).into()),
+            Some(Err(error)) => return Err(self.dropped(&crate::http::error_chain(&error)).into()),
             None => return Err(self.dropped("the socket ended without a close frame").into()),
         };
         match message {
