@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// Prices are kept in millionths of a US dollar, so fractions of a cent add up exactly.
 pub const MICROS_PER_DOLLAR: u64 = 1_000_000;
 
-/// What a cost line measures.
+/// The kind of usage a cost line measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CostCategory {
@@ -42,7 +42,7 @@ impl CostCategory {
         }
     }
 
-    /// The unit of a line's quantity.
+    /// Returns the unit of a line's quantity.
     pub fn unit(self) -> &'static str {
         match self {
             CostCategory::SpeechToText => "ms",
@@ -86,17 +86,17 @@ pub struct Price {
 impl Price {
     pub const FREE: Price = Price { micros: 0, per: 1 };
 
-    /// A price in dollars per minute of audio, applied to milliseconds.
+    /// Builds a price from dollars per minute of audio, applied to milliseconds.
     pub fn per_minute(dollars: f64) -> Price {
         Price { micros: dollars_to_micros(dollars), per: 60_000 }
     }
 
-    /// A price in dollars per million units (tokens or characters).
+    /// Builds a price from dollars per million units (tokens or characters).
     pub fn per_million(dollars: f64) -> Price {
         Price { micros: dollars_to_micros(dollars), per: 1_000_000 }
     }
 
-    /// The cost of `quantity` units, rounded to the nearest micro-dollar.
+    /// Returns the cost of `quantity` units, rounded to the nearest micro-dollar.
     pub fn cost(self, quantity: u64) -> u64 {
         let total = u128::from(quantity) * u128::from(self.micros);
         let per = u128::from(self.per.max(1));
@@ -154,7 +154,7 @@ impl CallMeter {
         usage.price.get_or_insert(price);
     }
 
-    /// The call's cost lines, ordered by category and provider. Prices apply to each total, so
+    /// Returns the call's cost lines, ordered by category and provider. Prices apply to each total, so
     /// rounding happens once per line.
     pub fn lines(&self) -> Vec<CostLine> {
         let lines = self.lines.lock().expect("meter lock");
@@ -172,7 +172,7 @@ impl CallMeter {
     }
 }
 
-/// The sum of the lines' costs.
+/// Returns the sum of the lines' costs.
 pub fn total_micros(lines: &[CostLine]) -> u64 {
     lines.iter().map(|line| line.cost_micros).sum()
 }
@@ -186,7 +186,7 @@ pub async fn metered<F: std::future::Future>(meter: CallMeter, future: F) -> F::
     METER.scope(meter, future).await
 }
 
-/// The meter of the call whose task is running, if any.
+/// Returns the meter of the call whose task is running, if any.
 pub fn current() -> Option<CallMeter> {
     METER.try_with(CallMeter::clone).ok()
 }

@@ -7,7 +7,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use url::Url;
 
 /// Builds `{base}/v1/{path}` for an OpenAI-compatible server, accepting a base that already ends
-/// in `/v1`. The error says why the base URL is invalid.
+/// in `/v1`. The error message gives the reason the base URL is invalid.
 pub fn openai_endpoint(base_url: &str, path: &str) -> Result<Url, String> {
     let base = Url::parse(base_url).map_err(|error| error.to_string())?;
     if base.scheme() != "http" && base.scheme() != "https" {

@@ -1,5 +1,5 @@
-//! What keeps a call going when a cloud provider misbehaves: a circuit breaker per provider,
-//! retries with jitter for requests that are safe to repeat, and a request-rate limit.
+//! Protection against misbehaving cloud providers: a circuit breaker per provider, retries with
+//! jitter for requests that are safe to repeat, and a request-rate limit.
 //!
 //! Every timed decision reads tokio's clock, so tests run it on paused time.
 
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-/// How a provider is protected, from configuration.
+/// A provider's breaker, retry and rate-limit settings, from configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GuardSettings {
@@ -41,9 +41,9 @@ impl Default for GuardSettings {
     }
 }
 
-/// Why a provider did not take a request.
+/// The reason a provider did not take a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub enum Rejection {
     #[error("{provider}'s circuit breaker is open for another {remaining:?} after repeated failures")]
     BreakerOpen { provider: String, remaining: Duration },
     #[error("{provider} is over its configured limit of {per_second} requests per second")]
@@ -159,18 +159,18 @@ impl ProviderGuard {
         self.settings
     }
 
-    /// Admits one request, or says why the provider must be skipped. The rate limit does not
+    /// Admits one request, or returns why the provider must be skipped. The rate limit does not
     /// wait: a caller on the line is better served by the next provider in the chain.
-    pub fn admit(&self) -> Result<(), Refusal> {
+    pub fn admit(&self) -> Result<(), Rejection> {
         if let Some(limiter) = &self.limiter {
             if limiter.check().is_err() {
-                return Err(Refusal::RateLimited {
+                return Err(Rejection::RateLimited {
                     provider: self.name.clone(),
                     per_second: self.settings.requests_per_second,
                 });
             }
         }
-        self.breaker.admit().map_err(|remaining| Refusal::BreakerOpen { provider: self.name.clone(), remaining })
+        self.breaker.admit().map_err(|remaining| Rejection::BreakerOpen { provider: self.name.clone(), remaining })
     }
 
     pub fn succeeded(&self) {
@@ -232,7 +232,7 @@ impl ProviderGuard {
     }
 }
 
-/// A wait between half and all of `base_ms × 2^(attempt-1)`, so retries from many calls spread.
+/// Returns a wait between half and all of `base_ms × 2^(attempt-1)`, so retries from many calls spread.
 pub fn jittered(base_ms: u64, attempt: u32) -> Duration {
     let ceiling = base_ms.saturating_mul(1 << (attempt.saturating_sub(1)).min(10));
     let floor = ceiling / 2;
@@ -309,7 +309,8 @@ mod tests {
             .await;
         assert_eq!(result, Ok(2));
         let waited = started.elapsed();
-        assert!(waited >= Duration::from_millis(50) && waited <= Duration::from_millis(100), "{waited:?}");
+        assert!(waited >= Duration::from_millis(50), "{waited:?}");
+        assert!(waited <= Duration::from_millis(100), "{waited:?}");
         assert!(!guard.breaker_open());
     }
 
@@ -370,7 +371,7 @@ mod tests {
         let guard = ProviderGuard::new("fake", GuardSettings { requests_per_second: 2, ..GuardSettings::default() });
         assert_eq!(guard.admit(), Ok(()));
         assert_eq!(guard.admit(), Ok(()));
-        assert_eq!(guard.admit(), Err(Refusal::RateLimited { provider: "fake".into(), per_second: 2 }));
+        assert_eq!(guard.admit(), Err(Rejection::RateLimited { provider: "fake".into(), per_second: 2 }));
     }
 
     #[test]
@@ -379,7 +380,8 @@ mod tests {
             let ceiling = 100 << (attempt - 1);
             for _ in 0..50 {
                 let wait = jittered(100, attempt).as_millis() as u64;
-                assert!(wait >= ceiling / 2 && wait <= ceiling, "attempt {attempt}: {wait}");
+                assert!(wait >= ceiling / 2, "attempt {attempt}: {wait}");
+                assert!(wait <= ceiling, "attempt {attempt}: {wait}");
             }
         }
     }

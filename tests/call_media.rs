@@ -895,8 +895,8 @@ async fn late_reading_gets_filler_in_time() {
     let speech_ended = call.elapsed_ms();
     call.until_echoed("verify_identity").await;
 
-    // The detector ends the turn 680 ms after the last speech frame was sent; 500 ms later the
-    // reply is still being read, so the filler starts 1.18 s after the caller stopped, under
+    // The detector ends the turn 680 ms after the last speech frame was sent. 500 ms later the
+    // reply is still being read, so the filler starts 1.18 s after the caller stopped: under
     // the 1.5 s of dead air allowed.
     let filler_frame = first_frame_after(&call, speech_ended).expect("the filler played");
     assert_eq!(filler_frame - speech_ended, 1_180);

@@ -160,8 +160,8 @@ impl Interpreter for LlmInterpreter {
             return rules;
         }
 
-        if let Some(Err(refusal)) = self.guard.as_ref().map(|guard| guard.admit()) {
-            tracing::info!(%refusal, "LLM skipped, using the rules' reading");
+        if let Some(Err(rejection)) = self.guard.as_ref().map(|guard| guard.admit()) {
+            tracing::info!(%rejection, "LLM skipped, using the rules' reading");
             return rules;
         }
         match self.ask_model(text, ctx, history).await {

@@ -241,7 +241,7 @@ fn llm_interpreter(config: &Config) -> Result<Arc<dyn Interpreter>, ProviderErro
 mod tests {
     use super::*;
 
-    /// A configuration whose speech-to-text needs no model files: Deepgram with a key set.
+    /// Builds a configuration whose speech-to-text needs no model files: Deepgram with a key set.
     fn cloud_config(variable: &str) -> Config {
         std::env::set_var(variable, "test-key");
         let mut config = Config::embedded();

@@ -1,6 +1,6 @@
-//! A fallback chain of speech-to-text providers for one call: the first that opens serves the
-//! call, and when it fails (an error for a turn, a dropped stream) the next takes over with the
-//! audio of every turn not yet transcribed, so the caller's words are not lost.
+//! A fallback chain of speech-to-text providers for one call. The first provider that opens
+//! serves the call. When it fails (an error for a turn, a dropped stream), the next one takes over
+//! with the audio of every turn not yet transcribed, so the caller's words are not lost.
 //!
 //! When no provider is left the chain reports [`SttEvent::Unavailable`] once, and the session
 //! carries on without speech.
@@ -20,7 +20,7 @@ use crate::metrics::{metrics, Provider};
 use crate::resilience::{jittered, ProviderGuard};
 use crate::speech::SpeechError;
 
-/// How a provider bills audio.
+/// The audio a provider bills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Billing {
     /// Every second streamed, silence included (Deepgram's live streaming).
@@ -56,7 +56,7 @@ impl FallbackStt {
     }
 }
 
-/// The session's input queue holds this many 100 ms chunks, so a provider that takes a few
+/// The session's input queue has room for this many 100 ms chunks, so a provider that takes a few
 /// seconds to open during a failover does not stall the session.
 const INPUT_QUEUE: usize = 512;
 
@@ -260,9 +260,9 @@ impl Relay {
         self.active = None;
         for index in start..self.providers.len() {
             let provider = &self.providers[index];
-            if let Err(refusal) = provider.guard.admit() {
-                info!(provider = %provider.name, %refusal, "speech-to-text provider skipped");
-                self.failures.push(format!("{}: {refusal}", provider.name));
+            if let Err(rejection) = provider.guard.admit() {
+                info!(provider = %provider.name, %rejection, "speech-to-text provider skipped");
+                self.failures.push(format!("{}: {rejection}", provider.name));
                 continue;
             }
             let stream = match provider.stt.open(self.language).await {

@@ -72,9 +72,9 @@ async fn speak_sentence(
 ) -> Result<(), Stopped> {
     let mut failures = Vec::new();
     for (index, provider) in providers.iter().enumerate() {
-        if let Err(refusal) = provider.guard.admit() {
-            info!(provider = %provider.name, %refusal, "text-to-speech provider skipped");
-            failures.push(format!("{}: {refusal}", provider.name));
+        if let Err(rejection) = provider.guard.admit() {
+            info!(provider = %provider.name, %rejection, "text-to-speech provider skipped");
+            failures.push(format!("{}: {rejection}", provider.name));
             continue;
         }
         let started = provider
