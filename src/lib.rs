@@ -21,6 +21,7 @@ pub mod logging;
 pub mod metrics;
 pub mod providers;
 pub mod resilience;
+pub mod scoring;
 pub mod server;
 pub mod speech;
 pub mod telephony;
