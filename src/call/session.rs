@@ -477,6 +477,9 @@ impl Session {
                         self.overlap = Overlap::Speaking;
                     }
                 }
+                // NOTE: only the local detector ends a turn. A provider's own endpointing
+                // (Deepgram's `speech_final`, `UtteranceEnd`) makes the transcript ready when this
+                // fires, but does not end the turn sooner.
                 VadEvent::SpeechEnded { .. } => {
                     self.caller_speaking = false;
                     if self.overlap == Overlap::Speaking {
