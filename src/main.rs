@@ -89,6 +89,9 @@ enum Command {
     /// Print what the rule-based interpreter understands in each line of standard input, as one
     /// JSON object per line.
     Understand(cobranza::dialog::nlu::cli::UnderstandArgs),
+    /// Print the collections KPIs of a date range from the store, with each figure's
+    /// denominator, and the portfolio's aging distribution.
+    Kpi(cobranza::kpi::cli::KpiArgs),
     /// Measure what this machine can hold: load an in-process server with simulated calls.
     Bench {
         #[command(subcommand)]
@@ -126,7 +129,7 @@ fn main() -> ExitCode {
     // The demo and the bench print their own reports, so their logs start at warnings. The
     // bench's progress still shows.
     let default_filter = match cli.command {
-        Command::Demo { .. } | Command::Chat { .. } => "cobranza=warn",
+        Command::Demo { .. } | Command::Chat { .. } | Command::Kpi(_) => "cobranza=warn",
         Command::Bench { .. } => "cobranza=warn,cobranza::bench=info",
         _ => "cobranza=info",
     };
@@ -197,6 +200,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bench_calls(config, concurrent as usize, seconds, json).await
         }
         Command::Bench { command: BenchCommand::Carrier } => bench::carrier::run().await,
+        Command::Kpi(args) => {
+            let store = open_store(&data_dir(cli.data_dir)).await?;
+            let report = cobranza::kpi::cli::report(&store, &args).await?;
+            println!("{}", cobranza::kpi::cli::render(&report, args.json)?);
+            Ok(())
+        }
         Command::Understand(_) => unreachable!("main() runs understand before the runtime starts"),
     }
 }

@@ -24,11 +24,14 @@
 //! | total cost | the stored cost of every attempt passed in (speech, LLM, voice, telephony) |
 //! | cost per call | total cost ÷ attempts, dials and inbound calls together |
 //! | cost per promise | total cost ÷ promises |
+//! | average handle time | the summed length of answered attempts that ended ÷ those attempts |
 //!
 //! Inbound calls count as contacts and right-party contacts but not as dials, so with many
 //! inbound calls the contact and right-party contact rates can exceed 100%. Every rate carries
 //! its numerator, its denominator and the denominator's name, and has no value when the
 //! denominator is zero.
+
+pub mod cli;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -93,6 +96,9 @@ pub struct Kpis {
     pub total_cost_micros: u64,
     pub cost_per_call: CostPer,
     pub cost_per_promise: CostPer,
+    /// Answered attempts that ended, and their mean length in seconds (`None` without any).
+    pub handled_calls: u64,
+    pub average_handle_seconds: Option<f64>,
 }
 
 /// A cost divided by a count, which states what it divides by.
@@ -142,7 +148,11 @@ impl fmt::Display for Kpis {
         }
         writeln!(f, "total cost {}", format_dollars(self.total_cost_micros))?;
         writeln!(f, "cost per call {}", self.cost_per_call)?;
-        write!(f, "cost per promise {}", self.cost_per_promise)
+        writeln!(f, "cost per promise {}", self.cost_per_promise)?;
+        match self.average_handle_seconds {
+            Some(seconds) => write!(f, "average handle time {seconds:.1} s ({} answered calls)", self.handled_calls),
+            None => write!(f, "average handle time n/a (0 answered calls)"),
+        }
     }
 }
 
@@ -157,6 +167,14 @@ pub fn compute(attempts: &[Attempt], promises: &[StoredPromise]) -> Kpis {
     let right_party_contacts = count(attempts.iter().filter(|attempt| attempt.right_party_contact));
     let promise_count = promises.len() as u64;
     let total_cost_micros: u64 = attempts.iter().map(|attempt| attempt.cost_micros).sum();
+    let handle_seconds: Vec<f64> = attempts
+        .iter()
+        .filter(|attempt| attempt.answered)
+        .filter_map(|attempt| {
+            attempt.ended_at.map(|ended| (ended - attempt.started_at).num_milliseconds() as f64 / 1000.0)
+        })
+        .collect();
+    let handled_calls = handle_seconds.len() as u64;
 
     Kpis {
         dials,
@@ -173,7 +191,42 @@ pub fn compute(attempts: &[Attempt], promises: &[StoredPromise]) -> Kpis {
         total_cost_micros,
         cost_per_call: CostPer::new(total_cost_micros, dials + inbound_calls, "calls"),
         cost_per_promise: CostPer::new(total_cost_micros, promise_count, "promises"),
+        handled_calls,
+        average_handle_seconds: (handled_calls > 0).then(|| handle_seconds.iter().sum::<f64>() / handled_calls as f64),
     }
+}
+
+/// Days-past-due buckets of the aging distribution, as collectors stage a portfolio.
+pub const AGING_BUCKETS: [(&str, u32, u32); 5] =
+    [("1-30", 1, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("91-180", 91, 180), ("181+", 181, u32::MAX)];
+
+/// One bucket of the aging distribution: how many debts are that late, and their balance in
+/// each currency. Debts not yet past due (0 days) are in no bucket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgingBucket {
+    pub label: &'static str,
+    pub debts: u64,
+    pub balance: Vec<Money>,
+}
+
+/// Counts the debts of `accounts` per days-past-due bucket, with their balances.
+pub fn aging(accounts: &[crate::collections::model::Account]) -> Vec<AgingBucket> {
+    AGING_BUCKETS
+        .iter()
+        .map(|&(label, from, to)| {
+            let mut totals: BTreeMap<&'static str, Money> = BTreeMap::new();
+            let mut debts = 0;
+            for account in accounts.iter().filter(|a| (from..=to).contains(&a.debt.days_past_due)) {
+                debts += 1;
+                let balance = account.debt.balance;
+                totals
+                    .entry(balance.currency.code())
+                    .and_modify(|total| total.amount_minor += balance.amount_minor)
+                    .or_insert(balance);
+            }
+            AgingBucket { label, debts, balance: totals.into_values().collect() }
+        })
+        .collect()
 }
 
 /// Reports whether a live person spoke on the call.
@@ -396,7 +449,8 @@ mod tests {
              amount promised: 250000 CLP, 4500.00 MXN\n\
              total cost $0.0000\n\
              cost per call $0.0000 (11 calls)\n\
-             cost per promise $0.0000 (2 promises)"
+             cost per promise $0.0000 (2 promises)\n\
+             average handle time n/a (0 answered calls)"
         );
     }
 
