@@ -5,6 +5,7 @@
 //! paces it, `speech` turns it into text and back, `dialog` decides what to say, `call` wires one
 //! call together, and `collections` stores what happened.
 
+pub mod api;
 pub mod audio;
 pub mod bench;
 pub mod call;

@@ -269,7 +269,8 @@ async fn serve(config: Config, data_dir: PathBuf) -> anyhow::Result<()> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    server::serve(listener, AppState::new(services, twilio), shutdown).await?;
+    let api_token = std::env::var("COBRANZA_API_TOKEN").ok();
+    server::serve(listener, AppState::with_api_token(services, twilio, api_token), shutdown).await?;
     Ok(())
 }
 

@@ -42,11 +42,19 @@ pub struct AppState {
     pub twilio: TwilioSettings,
     /// Single-use tokens minted by `/twilio/voice`, redeemed by the stream's `start`.
     stream_tokens: Mutex<HashMap<String, AttemptId>>,
+    /// The bearer token of `/api/*`; the API is off without one.
+    pub api_token: Option<String>,
 }
 
 impl AppState {
     pub fn new(services: CallServices, twilio: TwilioSettings) -> Arc<AppState> {
-        Arc::new(AppState { services, twilio, stream_tokens: Mutex::new(HashMap::new()) })
+        AppState::with_api_token(services, twilio, None)
+    }
+
+    /// Builds the state with the JSON API on, behind `api_token` (an empty token turns it off).
+    pub fn with_api_token(services: CallServices, twilio: TwilioSettings, api_token: Option<String>) -> Arc<AppState> {
+        let api_token = api_token.filter(|token| !token.trim().is_empty());
+        Arc::new(AppState { services, twilio, stream_tokens: Mutex::new(HashMap::new()), api_token })
     }
 
     pub(crate) fn mint_stream_token(&self, attempt: AttemptId) -> String {
@@ -67,6 +75,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/twilio/media", get(media::upgrade))
         .route("/health", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics_text))
+        .route("/api/kpis", get(crate::api::kpis))
         .with_state(state)
 }
 

@@ -1,0 +1,77 @@
+//! The JSON API for dashboards and scripts. Every request needs `Authorization: Bearer` with the
+//! token from `COBRANZA_API_TOKEN`; without a configured token the API answers 503.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::kpi::cli::{report, KpiArgs};
+use crate::server::AppState;
+
+/// The query of `GET /api/kpis`: the same range and filter as `cobranza kpi`.
+#[derive(Debug, Deserialize)]
+pub struct KpiQuery {
+    from: Option<String>,
+    to: Option<String>,
+    country: Option<String>,
+}
+
+/// `GET /api/kpis`: the KPIs of a range of UTC days, as `cobranza kpi --json` prints them.
+pub async fn kpis(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(query): Query<KpiQuery>) -> Response {
+    if let Err(response) = authorize(&state, &headers) {
+        return response;
+    }
+    let day = |name: &str, text: &Option<String>| match text {
+        None => Ok(None),
+        Some(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Some).map_err(|_| {
+            error(StatusCode::BAD_REQUEST, &format!("{name}={text} is not a date: write it as YYYY-MM-DD"))
+        }),
+    };
+    let args = match (day("from", &query.from), day("to", &query.to)) {
+        (Ok(from), Ok(to)) => KpiArgs { from, to, country: query.country, json: true },
+        (Err(response), _) | (_, Err(response)) => return response,
+    };
+    if let (Some(from), Some(to)) = (args.from, args.to) {
+        if from > to {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("from={from} is after to={to}: give the earlier day first"),
+            );
+        }
+    }
+    match report(state.services.store.as_ref(), &args).await {
+        Ok(report) => Json(report).into_response(),
+        Err(failure) => {
+            tracing::warn!(error = %failure, "KPI report failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "the KPIs could not be read from the store")
+        }
+    }
+}
+
+/// Checks the bearer token in constant time.
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(expected) = state.api_token.as_deref() else {
+        return Err(error(StatusCode::SERVICE_UNAVAILABLE, "the API is off: set COBRANZA_API_TOKEN and restart"));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+        return Ok(());
+    }
+    let mut response = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    Err(response)
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}

@@ -1,0 +1,109 @@
+//! `GET /api/kpis`: bearer-token access, the same figures as `cobranza kpi`, and clear errors.
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use cobranza::call::{event_bus, CallServices};
+use cobranza::clock::Clock;
+use cobranza::collections::import::parse_portfolio_bytes;
+use cobranza::collections::sqlite::SqliteStore;
+use cobranza::collections::Store;
+use cobranza::config::Config;
+use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
+use cobranza::dialog::RuleInterpreter;
+use cobranza::kpi::cli::{report, KpiArgs};
+use cobranza::server::{self, AppState, TwilioSettings};
+use cobranza::speech::tts::espeak::EspeakTts;
+
+mod support;
+
+struct Api {
+    base_url: String,
+    store: Arc<SqliteStore>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(api_token: Option<&str>) -> Api {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SqliteStore::open(&dir.path().join("cobranza.db")).await.expect("store opens"));
+    let portfolio = parse_portfolio_bytes(SAMPLE_PORTFOLIO_NAME, SAMPLE_PORTFOLIO).expect("fixture parses");
+    store.import_portfolio(&portfolio.rows).await.expect("fixture imports");
+    let config = Arc::new(Config::embedded());
+    let services = CallServices {
+        store: store.clone(),
+        stt: Arc::new(support::Deaf),
+        tts: Arc::new(EspeakTts::new(config.speech.voice_es.clone(), config.speech.voice_en.clone())),
+        interpreter: Arc::new(RuleInterpreter),
+        clock: Clock::system(),
+        config,
+        data_dir: dir.path().to_path_buf(),
+        bus: event_bus(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base_url = format!("http://{}", listener.local_addr().expect("address"));
+    let twilio =
+        TwilioSettings { account_sid: "AC1".into(), auth_token: "token".into(), public_base_url: base_url.clone() };
+    let state = AppState::with_api_token(services, twilio, api_token.map(str::to_string));
+    tokio::spawn(server::serve(listener, state, std::future::pending()));
+    Api { base_url, store, _dir: dir }
+}
+
+async fn get(api: &Api, query: &str, token: Option<&str>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let mut request = client.get(format!("{}/api/kpis{query}", api.base_url));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status();
+    let headers = response.headers().clone();
+    (status, headers, response.json().await.expect("JSON body"))
+}
+
+#[tokio::test]
+async fn right_token_gets_cli_figures() {
+    let api = start(Some("s3cret")).await;
+    let (status, _, body) = get(&api, "?from=2026-12-01&to=2026-12-31&country=MX", Some("s3cret")).await;
+    assert_eq!(status, StatusCode::OK);
+    let args = KpiArgs {
+        from: chrono::NaiveDate::from_ymd_opt(2026, 12, 1),
+        to: chrono::NaiveDate::from_ymd_opt(2026, 12, 31),
+        country: Some("MX".into()),
+        json: true,
+    };
+    let expected = report(api.store.as_ref(), &args).await.expect("report");
+    assert_eq!(body, serde_json::to_value(&expected).expect("serialises"));
+    assert_eq!(body["country"], "MX");
+}
+
+#[tokio::test]
+async fn missing_or_wrong_token_is_unauthorized() {
+    let api = start(Some("s3cret")).await;
+    for token in [None, Some("wrong"), Some("")] {
+        let (status, headers, body) = get(&api, "", token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}");
+        assert_eq!(headers.get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Bearer"));
+        assert_eq!(body["error"], "missing or wrong bearer token");
+    }
+}
+
+#[tokio::test]
+async fn api_without_token_is_off() {
+    let api = start(None).await;
+    let (status, _, body) = get(&api, "", Some("anything")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["error"], "the API is off: set COBRANZA_API_TOKEN and restart");
+}
+
+#[tokio::test]
+async fn bad_dates_are_rejected() {
+    let api = start(Some("s3cret")).await;
+    let (status, _, body) = get(&api, "?from=12/01/2026", Some("s3cret")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "from=12/01/2026 is not a date: write it as YYYY-MM-DD");
+    let (status, _, body) = get(&api, "?from=2026-12-05&to=2026-12-01", Some("s3cret")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "from=2026-12-05 is after to=2026-12-01: give the earlier day first");
+}
