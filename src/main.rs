@@ -14,8 +14,9 @@ use cobranza::call::{event_bus, CallServices};
 use cobranza::clock::Clock;
 use cobranza::collections::import::{import_portfolio_file, ImportMode};
 use cobranza::collections::model::DebtorId;
+use cobranza::collections::postgres::redact_password;
 use cobranza::collections::sqlite::SqliteStore;
-use cobranza::collections::{NewAttempt, Store};
+use cobranza::collections::{self, NewAttempt, Store};
 use cobranza::config::{Config, Secrets};
 use cobranza::demo::{self, DemoOptions};
 use cobranza::dialog::chat::{self, AccountOverrides, ChatError, ChatSetup};
@@ -30,6 +31,10 @@ struct Cli {
     /// Directory of the SQLite store and recordings (default: ./data; data/demo for `demo`)
     #[arg(long, global = true, env = "COBRANZA_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The store to use instead of the data directory's SQLite file: a postgres:// or
+    /// postgresql:// URL, or the path of a SQLite file. `demo` always uses its own SQLite file.
+    #[arg(long, global = true, env = "COBRANZA_DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    database_url: Option<String>,
     /// A TOML file whose keys override config/default.toml.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
@@ -166,19 +171,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             demo::run(DemoOptions { data_dir, now, config }, cancel).await?;
             Ok(())
         }
-        Command::Serve => serve(config, data_dir(cli.data_dir)).await,
+        Command::Serve => serve(config, cli.database_url, data_dir(cli.data_dir)).await,
         Command::Import { file, valid_rows_only } => {
-            let store = open_store(&data_dir(cli.data_dir)).await?;
+            let store = open_store(cli.database_url.as_deref(), &data_dir(cli.data_dir)).await?;
             let mode = if valid_rows_only { ImportMode::ValidRowsOnly } else { ImportMode::AllOrNothing };
-            let report = import_portfolio_file(&store, &file, mode).await?;
+            let report = import_portfolio_file(store.as_ref(), &file, mode).await?;
             println!("{report}");
             Ok(())
         }
         Command::Simulate { url, debtor, persona } => {
-            simulate(config, data_dir(cli.data_dir), url, debtor, persona).await
+            simulate(config, cli.database_url, data_dir(cli.data_dir), url, debtor, persona).await
         }
         Command::Chat { debtor, locale, today } => {
-            let store = Arc::new(open_store(&data_dir(cli.data_dir)).await?);
+            let store = open_store(cli.database_url.as_deref(), &data_dir(cli.data_dir)).await?;
             let setup = ChatSetup {
                 debtor: DebtorId(debtor),
                 locale,
@@ -238,14 +243,21 @@ fn data_dir(flag: Option<PathBuf>) -> PathBuf {
     flag.unwrap_or_else(|| PathBuf::from("data"))
 }
 
-async fn open_store(data_dir: &std::path::Path) -> anyhow::Result<SqliteStore> {
+/// Opens the store that `--database-url` names, or else the SQLite file in the data directory.
+async fn open_store(database_url: Option<&str>, data_dir: &std::path::Path) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(location) = database_url {
+        return collections::open_store(location)
+            .await
+            .with_context(|| format!("opening the store at {}", redact_password(location)));
+    }
     let path = data_dir.join("cobranza.db");
-    SqliteStore::open(&path).await.with_context(|| format!("opening the store at {}", path.display()))
+    let store = SqliteStore::open(&path).await.with_context(|| format!("opening the store at {}", path.display()))?;
+    Ok(Arc::new(store))
 }
 
-async fn serve(config: Config, data_dir: PathBuf) -> anyhow::Result<()> {
+async fn serve(config: Config, database_url: Option<String>, data_dir: PathBuf) -> anyhow::Result<()> {
     let secrets = Secrets::from_env().map_err(anyhow::Error::msg)?;
-    let store = Arc::new(open_store(&data_dir).await?);
+    let store = open_store(database_url.as_deref(), &data_dir).await?;
     let providers = cobranza::providers::build(&config)?;
     let listener = TcpListener::bind(&config.server.listen)
         .await
@@ -276,6 +288,7 @@ async fn serve(config: Config, data_dir: PathBuf) -> anyhow::Result<()> {
 
 async fn simulate(
     config: Config,
+    database_url: Option<String>,
     data_dir: PathBuf,
     url: String,
     debtor: String,
@@ -283,7 +296,7 @@ async fn simulate(
 ) -> anyhow::Result<()> {
     let auth_token = std::env::var("COBRANZA_TWILIO_AUTH_TOKEN")
         .context("COBRANZA_TWILIO_AUTH_TOKEN is not set: export the token the server was started with")?;
-    let store = open_store(&data_dir).await?;
+    let store = open_store(database_url.as_deref(), &data_dir).await?;
     let account = store
         .account_by_debtor(&DebtorId(debtor.clone()))
         .await?
