@@ -206,8 +206,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench { command: BenchCommand::Carrier } => bench::carrier::run().await,
         Command::Kpi(args) => {
-            let store = open_store(&data_dir(cli.data_dir)).await?;
-            let report = cobranza::kpi::cli::report(&store, &args).await?;
+            let store = open_store(cli.database_url.as_deref(), &data_dir(cli.data_dir)).await?;
+            let report = cobranza::kpi::cli::report(store.as_ref(), &args).await?;
             println!("{}", cobranza::kpi::cli::render(&report, args.json)?);
             Ok(())
         }
