@@ -1,5 +1,5 @@
 //! The JSON API for dashboards and scripts. Every request needs `Authorization: Bearer` with the
-//! token from `COBRANZA_API_TOKEN`; without a configured token the API answers 503.
+//! token from `COBRANZA_API_TOKEN`. Without a configured token the API returns 503.
 
 use std::sync::Arc;
 
@@ -59,12 +59,12 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     let Some(expected) = state.api_token.as_deref() else {
         return Err(error(StatusCode::SERVICE_UNAVAILABLE, "the API is off: set COBRANZA_API_TOKEN and restart"));
     };
-    let given = headers
+    let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .unwrap_or_default();
-    if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+    if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
         return Ok(());
     }
     let mut response = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");

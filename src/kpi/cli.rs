@@ -7,7 +7,7 @@ use super::{aging, compute, AgingBucket, Kpis};
 use crate::collections::store::utc_day_bounds;
 use crate::collections::{Attempt, Store, StoredPromise};
 
-/// What `cobranza kpi` reads.
+/// The options of `cobranza kpi`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct KpiArgs {
     /// First day of the range (YYYY-MM-DD, UTC); by default 30 days before `--to`.
