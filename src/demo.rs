@@ -67,7 +67,7 @@ pub struct CallSummary {
     pub intended_promise: Option<IntendedPromise>,
     pub transcript: Vec<LineSummary>,
     pub recording: Option<String>,
-    /// What the call cost, in millionths of a dollar, and its lines per provider.
+    /// The call's cost in millionths of a dollar, and its lines per provider.
     pub cost_micros: u64,
     pub costs: Vec<CostLine>,
     pub error: Option<String>,

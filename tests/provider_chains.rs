@@ -1,6 +1,6 @@
-//! The fallback chains: a failed speech-to-text provider hands the unanswered turns to the next
-//! one, a failed text-to-speech provider hands the sentence to the next one, circuit breakers
-//! skip a provider that keeps failing, and each call's usage lands on its own meter.
+//! The fallback chains. A failed speech-to-text provider hands the turns without a transcript to
+//! the next one, and a failed text-to-speech provider hands the sentence to the next one. Circuit
+//! breakers skip a provider that keeps failing, and each call's usage lands on its own meter.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -52,7 +52,7 @@ pub struct CallReport {
     pub disposition: Disposition,
     pub right_party_contact: bool,
     pub recording_path: Option<String>,
-    /// What the call cost, in millionths of a dollar.
+    /// The call's cost, in millionths of a dollar.
     pub cost_micros: u64,
 }
 
@@ -469,7 +469,7 @@ impl Session {
                     self.send_stt_audio().await;
                     let _ = self.stt.input.send(SttInput::SpeechStarted).await;
                     self.reply_deadline = None;
-                    // Without speech recognition, speech cannot be told from noise: only keys cut
+                    // Without speech recognition, speech cannot be distinguished from noise, so only keys cut
                     // the bot.
                     if !self.speech_lost && self.may_barge_in() {
                         // Wait and see: the bot keeps its next frame back while the caller speaks.
@@ -629,7 +629,7 @@ impl Session {
         self.awaiting_reply = awaiting_reply;
     }
 
-    /// Every speech-to-text provider failed: turns still waiting for a transcript are dropped,
+    /// Handles the loss of every speech-to-text provider: turns still waiting for a transcript are dropped,
     /// a paused bot goes on, and the dialog moves to the keypad.
     async fn on_speech_lost(&mut self, reason: &str) {
         if self.speech_lost {
@@ -796,7 +796,7 @@ impl Session {
             // Still no reply: another filler if the wait goes on.
             self.filler_deadline = Some(Instant::now() + self.services.config.call.filler_after());
         }
-        // A filler asks nothing, and the question before it is still open.
+        // A filler expects no reply, and the question before it is still open.
         if self.playout().is_empty() && last.utterance.key != Prompt::Filler.key() {
             self.awaiting_reply = last.utterance.expects_reply;
         }
@@ -1054,7 +1054,7 @@ const STT_CHUNK_SAMPLES: usize = 800;
 /// Conversation lines kept for interpreters that read a turn in context.
 const HISTORY_LINES: usize = 12;
 
-/// Fillers said while one reply is late; a longer wait is bounded by the transcript wait.
+/// Maximum fillers while one reply is late. A longer wait is bounded by the transcript wait.
 const MAX_FILLERS_PER_TURN: u32 = 2;
 
 /// Digits the identity check asks for.

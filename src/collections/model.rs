@@ -331,8 +331,8 @@ pub enum Disposition {
     StoreFailed,
     /// The call failed on the media path (stream error, provider error).
     TechnicalFailure,
-    /// Every speech-to-text provider failed during the call; the bot offered a callback on the
-    /// keypad, and a callback request is stored when the caller pressed for one.
+    /// Every speech-to-text provider failed during the call, so the bot offered a callback on the
+    /// keypad. A callback request is stored when the caller pressed for one.
     SpeechUnavailable,
 }
 

@@ -78,7 +78,7 @@ pub struct Attempt {
     /// The debtor's identity was verified during the call.
     pub right_party_contact: bool,
     pub recording_path: Option<String>,
-    /// What the call cost, in millionths of a dollar; 0 until it ended.
+    /// The call's cost in millionths of a dollar, 0 until the call ended.
     pub cost_micros: u64,
 }
 
@@ -176,7 +176,7 @@ pub trait Store: Send + Sync + 'static {
     /// Writes how the call ended and what it cost. Called once per attempt.
     async fn finish_attempt(&self, id: AttemptId, outcome: &AttemptOutcome) -> Result<(), StoreError>;
 
-    /// The cost lines stored with the attempt, ordered by category and provider.
+    /// Returns the cost lines stored with the attempt, ordered by category and provider.
     async fn attempt_costs(&self, id: AttemptId) -> Result<Vec<CostLine>, StoreError>;
 
     /// Attempts started in `[from, to)`, oldest first.

@@ -496,7 +496,7 @@ impl Machine {
         actions
     }
 
-    /// The phrase the session says when a reply is late.
+    /// Returns the phrase the session speaks when a reply is late.
     pub fn filler(&self) -> Utterance {
         self.utterance(Prompt::Filler, false)
     }
@@ -669,7 +669,7 @@ impl Machine {
 /// The mark key of an interpreter's answer to an off-script question.
 pub const OFF_SCRIPT_KEY: &str = "off_script_reply";
 
-/// Longest off-script answer the bot says, in characters.
+/// Maximum length of an off-script reply the bot speaks, in characters.
 const OFF_SCRIPT_MAX_CHARS: usize = 240;
 
 /// Tells whether an interpreter's off-script answer may be said: short, and with no digit or

@@ -96,7 +96,7 @@ pub struct Kpis {
     pub total_cost_micros: u64,
     pub cost_per_call: CostPer,
     pub cost_per_promise: CostPer,
-    /// Answered attempts that ended, and their mean length in seconds (`None` without any).
+    /// The answered attempts that ended, and their mean length in seconds (`None` without any).
     pub handled_calls: u64,
     pub average_handle_seconds: Option<f64>,
 }

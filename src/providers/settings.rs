@@ -28,7 +28,7 @@ pub enum TtsName {
     Espeak,
 }
 
-/// Who reads the caller's words.
+/// The interpreter of the caller's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InterpreterName {
@@ -104,7 +104,7 @@ pub struct LocalConfig {
     /// Dollars per minute of audio (Whisper) or per million characters (espeak-ng); 0 unless
     /// the machine's time is to be charged to calls.
     pub price: f64,
-    /// Longest wait for the first audio of a sentence (espeak-ng) before the next provider.
+    /// Maximum wait for the first audio of a sentence (espeak-ng) before the next provider.
     pub first_byte_timeout_ms: u64,
     pub guard: GuardSettings,
 }

@@ -30,7 +30,7 @@ impl std::fmt::Debug for Transcriber {
     }
 }
 
-/// Longest audio a transcriber gets for one turn: 15 s at 8 kHz.
+/// Maximum audio a transcriber gets for one turn: 15 s at 8 kHz.
 const TRANSCRIBED_BYTES: usize = 120_000;
 
 /// What the fake does on one connection.

@@ -1,5 +1,5 @@
 //! A fallback chain of text-to-speech providers. Each sentence goes to the first provider that
-//! takes it and sends its first audio within the first-byte timeout; a provider that fails
+//! takes it and sends its first audio within the first-byte timeout. A provider that fails
 //! before or during a sentence hands the whole sentence to the next one, so the caller never
 //! misses part of an amount or a date.
 
@@ -26,7 +26,7 @@ pub struct TtsProvider {
     pub guard: Arc<ProviderGuard>,
     /// Price per character sent.
     pub price: Price,
-    /// Longest wait for the first audio of a sentence before the next provider is tried.
+    /// Maximum wait for the first audio of a sentence before the next provider is tried.
     pub first_byte_timeout: Duration,
 }
 
@@ -113,7 +113,7 @@ async fn speak_sentence(
                 None => return Ok(()),
                 Some(Ok(pcm)) => chunk = Some(pcm),
                 Some(Err(error)) => {
-                    // Part of the sentence played; the next provider says all of it again.
+                    // Part of the sentence played, so the next provider renders all of it again.
                     provider.guard.failed(&error);
                     failed(provider, &error, &mut failures);
                     break;
