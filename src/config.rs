@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::dialog::DialogSettings;
+use crate::scoring::settings::{CurrenciesConfig, ScoringConfig};
 use crate::providers::{CostsConfig, InterpreterName, ProvidersConfig, SttName, TtsName};
 use crate::speech::tts::espeak::EspeakVoice;
 
@@ -22,6 +23,8 @@ pub struct Config {
     pub speech: SpeechConfig,
     pub providers: ProvidersConfig,
     pub costs: CostsConfig,
+    pub currencies: CurrenciesConfig,
+    pub scoring: ScoringConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -124,7 +127,9 @@ impl Config {
         let mut merged: toml::Value = toml::from_str(DEFAULT_TOML).expect("config/default.toml is valid");
         let overrides: toml::Value = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
         merge(&mut merged, overrides);
-        merged.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))
+        let config: Config = merged.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+        config.currencies.validate().and_then(|()| config.scoring.validate()).map_err(invalid)?;
+        Ok(config)
     }
 }
 

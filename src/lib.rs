@@ -25,4 +25,5 @@ pub mod resilience;
 pub mod scoring;
 pub mod server;
 pub mod speech;
+pub mod synthetic;
 pub mod telephony;

@@ -97,6 +97,31 @@ enum Command {
     /// Print the collections KPIs of a date range from the store, with each figure's
     /// denominator, and the portfolio's aging distribution.
     Kpi(cobranza::kpi::cli::KpiArgs),
+    /// Train the propensity-to-pay model on the store's history, rescore every debtor and
+    /// print the dial queue; or, with --explain, show what moved one debtor's score.
+    Score(cobranza::scoring::cli::ScoreArgs),
+    /// Write an invented, seeded collections history for the sample portfolio (portfolio,
+    /// snapshots, attempts, promises, payments, do-not-call list) as CSV files.
+    GenerateHistory {
+        /// The sample portfolio the history starts from.
+        #[arg(long, default_value = "fixtures/portfolio.csv")]
+        sample: PathBuf,
+        /// The directory to write the CSV files into.
+        #[arg(long, default_value = "fixtures/history")]
+        out: PathBuf,
+        /// The random seed; the same seed writes the same files.
+        #[arg(long, default_value_t = 20_261_201)]
+        seed: u64,
+        /// Invented debtors added to the sample's.
+        #[arg(long, default_value_t = 3_000)]
+        debtors: usize,
+        /// The first day of the history (YYYY-MM-DD).
+        #[arg(long, default_value = "2026-06-01", value_parser = parse_date)]
+        start: chrono::NaiveDate,
+        /// Months of history.
+        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=36))]
+        months: u32,
+    },
     /// Measure what this machine can hold: load an in-process server with simulated calls.
     Bench {
         #[command(subcommand)]
@@ -123,6 +148,17 @@ enum BenchCommand {
     /// standard input and writes JSON lines on standard output.
     #[command(hide = true)]
     Carrier,
+    /// Seed a store with a large portfolio and time rescoring it: reading histories, scoring,
+    /// segmenting and writing the scores. Uses a temporary SQLite file, or the schema
+    /// bench_score of the --database-url PostgreSQL database (dropped and recreated).
+    Score {
+        /// Debtors to seed and score.
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=50_000_000))]
+        debtors: u64,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -134,7 +170,7 @@ fn main() -> ExitCode {
     // The demo and the bench print their own reports, so their logs start at warnings. The
     // bench's progress still shows.
     let default_filter = match cli.command {
-        Command::Demo { .. } | Command::Chat { .. } | Command::Kpi(_) => "cobranza=warn",
+        Command::Demo { .. } | Command::Chat { .. } | Command::Kpi(_) | Command::Score(_) => "cobranza=warn",
         Command::Bench { .. } => "cobranza=warn,cobranza::bench=info",
         _ => "cobranza=info",
     };
@@ -205,10 +241,47 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bench_calls(config, concurrent as usize, seconds, json).await
         }
         Command::Bench { command: BenchCommand::Carrier } => bench::carrier::run().await,
+        Command::Bench { command: BenchCommand::Score { debtors, json } } => {
+            let report =
+                bench::score::run(debtors, cli.database_url.as_deref(), &config.scoring, &config.currencies).await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("{report}");
+            }
+            Ok(())
+        }
         Command::Kpi(args) => {
             let store = open_store(cli.database_url.as_deref(), &data_dir(cli.data_dir)).await?;
             let report = cobranza::kpi::cli::report(store.as_ref(), &args).await?;
             println!("{}", cobranza::kpi::cli::render(&report, args.json)?);
+            Ok(())
+        }
+        Command::Score(args) => {
+            let store = open_store(cli.database_url.as_deref(), &data_dir(cli.data_dir)).await?;
+            let text = cobranza::scoring::cli::run(store.as_ref(), &args, &config.scoring, &config.currencies).await?;
+            println!("{text}");
+            Ok(())
+        }
+        Command::GenerateHistory { sample, out, seed, debtors, start, months } => {
+            let options = cobranza::synthetic::HistoryOptions { seed, invented_debtors: debtors, start, months };
+            let parsed = cobranza::collections::import::parse_portfolio_as_of(&sample, start)?;
+            if !parsed.rejected.is_empty() {
+                let problems: Vec<String> = parsed.rejected.iter().map(ToString::to_string).collect();
+                anyhow::bail!("the sample portfolio has invalid rows; fix them first:\n{}", problems.join("\n"));
+            }
+            let history = cobranza::synthetic::generate(&parsed.rows, &options);
+            cobranza::synthetic::write_history(&history, &out)?;
+            println!(
+                "wrote {} debts, {} snapshots, {} attempts, {} promises, {} payments and {} do-not-call numbers to {}",
+                history.portfolio.len(),
+                history.snapshots.len(),
+                history.attempts.len(),
+                history.promises.len(),
+                history.payments.len(),
+                history.do_not_call.len(),
+                out.display()
+            );
             Ok(())
         }
         Command::Understand(_) => unreachable!("main() runs understand before the runtime starts"),

@@ -1037,3 +1037,30 @@ async fn stalled_llm_gets_filler_then_rules() {
     call.inbound.send(Inbound::Stop).await.expect("session alive");
     call.end().await;
 }
+
+#[async_trait]
+impl cobranza::scoring::store::ScoreStore for MemoryStore {
+    async fn debt_histories(
+        &self,
+        _as_of: chrono::NaiveDate,
+        _window_days: u32,
+        _debtor: Option<&DebtorId>,
+    ) -> Result<Vec<cobranza::scoring::store::DebtHistory>, StoreError> {
+        Err(unused())
+    }
+    async fn save_model(&self, _model: &cobranza::scoring::store::StoredModel) -> Result<(), StoreError> {
+        Err(unused())
+    }
+    async fn latest_model(&self) -> Result<Option<cobranza::scoring::store::StoredModel>, StoreError> {
+        Err(unused())
+    }
+    async fn save_scores(&self, _scores: &[cobranza::scoring::store::DebtorScore]) -> Result<(), StoreError> {
+        Err(unused())
+    }
+    async fn debtor_score(&self, _debtor_id: &DebtorId) -> Result<Option<cobranza::scoring::store::DebtorScore>, StoreError> {
+        Err(unused())
+    }
+    async fn dial_queue(&self, _limit: u32) -> Result<Vec<cobranza::scoring::store::DebtorScore>, StoreError> {
+        Err(unused())
+    }
+}

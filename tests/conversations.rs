@@ -439,3 +439,30 @@ impl Store for FailingWrites {
         self.0.promises_between(from, to).await
     }
 }
+
+#[async_trait]
+impl cobranza::scoring::store::ScoreStore for FailingWrites {
+    async fn debt_histories(
+        &self,
+        as_of: chrono::NaiveDate,
+        window_days: u32,
+        debtor: Option<&DebtorId>,
+    ) -> Result<Vec<cobranza::scoring::store::DebtHistory>, StoreError> {
+        self.0.debt_histories(as_of, window_days, debtor).await
+    }
+    async fn save_model(&self, model: &cobranza::scoring::store::StoredModel) -> Result<(), StoreError> {
+        self.0.save_model(model).await
+    }
+    async fn latest_model(&self) -> Result<Option<cobranza::scoring::store::StoredModel>, StoreError> {
+        self.0.latest_model().await
+    }
+    async fn save_scores(&self, scores: &[cobranza::scoring::store::DebtorScore]) -> Result<(), StoreError> {
+        self.0.save_scores(scores).await
+    }
+    async fn debtor_score(&self, debtor_id: &DebtorId) -> Result<Option<cobranza::scoring::store::DebtorScore>, StoreError> {
+        self.0.debtor_score(debtor_id).await
+    }
+    async fn dial_queue(&self, limit: u32) -> Result<Vec<cobranza::scoring::store::DebtorScore>, StoreError> {
+        self.0.dial_queue(limit).await
+    }
+}

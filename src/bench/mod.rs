@@ -14,6 +14,7 @@ pub mod playout;
 pub mod process;
 pub mod receive_time;
 mod report;
+pub mod score;
 pub mod speech;
 mod stream;
 mod target;

@@ -10,6 +10,7 @@ use super::model::{
     Account, AttemptId, CallSid, DebtId, DebtorId, Disposition, PaymentClaim, Promise, PromiseId, TranscriptLine,
 };
 use crate::cost::CostLine;
+use crate::scoring::store::ScoreStore;
 
 /// The error of a store operation.
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +114,7 @@ pub struct ImportCounts {
 /// The collections store. Every write that the bot will confirm to a caller returns only after
 /// it is durable, so "write before you speak" holds for any backend.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ScoreStore + Send + Sync + 'static {
     /// Inserts or updates debtors and their debts from validated rows, all in one transaction.
     async fn import_portfolio(&self, rows: &[PortfolioRow]) -> Result<ImportCounts, StoreError>;
 

@@ -3,12 +3,17 @@
 //! logistic regression on those weights gives the probability of a payment. Scores are scaled to
 //! points, and every score comes with the characteristics that moved it.
 //!
-//! This module trains, scores, explains and validates from plain rows. Reading the rows from
-//! the store's history and writing the scores back is the caller's part.
+//! This file trains, scores, explains and validates from plain rows; `model` reads the rows from
+//! the store's history with a time-based split, and `cli` writes the scores back.
 
 mod bins;
+pub mod cli;
 mod logistic;
 pub mod metrics;
+pub mod model;
+pub mod segment;
+pub mod settings;
+pub mod store;
 
 use serde::{Deserialize, Serialize};
 
