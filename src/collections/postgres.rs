@@ -7,8 +7,9 @@
 //! TIMESTAMPTZ, so they keep microseconds and drop any finer part (SQLite keeps nanoseconds).
 
 mod decode;
+mod history;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Postgres, Row, Transaction};
 use tracing::info;
 
+use super::history::HistoryStore;
 use super::import::{NewDebt, PortfolioRow};
 use super::model::{
     Account, AttemptId, CallSid, DebtId, Debtor, DebtorId, Installment, PaymentClaim, Promise, PromiseId,
@@ -281,20 +283,10 @@ async fn upsert_debt(
 
 #[async_trait]
 impl Store for PostgresStore {
+    /// Writes each debt's snapshot dated today in UTC, as
+    /// [`HistoryStore::import_portfolio_as_of`] does for a given date.
     async fn import_portfolio(&self, rows: &[PortfolioRow]) -> Result<ImportCounts, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut debtors = HashSet::new();
-        let mut debts = HashSet::new();
-        for row in rows {
-            // Rows of one debtor carry the same details, so the first row writes them.
-            if debtors.insert(&row.debtor.id) {
-                upsert_debtor(&mut tx, &row.debtor).await?;
-            }
-            upsert_debt(&mut tx, &row.debtor.id, &row.debt).await?;
-            debts.insert(&row.debt.account_ref);
-        }
-        tx.commit().await?;
-        Ok(ImportCounts { debtors: debtors.len(), debts: debts.len() })
+        self.import_portfolio_as_of(rows, Utc::now().date_naive()).await
     }
 
     async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
