@@ -1,5 +1,5 @@
 //! The history commands of the `cobranza` binary against a SQLite store in a temporary
-//! directory: what they print, their exit status, and what the store holds afterwards.
+//! directory: what they print, their exit status, and what the store contains afterwards.
 
 use std::path::Path;
 use std::process::{Command, Output};

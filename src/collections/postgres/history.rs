@@ -10,14 +10,14 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::decode;
-use super::{upsert_debt, upsert_debtor, PostgresStore};
+use super::PostgresStore;
 use crate::collections::history::{
     settle, AttemptRef, DebtRef, DebtSnapshot, DoNotCallEntry, HistoryAttempt, HistoryPromise, HistoryStore,
     InstallmentSettlement, Payment, PromiseSettlement, PromiseStatus, SettleScope, SettledPromise, SettlementCounts,
     StoredPayment,
 };
-use crate::collections::import::PortfolioRow;
-use crate::collections::model::{AttemptId, CallSid, DebtId, DebtorId, Installment, Promise, PromiseId};
+use crate::collections::import::{NewDebt, PortfolioRow};
+use crate::collections::model::{AttemptId, CallSid, DebtId, Debtor, DebtorId, Installment, Promise, PromiseId};
 use crate::collections::store::{ImportCounts, StoreError, StoredPromise};
 
 /// Rows per multi-row statement: 500 rows of 13 columns stay well under PostgreSQL's limit of
@@ -60,17 +60,8 @@ impl HistoryStore for PostgresStore {
         as_of: NaiveDate,
     ) -> Result<ImportCounts, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut debtors = HashSet::new();
-        let mut debts = HashSet::new();
-        for row in rows {
-            // Rows of one debtor carry the same details, so the first row writes them.
-            if debtors.insert(&row.debtor.id) {
-                upsert_debtor(&mut tx, &row.debtor).await?;
-            }
-            upsert_debt(&mut tx, &row.debtor.id, &row.debt).await?;
-            debts.insert(&row.debt.account_ref);
-        }
-        let account_refs: Vec<String> = debts.iter().map(|account_ref| account_ref.to_string()).collect();
+        let counts = upsert_portfolio(&mut tx, rows).await?;
+        let account_refs: Vec<String> = rows.iter().map(|row| row.debt.account_ref.clone()).collect();
         sqlx::query(
             "INSERT INTO debt_snapshots (debt_id, as_of, days_past_due, balance_minor)
              SELECT id, $1, days_past_due, balance_minor FROM debts WHERE account_ref = ANY($2)
@@ -82,7 +73,7 @@ impl HistoryStore for PostgresStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(ImportCounts { debtors: debtors.len(), debts: debts.len() })
+        Ok(counts)
     }
 
     async fn debt_refs(&self) -> Result<Vec<DebtRef>, StoreError> {
@@ -428,6 +419,94 @@ impl HistoryStore for PostgresStore {
         let mut connection = self.pool.acquire().await?;
         settled_promises_where(&mut connection, "debt_id = $1", &[Bind::Int(debt_id.0)], "created_at, id").await
     }
+}
+
+/// Inserts or updates the debtors, phones and debts of `rows` with one statement per table, so
+/// a large portfolio costs a few round trips. A debtor's first row gives their details, as the
+/// rows of one debtor agree, and the portfolio's number becomes the debtor's primary one while
+/// numbers from earlier imports stay on file.
+async fn upsert_portfolio(tx: &mut PgConnection, rows: &[PortfolioRow]) -> Result<ImportCounts, StoreError> {
+    let mut seen_debtors = HashSet::new();
+    let debtors: Vec<&Debtor> =
+        rows.iter().map(|row| &row.debtor).filter(|debtor| seen_debtors.insert(&debtor.id)).collect();
+    // One statement may not write a row twice, so the last row of an account reference wins, as
+    // it would row by row.
+    let mut last_rows: HashMap<&str, usize> = HashMap::new();
+    for (index, row) in rows.iter().enumerate() {
+        last_rows.insert(row.debt.account_ref.as_str(), index);
+    }
+    let mut debt_indexes: Vec<usize> = last_rows.into_values().collect();
+    debt_indexes.sort_unstable();
+    let debts: Vec<(&DebtorId, &NewDebt)> =
+        debt_indexes.iter().map(|&index| (&rows[index].debtor.id, &rows[index].debt)).collect();
+
+    sqlx::query(
+        "INSERT INTO debtors (id, full_name, country, region, locale, time_zone, national_id_last4,
+                              birth_date, postal_code, call_consent, authorised_channels)
+         SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[],
+                              $8::DATE[], $9::TEXT[], $10::BOOLEAN[], $11::TEXT[])
+         ON CONFLICT (id) DO UPDATE SET
+             full_name = excluded.full_name, country = excluded.country, region = excluded.region,
+             locale = excluded.locale, time_zone = excluded.time_zone,
+             national_id_last4 = excluded.national_id_last4, birth_date = excluded.birth_date,
+             postal_code = excluded.postal_code, call_consent = excluded.call_consent,
+             authorised_channels = excluded.authorised_channels",
+    )
+    .bind(debtors.iter().map(|debtor| debtor.id.0.clone()).collect::<Vec<_>>())
+    .bind(debtors.iter().map(|debtor| debtor.full_name.clone()).collect::<Vec<_>>())
+    .bind(debtors.iter().map(|debtor| debtor.country.clone()).collect::<Vec<_>>())
+    .bind(debtors.iter().map(|debtor| debtor.region.clone()).collect::<Vec<_>>())
+    .bind(debtors.iter().map(|debtor| debtor.locale.clone()).collect::<Vec<_>>())
+    .bind(debtors.iter().map(|debtor| debtor.time_zone.name().to_string()).collect::<Vec<_>>())
+    .bind(debtors.iter().map(|debtor| debtor.national_id_last4.clone()).collect::<Vec<_>>())
+    .bind(debtors.iter().map(|debtor| debtor.birth_date).collect::<Vec<_>>())
+    .bind(debtors.iter().map(|debtor| debtor.postal_code.clone()).collect::<Vec<_>>())
+    .bind(debtors.iter().map(|debtor| debtor.call_consent).collect::<Vec<_>>())
+    .bind(debtors.iter().map(|debtor| debtor.authorised_channels.join(";")).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+
+    // The old primary numbers step down first, because a debtor may have one primary number.
+    let debtor_ids: Vec<String> = debtors.iter().map(|debtor| debtor.id.0.clone()).collect();
+    let numbers: Vec<String> = debtors.iter().map(|debtor| debtor.phone.clone()).collect();
+    sqlx::query(
+        "UPDATE phones SET is_primary = FALSE
+         FROM UNNEST($1::TEXT[], $2::TEXT[]) AS portfolio (debtor_id, number)
+         WHERE phones.debtor_id = portfolio.debtor_id AND phones.number <> portfolio.number AND phones.is_primary",
+    )
+    .bind(&debtor_ids)
+    .bind(&numbers)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO phones (debtor_id, number, is_primary)
+         SELECT debtor_id, number, TRUE FROM UNNEST($1::TEXT[], $2::TEXT[]) AS portfolio (debtor_id, number)
+         ON CONFLICT (debtor_id, number) DO UPDATE SET is_primary = TRUE",
+    )
+    .bind(&debtor_ids)
+    .bind(&numbers)
+    .execute(&mut *tx)
+    .await?;
+
+    sqlx::query(
+        "INSERT INTO debts (debtor_id, account_ref, creditor, product, balance_minor, currency, days_past_due)
+         SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[], $7::BIGINT[])
+         ON CONFLICT (account_ref) DO UPDATE SET
+             debtor_id = excluded.debtor_id, creditor = excluded.creditor, product = excluded.product,
+             balance_minor = excluded.balance_minor, currency = excluded.currency,
+             days_past_due = excluded.days_past_due",
+    )
+    .bind(debts.iter().map(|(debtor_id, _)| debtor_id.0.clone()).collect::<Vec<_>>())
+    .bind(debts.iter().map(|(_, debt)| debt.account_ref.clone()).collect::<Vec<_>>())
+    .bind(debts.iter().map(|(_, debt)| debt.creditor.clone()).collect::<Vec<_>>())
+    .bind(debts.iter().map(|(_, debt)| debt.product.clone()).collect::<Vec<_>>())
+    .bind(debts.iter().map(|(_, debt)| debt.balance.amount_minor).collect::<Vec<_>>())
+    .bind(debts.iter().map(|(_, debt)| debt.balance.currency.code().to_string()).collect::<Vec<_>>())
+    .bind(debts.iter().map(|(_, debt)| i64::from(debt.days_past_due)).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+
+    Ok(ImportCounts { debtors: debtors.len(), debts: debts.len() })
 }
 
 fn payment(row: &PgRow) -> Result<Payment, StoreError> {
