@@ -33,7 +33,7 @@ use super::model::{AttemptId, CallSid, Currency, DebtId, DebtorId, Disposition, 
 use super::store::{Direction, ImportCounts, StoreError, StoredPromise};
 
 pub use csv_table::TableError;
-pub use directory::{import_history_dir, HistoryReport};
+pub use directory::{import_history_dir, HistoryReport, Loaded};
 pub use do_not_call::{import_do_not_call_file, DoNotCallReport};
 pub use payments::{import_payments_file, PaymentReport};
 pub use settle::{settle, InstallmentSettlement, PromiseSettlement};
@@ -138,7 +138,7 @@ pub enum PromiseStatus {
     KeptLate,
     /// Paid in part by the end of the grace days.
     PartlyKept,
-    /// Nothing paid by the end of the grace days; for a plan, any installment broken.
+    /// Nothing paid by the end of the grace days. A plan is broken when any installment is.
     Broken,
 }
 
@@ -218,8 +218,8 @@ pub enum SettleScope<'a> {
     Debts(&'a [DebtId]),
 }
 
-/// The history operations of the collections store. Writes that load a file run in one
-/// transaction each, so a failed import leaves the store as it was.
+/// The history operations of the collections store. Each write method runs in one transaction,
+/// so a call that fails leaves the store as it was.
 #[async_trait]
 pub trait HistoryStore: Send + Sync {
     /// Inserts or updates debtors and their debts from validated rows and writes each debt's
@@ -234,7 +234,7 @@ pub trait HistoryStore: Send + Sync {
     async fn payments_with_refs(&self, payment_refs: &[String]) -> Result<Vec<StoredPayment>, StoreError>;
 
     /// Inserts the payments whose reference is not stored yet and returns how many it inserted.
-    /// A payment whose reference is already stored is skipped, whatever its content; the
+    /// A payment whose reference is already stored is skipped, whatever its content, so the
     /// imports compare content before they call this.
     async fn insert_payments(&self, payments: &[Payment], imported_at: DateTime<Utc>) -> Result<usize, StoreError>;
 
@@ -272,7 +272,11 @@ pub trait HistoryStore: Send + Sync {
     async fn insert_history_promises(&self, promises: &[HistoryPromise]) -> Result<usize, StoreError>;
 
     /// Settles the promises of the debts in `scope` against their payments as of `as_of` with
-    /// [`settle`], writes every status that changed, and counts the changes.
+    /// [`settle`], writes every settlement that changed, and counts the status changes.
+    ///
+    /// NOTE: the scope's promises and payments are read into memory at once. `settle-promises`
+    /// over 9,447 promises and 6,565 payments on SQLite peaked 23 MB above an empty store, so a
+    /// sweep of millions of promises needs gigabytes.
     async fn settle_promises(
         &self,
         scope: SettleScope<'_>,

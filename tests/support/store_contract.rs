@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 
 use cobranza::collections::history::{
     import_do_not_call_file, import_history_dir, import_payments_file, DebtSnapshot, DoNotCallEntry,
-    HistoryImportSettings, PromiseStatus, SettleScope, SettledPromise,
+    HistoryImportSettings, Loaded, PromiseStatus, SettleScope, SettledPromise,
 };
 use cobranza::collections::import::{ImportMode, NewDebt, PortfolioRow};
 use cobranza::collections::model::{
@@ -746,10 +746,10 @@ pub async fn history_import_small_fixture(store: &dyn Store) {
     assert_eq!(report.portfolio_as_of, day("2026-03-31"));
     assert_eq!(report.portfolio, ImportCounts { debtors: 3, debts: 4 });
     assert_eq!(report.snapshots, 4);
-    assert_eq!(report.attempts, (6, 0));
-    assert_eq!(report.promises, (5, 0));
-    assert_eq!(report.payments, (5, 0));
-    assert_eq!(report.do_not_call, (2, 0));
+    assert_eq!(report.attempts, Loaded { added: 6, already_stored: 0 });
+    assert_eq!(report.promises, Loaded { added: 5, already_stored: 0 });
+    assert_eq!(report.payments, Loaded { added: 5, already_stored: 0 });
+    assert_eq!(report.do_not_call, Loaded { added: 2, already_stored: 0 });
     assert_eq!(report.settlement.promises, 5);
     assert_eq!(
         report.settlement.changed.clone().into_iter().collect::<Vec<_>>(),
@@ -814,10 +814,10 @@ pub async fn history_import_small_fixture(store: &dyn Store) {
 
     let again =
         import_history_dir(store, std::path::Path::new(HISTORY_SMALL), None, history_settings(now)).await.unwrap();
-    assert_eq!(again.attempts, (0, 6));
-    assert_eq!(again.promises, (0, 5));
-    assert_eq!(again.payments, (0, 5));
-    assert_eq!(again.do_not_call, (0, 2));
+    assert_eq!(again.attempts, Loaded { added: 0, already_stored: 6 });
+    assert_eq!(again.promises, Loaded { added: 0, already_stored: 5 });
+    assert_eq!(again.payments, Loaded { added: 0, already_stored: 5 });
+    assert_eq!(again.do_not_call, Loaded { added: 0, already_stored: 2 });
     assert_eq!(again.settlement.changed_total(), 0);
     assert_eq!(store.attempts_between(noon("2026-03-01"), noon("2026-04-01")).await.unwrap().len(), 6);
 }
@@ -846,7 +846,7 @@ pub async fn history_invalid_row_imports_nothing(store: &dyn Store) {
 
     let settings = HistoryImportSettings { mode: ImportMode::ValidRowsOnly, ..history_settings(noon("2026-04-01")) };
     let report = import_history_dir(store, dir.path(), Some(day("2026-03-31")), settings).await.unwrap();
-    assert_eq!(report.promises, (4, 0));
+    assert_eq!(report.promises, Loaded { added: 4, already_stored: 0 });
     assert_eq!(report.rejected.len(), 1);
     assert_eq!(report.portfolio_as_of, day("2026-03-31"));
 }

@@ -32,11 +32,10 @@ pub struct HistoryReport {
     pub portfolio_as_of: NaiveDate,
     pub portfolio: ImportCounts,
     pub snapshots: usize,
-    /// Attempts stored, and attempts of the file already stored before.
-    pub attempts: (usize, usize),
-    pub promises: (usize, usize),
-    pub payments: (usize, usize),
-    pub do_not_call: (usize, usize),
+    pub attempts: Loaded,
+    pub promises: Loaded,
+    pub payments: Loaded,
+    pub do_not_call: Loaded,
     pub settlement: SettlementCounts,
     /// Problems of the lines left out (only with `--valid-rows-only`), file by file.
     pub rejected: Vec<RowError>,
@@ -46,8 +45,8 @@ pub struct HistoryReport {
 
 impl fmt::Display for HistoryReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pair = |(new, old): (usize, usize), one: &str, many: &str| {
-            format!("{} ({old} already stored)", plural(new, one, many))
+        let pair = |loaded: Loaded, one: &str, many: &str| {
+            format!("{} ({} already stored)", plural(loaded.added, one, many), loaded.already_stored)
         };
         writeln!(f, "{}: history imported", self.dir)?;
         writeln!(
@@ -64,6 +63,21 @@ impl fmt::Display for HistoryReport {
         writeln!(f, "do-not-call: {}", pair(self.do_not_call, "number", "numbers"))?;
         write!(f, "as of {}: {}", self.as_of, self.settlement)?;
         super::write_problems(f, &self.ignored_columns, &self.rejected)
+    }
+}
+
+/// What one file of a history import added to the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Loaded {
+    /// Rows stored by this import.
+    pub added: usize,
+    /// Valid rows that were already stored, for example by an earlier import of the same file.
+    pub already_stored: usize,
+}
+
+impl Loaded {
+    fn of(valid: usize, added: usize) -> Loaded {
+        Loaded { added, already_stored: valid - added }
     }
 }
 
@@ -113,9 +127,9 @@ pub async fn import_history_dir(
     info!(
         dir = %report.dir,
         debts = report.portfolio.debts,
-        attempts = report.attempts.0,
-        promises = report.promises.0,
-        payments = report.payments.0,
+        attempts = report.attempts.added,
+        promises = report.promises.added,
+        payments = report.payments.added,
         rejected = report.rejected.len(),
         "history imported"
     );
@@ -287,10 +301,10 @@ async fn write_files(
         portfolio_as_of,
         portfolio,
         snapshots: snapshot_count,
-        attempts: (new_attempts, attempts.len() - new_attempts),
-        promises: (new_promises, promises.len() - new_promises),
-        payments: (new_payments, payments.len() - new_payments),
-        do_not_call: (new_numbers, checked.do_not_call.len() - new_numbers),
+        attempts: Loaded::of(attempts.len(), new_attempts),
+        promises: Loaded::of(promises.len(), new_promises),
+        payments: Loaded::of(payments.len(), new_payments),
+        do_not_call: Loaded::of(checked.do_not_call.len(), new_numbers),
         settlement,
         rejected: checked.rejected,
         ignored_columns: checked.ignored_columns,

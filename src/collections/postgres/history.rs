@@ -1,6 +1,7 @@
-//! [`HistoryStore`] on PostgreSQL. Bulk writes go in multi-row `INSERT`s of a few hundred rows,
-//! with each file's rows in one transaction. Lookups by many keys bind one array (`= ANY($1)`).
-//! Settlements are written back with one `UPDATE ... FROM UNNEST(...)` per table.
+//! [`HistoryStore`] on PostgreSQL. Each file's rows are written in one transaction, in multi-row
+//! `INSERT`s of a few hundred rows, and the portfolio in one `INSERT ... SELECT FROM UNNEST(...)`
+//! per table. Lookups by many keys bind one array (`= ANY($1)`). Settlements are written back
+//! with one `UPDATE ... FROM UNNEST(...)` per table.
 
 use std::collections::{HashMap, HashSet};
 
@@ -466,7 +467,8 @@ async fn upsert_portfolio(tx: &mut PgConnection, rows: &[PortfolioRow]) -> Resul
     .execute(&mut *tx)
     .await?;
 
-    // The old primary numbers step down first, because a debtor may have one primary number.
+    // The old primary numbers step down first, because the index phones_one_primary allows one
+    // primary number per debtor.
     let debtor_ids: Vec<String> = debtors.iter().map(|debtor| debtor.id.0.clone()).collect();
     let numbers: Vec<String> = debtors.iter().map(|debtor| debtor.phone.clone()).collect();
     sqlx::query(
