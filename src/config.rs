@@ -25,6 +25,7 @@ pub struct Config {
     pub costs: CostsConfig,
     pub currencies: CurrenciesConfig,
     pub scoring: ScoringConfig,
+    pub promises: PromisesConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +101,28 @@ pub struct SpeechConfig {
     pub whisper_beam_size: usize,
     pub voice_es: EspeakVoice,
     pub voice_en: EspeakVoice,
+}
+
+/// Settings for settling promises to pay against the creditor's payments.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromisesConfig {
+    /// Days after a due date during which a payment still keeps the promise (as kept late).
+    #[serde(deserialize_with = "grace_days_in_range")]
+    pub grace_days: u32,
+}
+
+/// The largest `promises.grace_days` accepted. Sixty days covers a two-month payment cycle.
+pub const MAX_GRACE_DAYS: u32 = 60;
+
+fn grace_days_in_range<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let days = i64::deserialize(deserializer)?;
+    match u32::try_from(days) {
+        Ok(days) if days <= MAX_GRACE_DAYS => Ok(days),
+        _ => Err(serde::de::Error::custom(format!(
+            "grace_days = {days} is out of range: use 0 to {MAX_GRACE_DAYS} days"
+        ))),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,6 +215,31 @@ mod tests {
         assert_eq!(config.agency.bot_name, "Sofía");
         assert_eq!(config.call.reply_timeout_ms, 5000);
         assert_eq!(config.call.pacing_lead_ms, 120);
+    }
+
+    #[test]
+    fn grace_days_default_three() {
+        assert_eq!(Config::embedded().promises.grace_days, 3);
+    }
+
+    #[test]
+    fn grace_days_out_of_range_rejected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("site.toml");
+        for (days, accepted) in [(0, true), (60, true), (61, false), (-1, false)] {
+            std::fs::write(&path, format!("[promises]\ngrace_days = {days}\n")).expect("write");
+            match Config::load(Some(&path)) {
+                Ok(config) => {
+                    assert!(accepted, "grace_days = {days} was accepted");
+                    assert_eq!(i64::from(config.promises.grace_days), days);
+                }
+                Err(error) => {
+                    assert!(!accepted, "grace_days = {days} was rejected: {error}");
+                    let expected = format!("grace_days = {days} is out of range: use 0 to 60 days");
+                    assert!(error.to_string().contains(&expected), "{error}");
+                }
+            }
+        }
     }
 
     #[test]

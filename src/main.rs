@@ -12,7 +12,8 @@ use tokio::net::TcpListener;
 use cobranza::bench::{self, BenchOptions};
 use cobranza::call::{event_bus, CallServices};
 use cobranza::clock::Clock;
-use cobranza::collections::import::{import_portfolio_file, ImportMode};
+use cobranza::collections::history::{self, cli::HistoryCommand};
+use cobranza::collections::import::{import_portfolio_file_as_of, ImportMode};
 use cobranza::collections::model::DebtorId;
 use cobranza::collections::postgres::redact_password;
 use cobranza::collections::sqlite::SqliteStore;
@@ -63,7 +64,13 @@ enum Command {
         /// row is invalid.
         #[arg(long)]
         valid_rows_only: bool,
+        /// The date of the debts' snapshots, and the date birth dates must precede (YYYY-MM-DD);
+        /// by default today in UTC. Importing twice with one date replaces that date's snapshots.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
     },
+    #[command(flatten)]
+    History(HistoryCommand),
     /// Place one simulated call to a running server, as Twilio would, playing a debtor persona.
     /// Signs with COBRANZA_TWILIO_AUTH_TOKEN.
     Simulate {
@@ -208,11 +215,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(config, cli.database_url, data_dir(cli.data_dir)).await,
-        Command::Import { file, valid_rows_only } => {
+        Command::Import { file, valid_rows_only, as_of } => {
             let store = open_store(cli.database_url.as_deref(), &data_dir(cli.data_dir)).await?;
             let mode = if valid_rows_only { ImportMode::ValidRowsOnly } else { ImportMode::AllOrNothing };
-            let report = import_portfolio_file(store.as_ref(), &file, mode).await?;
+            let as_of = as_of.unwrap_or_else(|| Utc::now().date_naive());
+            let report = import_portfolio_file_as_of(store.as_ref(), &file, mode, as_of).await?;
             println!("{report}");
+            Ok(())
+        }
+        Command::History(command) => {
+            let store = open_store(cli.database_url.as_deref(), &data_dir(cli.data_dir)).await?;
+            println!("{}", history::cli::run(store.as_ref(), &command, config.promises, Utc::now()).await?);
             Ok(())
         }
         Command::Simulate { url, debtor, persona } => {

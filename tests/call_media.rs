@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use cobranza::call::{event_bus, run_call, CallEvent, CallServices};
 use cobranza::clock::Clock;
+use cobranza::collections::history;
 use cobranza::collections::import::{parse_portfolio_bytes, PortfolioRow};
 use cobranza::collections::model::*;
 use cobranza::collections::sqlite::SqliteStore;
@@ -156,6 +157,80 @@ impl Store for MemoryStore {
         Err(unused())
     }
     async fn promises_between(&self, _f: DateTime<Utc>, _t: DateTime<Utc>) -> Result<Vec<StoredPromise>, StoreError> {
+        Err(unused())
+    }
+}
+
+/// The media tests read and write no history.
+#[async_trait]
+impl history::HistoryStore for MemoryStore {
+    async fn import_portfolio_as_of(
+        &self,
+        _rows: &[PortfolioRow],
+        _as_of: chrono::NaiveDate,
+    ) -> Result<ImportCounts, StoreError> {
+        Err(unused())
+    }
+    async fn debt_refs(&self) -> Result<Vec<history::DebtRef>, StoreError> {
+        Err(unused())
+    }
+    async fn payments_with_refs(&self, _refs: &[String]) -> Result<Vec<history::StoredPayment>, StoreError> {
+        Err(unused())
+    }
+    async fn insert_payments(&self, _payments: &[history::Payment], _at: DateTime<Utc>) -> Result<usize, StoreError> {
+        Err(unused())
+    }
+    async fn payments_of_debt(&self, _debt: DebtId) -> Result<Vec<history::Payment>, StoreError> {
+        Err(unused())
+    }
+    async fn add_do_not_call(&self, _entries: &[history::DoNotCallEntry]) -> Result<usize, StoreError> {
+        Err(unused())
+    }
+    async fn on_do_not_call(&self, _phone: &str) -> Result<bool, StoreError> {
+        Err(unused())
+    }
+    async fn do_not_call_list(&self) -> Result<Vec<history::DoNotCallEntry>, StoreError> {
+        Err(unused())
+    }
+    async fn write_snapshots(&self, _snapshots: &[history::DebtSnapshot]) -> Result<usize, StoreError> {
+        Err(unused())
+    }
+    async fn snapshots_as_of(&self, _day: chrono::NaiveDate) -> Result<Vec<history::DebtSnapshot>, StoreError> {
+        Err(unused())
+    }
+    async fn snapshots_between(
+        &self,
+        _from: chrono::NaiveDate,
+        _to: chrono::NaiveDate,
+    ) -> Result<Vec<history::DebtSnapshot>, StoreError> {
+        Err(unused())
+    }
+    async fn insert_history_attempts(&self, _attempts: &[history::HistoryAttempt]) -> Result<usize, StoreError> {
+        Err(unused())
+    }
+    async fn attempts_with_call_sids(&self, _sids: &[String]) -> Result<Vec<history::AttemptRef>, StoreError> {
+        Err(unused())
+    }
+    async fn insert_history_promises(&self, _promises: &[history::HistoryPromise]) -> Result<usize, StoreError> {
+        Err(unused())
+    }
+    async fn settle_promises(
+        &self,
+        _scope: history::SettleScope<'_>,
+        _grace_days: u32,
+        _as_of: chrono::NaiveDate,
+    ) -> Result<history::SettlementCounts, StoreError> {
+        Err(unused())
+    }
+    async fn promises_with_status(
+        &self,
+        _status: history::PromiseStatus,
+        _from: chrono::NaiveDate,
+        _to: chrono::NaiveDate,
+    ) -> Result<Vec<history::SettledPromise>, StoreError> {
+        Err(unused())
+    }
+    async fn settled_promises_of_debt(&self, _debt: DebtId) -> Result<Vec<history::SettledPromise>, StoreError> {
         Err(unused())
     }
 }

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 
 use cobranza::call::{event_bus, run_call, CallServices};
 use cobranza::clock::Clock;
+use cobranza::collections::history;
 use cobranza::collections::import::{parse_portfolio_bytes, PortfolioRow};
 use cobranza::collections::model::*;
 use cobranza::collections::sqlite::SqliteStore;
@@ -143,6 +144,80 @@ impl Store for WrappedStore {
     }
     async fn promises_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<StoredPromise>, StoreError> {
         self.0.promises_between(from, to).await
+    }
+}
+
+/// History reads and writes go to SQLite unchanged.
+#[async_trait]
+impl history::HistoryStore for WrappedStore {
+    async fn import_portfolio_as_of(
+        &self,
+        rows: &[PortfolioRow],
+        as_of: chrono::NaiveDate,
+    ) -> Result<ImportCounts, StoreError> {
+        self.0.import_portfolio_as_of(rows, as_of).await
+    }
+    async fn debt_refs(&self) -> Result<Vec<history::DebtRef>, StoreError> {
+        self.0.debt_refs().await
+    }
+    async fn payments_with_refs(&self, refs: &[String]) -> Result<Vec<history::StoredPayment>, StoreError> {
+        self.0.payments_with_refs(refs).await
+    }
+    async fn insert_payments(&self, payments: &[history::Payment], at: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.0.insert_payments(payments, at).await
+    }
+    async fn payments_of_debt(&self, debt: DebtId) -> Result<Vec<history::Payment>, StoreError> {
+        self.0.payments_of_debt(debt).await
+    }
+    async fn add_do_not_call(&self, entries: &[history::DoNotCallEntry]) -> Result<usize, StoreError> {
+        self.0.add_do_not_call(entries).await
+    }
+    async fn on_do_not_call(&self, phone: &str) -> Result<bool, StoreError> {
+        self.0.on_do_not_call(phone).await
+    }
+    async fn do_not_call_list(&self) -> Result<Vec<history::DoNotCallEntry>, StoreError> {
+        self.0.do_not_call_list().await
+    }
+    async fn write_snapshots(&self, snapshots: &[history::DebtSnapshot]) -> Result<usize, StoreError> {
+        self.0.write_snapshots(snapshots).await
+    }
+    async fn snapshots_as_of(&self, day: chrono::NaiveDate) -> Result<Vec<history::DebtSnapshot>, StoreError> {
+        self.0.snapshots_as_of(day).await
+    }
+    async fn snapshots_between(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<history::DebtSnapshot>, StoreError> {
+        self.0.snapshots_between(from, to).await
+    }
+    async fn insert_history_attempts(&self, attempts: &[history::HistoryAttempt]) -> Result<usize, StoreError> {
+        self.0.insert_history_attempts(attempts).await
+    }
+    async fn attempts_with_call_sids(&self, sids: &[String]) -> Result<Vec<history::AttemptRef>, StoreError> {
+        self.0.attempts_with_call_sids(sids).await
+    }
+    async fn insert_history_promises(&self, promises: &[history::HistoryPromise]) -> Result<usize, StoreError> {
+        self.0.insert_history_promises(promises).await
+    }
+    async fn settle_promises(
+        &self,
+        scope: history::SettleScope<'_>,
+        grace_days: u32,
+        as_of: chrono::NaiveDate,
+    ) -> Result<history::SettlementCounts, StoreError> {
+        self.0.settle_promises(scope, grace_days, as_of).await
+    }
+    async fn promises_with_status(
+        &self,
+        status: history::PromiseStatus,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<history::SettledPromise>, StoreError> {
+        self.0.promises_with_status(status, from, to).await
+    }
+    async fn settled_promises_of_debt(&self, debt: DebtId) -> Result<Vec<history::SettledPromise>, StoreError> {
+        self.0.settled_promises_of_debt(debt).await
     }
 }
 

@@ -79,6 +79,14 @@ on_postgres!(
     unknown_ids_not_found,
     attempts_between_boundaries,
     promises_between_boundaries,
+    payments_reimport_stores_once,
+    payment_ref_reuse_names_both,
+    payments_settle_promises,
+    plan_installments_settle_stored,
+    do_not_call_list_round_trips,
+    snapshots_latest_per_debt,
+    history_import_small_fixture,
+    history_invalid_row_imports_nothing,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -153,7 +153,7 @@ async fn seed_sqlite(path: &std::path::Path, debtors: u64) -> anyhow::Result<()>
         ),
         format!(
             "{numbers} INSERT INTO payments (debt_id, payment_ref, paid_on, amount_minor, currency, channel, imported_at)
-             SELECT i, 'P' || i, printf('2026-%02d-15', 9 + i % 3), 10000 + i % 50000, 'MXN', 'transferencia',
+             SELECT i, 'P' || i, printf('2026-%02d-15', 9 + (i / 3) % 3), 10000 + i % 50000, 'MXN', 'transferencia',
                  '2026-11-30T00:00:00.000000000Z' FROM n WHERE i % 3 = 0"
         ),
         format!(
@@ -209,7 +209,7 @@ async fn seed_postgres(url: &str, debtors: u64) -> anyhow::Result<()> {
         ),
         format!(
             "INSERT INTO payments (debt_id, payment_ref, paid_on, amount_minor, currency, channel, imported_at)
-             SELECT i, 'P' || i, make_date(2026, 9 + (i % 3)::int, 15), 10000 + i % 50000, 'MXN', 'transferencia',
+             SELECT i, 'P' || i, make_date(2026, 9 + ((i / 3) % 3)::int, 15), 10000 + i % 50000, 'MXN', 'transferencia',
                  TIMESTAMPTZ '2026-11-30 00:00:00+00' FROM {numbers} WHERE i % 3 = 0"
         ),
         format!(

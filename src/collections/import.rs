@@ -6,7 +6,7 @@
 //! with several debts has several lines, and their debtor cells must agree. Every invalid cell is
 //! reported with its file, physical line, column and value, so the file can be fixed in one pass.
 
-mod cells;
+pub(crate) mod cells;
 mod country;
 mod header;
 mod rows;
@@ -227,7 +227,7 @@ pub fn parse_portfolio_bytes_as_of(name: &str, bytes: &[u8], today: NaiveDate) -
     Ok(parsed)
 }
 
-/// Imports a portfolio file into the store, checking birth dates against today's UTC date.
+/// Imports a portfolio file into the store as of today's UTC date.
 pub async fn import_portfolio_file(
     store: &dyn Store,
     path: &Path,
@@ -236,22 +236,27 @@ pub async fn import_portfolio_file(
     import_portfolio_file_as_of(store, path, mode, Utc::now().date_naive()).await
 }
 
-/// Imports a portfolio file into the store in one transaction. In
-/// [`ImportMode::AllOrNothing`] any invalid row stops the import before the store is touched.
+/// Imports a portfolio file into the store in one transaction, with a snapshot of each debt
+/// dated `as_of`; birth dates must precede `as_of`. In [`ImportMode::AllOrNothing`] any invalid
+/// row stops the import before the store is touched.
 pub async fn import_portfolio_file_as_of(
     store: &dyn Store,
     path: &Path,
     mode: ImportMode,
-    today: NaiveDate,
+    as_of: NaiveDate,
 ) -> Result<ImportReport, ImportError> {
     let file = path.display().to_string();
     let bytes = tokio::fs::read(path).await.map_err(|source| read_error(file.clone(), source))?;
-    let parsed = parse_portfolio_bytes_as_of(&file, &bytes, today)?;
+    let parsed = parse_portfolio_bytes_as_of(&file, &bytes, as_of)?;
     if mode == ImportMode::AllOrNothing && !parsed.rejected.is_empty() {
         return Err(ImportError::InvalidRows { file, rejected: parsed.rejected });
     }
 
-    let counts = if parsed.rows.is_empty() { Default::default() } else { store.import_portfolio(&parsed.rows).await? };
+    let counts = if parsed.rows.is_empty() {
+        Default::default()
+    } else {
+        store.import_portfolio_as_of(&parsed.rows, as_of).await?
+    };
     let report = ImportReport {
         file,
         debtors: counts.debtors,
@@ -293,7 +298,7 @@ fn malformed(file: &str, error: csv::Error) -> ImportError {
 
 /// Finds the physical line of a record's first cell. The csv reader places a record at the end
 /// of the previous one, before the blank lines it skips, so those line breaks are counted here.
-fn record_start_line(text: &str, position: &csv::Position) -> u64 {
+pub(crate) fn record_start_line(text: &str, position: &csv::Position) -> u64 {
     let offset = usize::try_from(position.byte()).unwrap_or(usize::MAX).min(text.len());
     let skipped_breaks =
         text.as_bytes()[offset..].iter().take_while(|b| matches!(b, b'\r' | b'\n')).filter(|b| **b == b'\n').count();
@@ -301,7 +306,7 @@ fn record_start_line(text: &str, position: &csv::Position) -> u64 {
 }
 
 /// Counts line breaks before byte `offset` to give the 1-based line that contains it.
-fn line_of_offset(bytes: &[u8], offset: usize) -> u64 {
+pub(crate) fn line_of_offset(bytes: &[u8], offset: usize) -> u64 {
     let newlines = bytes[..offset.min(bytes.len())].iter().filter(|b| **b == b'\n').count();
     newlines as u64 + 1
 }

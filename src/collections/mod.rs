@@ -1,6 +1,7 @@
 //! Debtors, debts, attempts, transcripts, promises and opt-outs: the collections store and its
 //! imports.
 
+pub mod history;
 pub mod import;
 pub mod model;
 pub mod postgres;
@@ -10,6 +11,7 @@ pub mod store;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use history::HistoryStore;
 pub use model::*;
 pub use store::{Attempt, AttemptOutcome, Direction, NewAttempt, Store, StoreError, StoredPromise};
 

@@ -8,8 +8,9 @@
 
 mod decode;
 mod scoring;
+mod history;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -19,10 +20,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, Postgres, Row, Transaction};
 use tracing::info;
 
-use super::import::{NewDebt, PortfolioRow};
+use super::history::HistoryStore;
+use super::import::PortfolioRow;
 use super::model::{
-    Account, AttemptId, CallSid, DebtId, Debtor, DebtorId, Installment, PaymentClaim, Promise, PromiseId,
-    TranscriptLine,
+    Account, AttemptId, CallSid, DebtId, DebtorId, Installment, PaymentClaim, Promise, PromiseId, TranscriptLine,
 };
 use super::store::{Attempt, AttemptOutcome, ImportCounts, NewAttempt, Store, StoreError, StoredPromise};
 use crate::cost::CostLine;
@@ -212,90 +213,12 @@ async fn ensure_debtor(tx: &mut Transaction<'_, Postgres>, id: &DebtorId) -> Res
     ensure_exists(tx, "debtor", "SELECT 1 FROM debtors WHERE id = $1", id.0.clone()).await
 }
 
-async fn upsert_debtor(tx: &mut Transaction<'_, Postgres>, debtor: &Debtor) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO debtors (id, full_name, country, region, locale, time_zone, national_id_last4,
-                              birth_date, postal_code, call_consent, authorised_channels)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (id) DO UPDATE SET
-             full_name = excluded.full_name, country = excluded.country, region = excluded.region,
-             locale = excluded.locale, time_zone = excluded.time_zone,
-             national_id_last4 = excluded.national_id_last4, birth_date = excluded.birth_date,
-             postal_code = excluded.postal_code, call_consent = excluded.call_consent,
-             authorised_channels = excluded.authorised_channels",
-    )
-    .bind(&debtor.id.0)
-    .bind(&debtor.full_name)
-    .bind(&debtor.country)
-    .bind(&debtor.region)
-    .bind(&debtor.locale)
-    .bind(debtor.time_zone.name())
-    .bind(&debtor.national_id_last4)
-    .bind(debtor.birth_date)
-    .bind(&debtor.postal_code)
-    .bind(debtor.call_consent)
-    .bind(debtor.authorised_channels.join(";"))
-    .execute(&mut **tx)
-    .await?;
-
-    // The portfolio's number becomes the primary one; numbers from earlier imports stay on file.
-    sqlx::query("UPDATE phones SET is_primary = FALSE WHERE debtor_id = $1 AND number <> $2")
-        .bind(&debtor.id.0)
-        .bind(&debtor.phone)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO phones (debtor_id, number, is_primary) VALUES ($1, $2, TRUE)
-         ON CONFLICT (debtor_id, number) DO UPDATE SET is_primary = TRUE",
-    )
-    .bind(&debtor.id.0)
-    .bind(&debtor.phone)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn upsert_debt(
-    tx: &mut Transaction<'_, Postgres>,
-    debtor_id: &DebtorId,
-    debt: &NewDebt,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO debts (debtor_id, account_ref, creditor, product, balance_minor, currency, days_past_due)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (account_ref) DO UPDATE SET
-             debtor_id = excluded.debtor_id, creditor = excluded.creditor, product = excluded.product,
-             balance_minor = excluded.balance_minor, currency = excluded.currency,
-             days_past_due = excluded.days_past_due",
-    )
-    .bind(&debtor_id.0)
-    .bind(&debt.account_ref)
-    .bind(&debt.creditor)
-    .bind(&debt.product)
-    .bind(debt.balance.amount_minor)
-    .bind(debt.balance.currency.code())
-    .bind(i64::from(debt.days_past_due))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 #[async_trait]
 impl Store for PostgresStore {
+    /// Writes each debt's snapshot dated today in UTC, as
+    /// [`HistoryStore::import_portfolio_as_of`] does for a given date.
     async fn import_portfolio(&self, rows: &[PortfolioRow]) -> Result<ImportCounts, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut debtors = HashSet::new();
-        let mut debts = HashSet::new();
-        for row in rows {
-            // Rows of one debtor carry the same details, so the first row writes them.
-            if debtors.insert(&row.debtor.id) {
-                upsert_debtor(&mut tx, &row.debtor).await?;
-            }
-            upsert_debt(&mut tx, &row.debtor.id, &row.debt).await?;
-            debts.insert(&row.debt.account_ref);
-        }
-        tx.commit().await?;
-        Ok(ImportCounts { debtors: debtors.len(), debts: debts.len() })
+        self.import_portfolio_as_of(rows, Utc::now().date_naive()).await
     }
 
     async fn accounts(&self) -> Result<Vec<Account>, StoreError> {

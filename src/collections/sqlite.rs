@@ -8,8 +8,9 @@
 
 mod decode;
 mod scoring;
+mod history;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Row, Sqlite, Transaction};
 use tracing::info;
 
+use super::history::HistoryStore;
 use super::import::PortfolioRow;
 use super::model::{
     Account, AttemptId, CallSid, DebtId, Debtor, DebtorId, Installment, PaymentClaim, Promise, PromiseId,
@@ -262,20 +264,10 @@ async fn upsert_debt(tx: &mut Transaction<'_, Sqlite>, debtor_id: &DebtorId, deb
 
 #[async_trait]
 impl Store for SqliteStore {
+    /// Writes each debt's snapshot dated today in UTC, as
+    /// [`HistoryStore::import_portfolio_as_of`] does for a given date.
     async fn import_portfolio(&self, rows: &[PortfolioRow]) -> Result<ImportCounts, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let mut debtors = HashSet::new();
-        let mut debts = HashSet::new();
-        for row in rows {
-            // Rows of one debtor carry the same details, so the first row writes them.
-            if debtors.insert(&row.debtor.id) {
-                upsert_debtor(&mut tx, &row.debtor).await?;
-            }
-            upsert_debt(&mut tx, &row.debtor.id, &row.debt).await?;
-            debts.insert(&row.debt.account_ref);
-        }
-        tx.commit().await?;
-        Ok(ImportCounts { debtors: debtors.len(), debts: debts.len() })
+        self.import_portfolio_as_of(rows, Utc::now().date_naive()).await
     }
 
     async fn accounts(&self) -> Result<Vec<Account>, StoreError> {

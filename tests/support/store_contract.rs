@@ -10,10 +10,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use cobranza::collections::import::{NewDebt, PortfolioRow};
+use cobranza::collections::history::{
+    import_do_not_call_file, import_history_dir, import_payments_file, DebtSnapshot, DoNotCallEntry,
+    HistoryImportSettings, Loaded, PromiseStatus, SettleScope, SettledPromise,
+};
+use cobranza::collections::import::{ImportMode, NewDebt, PortfolioRow};
 use cobranza::collections::model::{
     Account, AttemptId, CallSid, Currency, DebtId, Debtor, DebtorId, Disposition, Installment, Money, PaymentClaim,
-    Promise, Speaker, TranscriptLine,
+    Promise, PromiseId, Speaker, TranscriptLine,
 };
 use cobranza::collections::store::{Attempt, AttemptOutcome, Direction, ImportCounts, NewAttempt, Store, StoreError};
 use cobranza::cost::{CostCategory, CostLine};
@@ -430,4 +434,419 @@ pub async fn concurrent_writers_all_commit(store: Arc<dyn Store>) {
     sorted.sort();
     sorted.dedup();
     assert_eq!(sorted.len(), 16, "each line is stored once: {texts:?}");
+}
+
+// History: payments, settlement, do-not-call, snapshots and the history import.
+
+/// Builds the settings of a history import run at `now` that imports nothing when a row is invalid.
+pub fn history_settings(now: DateTime<Utc>) -> HistoryImportSettings {
+    HistoryImportSettings { mode: ImportMode::AllOrNothing, now, grace_days: 3 }
+}
+
+fn noon(date: &str) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&day(date).and_hms_opt(12, 0, 0).unwrap())
+}
+
+fn write_csv(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const PAYMENTS_HEADER: &str = "payment_ref,account_ref,paid_on,amount,currency,channel\n";
+
+/// Imports one debtor with one MXN debt per account reference and returns the debts' ids in
+/// the same order.
+async fn debts_named(store: &dyn Store, account_refs: &[&str]) -> Vec<DebtId> {
+    let rows: Vec<PortfolioRow> = account_refs
+        .iter()
+        .map(|account_ref| row("MX-0001", account_ref, Money::new(900_000, Currency::Mxn)))
+        .collect();
+    store.import_portfolio_as_of(&rows, day("2026-03-01")).await.unwrap();
+    let refs = store.debt_refs().await.unwrap();
+    account_refs
+        .iter()
+        .map(|account_ref| refs.iter().find(|debt| debt.account_ref == *account_ref).unwrap().debt_id)
+        .collect()
+}
+
+/// Stores a single-payment MXN promise made at noon on `created` and returns its id.
+async fn promise_on(store: &dyn Store, debt_id: DebtId, amount_minor: i64, due: &str, created: &str) -> PromiseId {
+    let attempt = outbound_at(store, debt_id, noon(created) - Duration::minutes(5)).await;
+    let promise =
+        Promise { debt_id, amount: Money::new(amount_minor, Currency::Mxn), due_date: day(due), installments: vec![] };
+    store.store_promise(attempt, &promise, noon(created)).await.unwrap()
+}
+
+async fn settlement_of(store: &dyn Store, debt_id: DebtId, id: PromiseId) -> (PromiseStatus, i64, Option<NaiveDate>) {
+    let promises = store.settled_promises_of_debt(debt_id).await.unwrap();
+    let settled = promises.iter().find(|settled| settled.stored.id == id).unwrap();
+    (settled.settlement.status, settled.settlement.kept_minor, settled.settlement.settled_on)
+}
+
+pub async fn payments_reimport_stores_once(store: &dyn Store) {
+    let debt_id = one_debt(store).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_csv(
+        &dir,
+        "payments.csv",
+        &format!("{PAYMENTS_HEADER}P-1,BA-1,2026-03-05,1500.00,MXN,OXXO\nP-2,BA-1,2026-03-06,500.50,MXN,\n"),
+    );
+
+    let first = import_payments_file(store, &file, history_settings(noon("2026-03-10"))).await.unwrap();
+    assert_eq!((first.imported, first.already_stored), (2, 0));
+    let second = import_payments_file(store, &file, history_settings(noon("2026-03-11"))).await.unwrap();
+    assert_eq!((second.imported, second.already_stored), (0, 2));
+    assert_eq!(
+        second.to_string(),
+        format!("{}: imported 0 payments (2 already stored)\nsettled 0 promises; 0 changed status", file.display())
+    );
+
+    let stored = store.payments_of_debt(debt_id).await.unwrap();
+    let summary: Vec<(&str, NaiveDate, i64, &str)> = stored
+        .iter()
+        .map(|payment| {
+            (payment.payment_ref.as_str(), payment.paid_on, payment.amount.amount_minor, payment.channel.as_str())
+        })
+        .collect();
+    assert_eq!(summary, vec![("P-1", day("2026-03-05"), 150_000, "OXXO"), ("P-2", day("2026-03-06"), 50_050, "")]);
+    let by_ref = store.payments_with_refs(&["P-2".to_string(), "P-9".to_string()]).await.unwrap();
+    assert_eq!(by_ref.len(), 1);
+    assert_eq!(by_ref[0].account_ref, "BA-1");
+    assert_eq!(by_ref[0].imported_at, noon("2026-03-10"));
+}
+
+pub async fn payment_ref_reuse_names_both(store: &dyn Store) {
+    one_debt(store).await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = write_csv(&dir, "first.csv", &format!("{PAYMENTS_HEADER}P-1,BA-1,2026-03-05,1500.00,MXN,OXXO\n"));
+    import_payments_file(store, &first, history_settings(noon("2026-03-10"))).await.unwrap();
+
+    let changed = write_csv(&dir, "changed.csv", &format!("{PAYMENTS_HEADER}P-1,BA-1,2026-03-06,1200.00,MXN,OXXO\n"));
+    let error = import_payments_file(store, &changed, history_settings(noon("2026-03-10"))).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: 1 row is invalid, so nothing was imported; fix the rows or pass --valid-rows-only\n\
+             {} line 2, column payment_ref: payment_ref 'P-1' is already stored as 1500.00 MXN on account_ref \
+             'BA-1' paid on 2026-03-05 by OXXO, but this line has 1200.00 MXN on account_ref 'BA-1' paid on \
+             2026-03-06 by OXXO: give this payment its own payment_ref, or correct the line",
+            changed.display(),
+            changed.display()
+        )
+    );
+}
+
+pub async fn payments_settle_promises(store: &dyn Store) {
+    let debts = debts_named(store, &["ON-TIME", "PARTIAL", "LATE", "BROKEN", "SPILL"]).await;
+    let on_time = promise_on(store, debts[0], 100_000, "2026-03-10", "2026-03-02").await;
+    let partial = promise_on(store, debts[1], 100_000, "2026-03-10", "2026-03-02").await;
+    let late = promise_on(store, debts[2], 100_000, "2026-03-10", "2026-03-02").await;
+    let broken = promise_on(store, debts[3], 100_000, "2026-03-10", "2026-03-02").await;
+    let spill_first = promise_on(store, debts[4], 100_000, "2026-03-10", "2026-03-02").await;
+    let spill_second = promise_on(store, debts[4], 50_000, "2026-03-20", "2026-03-03").await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_csv(
+        &dir,
+        "payments.csv",
+        &format!(
+            "{PAYMENTS_HEADER}\
+             T-1,ON-TIME,2026-03-10,1000.00,MXN,OXXO\n\
+             R-1,PARTIAL,2026-03-08,400.00,MXN,OXXO\n\
+             L-1,LATE,2026-03-13,1000.00,MXN,OXXO\n\
+             B-1,BROKEN,2026-03-14,1000.00,MXN,OXXO\n\
+             S-1,SPILL,2026-03-09,1300.00,MXN,OXXO\n"
+        ),
+    );
+    let report = import_payments_file(store, &file, history_settings(noon("2026-03-15"))).await.unwrap();
+    assert_eq!(report.imported, 5);
+    assert_eq!(report.settlement.promises, 6);
+    let changed: Vec<(PromiseStatus, usize)> = report.settlement.changed.clone().into_iter().collect();
+    assert_eq!(
+        changed,
+        vec![
+            (PromiseStatus::Kept, 2),
+            (PromiseStatus::KeptLate, 1),
+            (PromiseStatus::PartlyKept, 1),
+            (PromiseStatus::Broken, 1)
+        ]
+    );
+
+    assert_eq!(settlement_of(store, debts[0], on_time).await, (PromiseStatus::Kept, 100_000, Some(day("2026-03-10"))));
+    assert_eq!(
+        settlement_of(store, debts[1], partial).await,
+        (PromiseStatus::PartlyKept, 40_000, Some(day("2026-03-14")))
+    );
+    assert_eq!(settlement_of(store, debts[2], late).await, (PromiseStatus::KeptLate, 100_000, Some(day("2026-03-13"))));
+    assert_eq!(settlement_of(store, debts[3], broken).await, (PromiseStatus::Broken, 0, Some(day("2026-03-14"))));
+    assert_eq!(
+        settlement_of(store, debts[4], spill_first).await,
+        (PromiseStatus::Kept, 100_000, Some(day("2026-03-09")))
+    );
+    assert_eq!(settlement_of(store, debts[4], spill_second).await, (PromiseStatus::Open, 30_000, None));
+
+    // The nightly sweep past the second promise's grace period settles it as partly kept.
+    let sweep = store.settle_promises(SettleScope::AllDebts, 3, day("2026-03-24")).await.unwrap();
+    assert_eq!(sweep.changed.into_iter().collect::<Vec<_>>(), vec![(PromiseStatus::PartlyKept, 1)]);
+    assert_eq!(
+        settlement_of(store, debts[4], spill_second).await,
+        (PromiseStatus::PartlyKept, 30_000, Some(day("2026-03-24")))
+    );
+    let again = store.settle_promises(SettleScope::AllDebts, 3, day("2026-03-24")).await.unwrap();
+    assert_eq!(again.changed_total(), 0);
+
+    let broken_list =
+        store.promises_with_status(PromiseStatus::Broken, day("2026-03-14"), day("2026-03-14")).await.unwrap();
+    let ids: Vec<PromiseId> = broken_list.iter().map(|settled| settled.stored.id).collect();
+    assert_eq!(ids, vec![broken]);
+    assert_eq!(broken_list[0].stored.promise.debt_id, debts[3]);
+    let none = store.promises_with_status(PromiseStatus::Broken, day("2026-03-15"), day("2026-03-31")).await.unwrap();
+    assert_eq!(none, vec![]);
+    let partly =
+        store.promises_with_status(PromiseStatus::PartlyKept, day("2026-03-01"), day("2026-03-31")).await.unwrap();
+    let ids: Vec<PromiseId> = partly.iter().map(|settled| settled.stored.id).collect();
+    assert_eq!(ids, vec![partial, spill_second]);
+}
+
+pub async fn plan_installments_settle_stored(store: &dyn Store) {
+    let debt_id = one_debt(store).await;
+    let attempt = outbound_at(store, debt_id, at(16, 0, 0)).await;
+    let plan = Promise {
+        debt_id,
+        amount: Money::new(300_000, Currency::Mxn),
+        due_date: day("2026-03-09"),
+        installments: vec![
+            Installment { amount: Money::new(100_000, Currency::Mxn), due_date: day("2026-03-09") },
+            Installment { amount: Money::new(100_000, Currency::Mxn), due_date: day("2026-04-09") },
+            Installment { amount: Money::new(100_000, Currency::Mxn), due_date: day("2026-05-09") },
+        ],
+    };
+    let id = store.store_promise(attempt, &plan, at(16, 2, 0)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_csv(
+        &dir,
+        "payments.csv",
+        &format!("{PAYMENTS_HEADER}I-1,BA-1,2026-03-09,1000.00,MXN,OXXO\nI-2,BA-1,2026-04-11,600.00,MXN,OXXO\n"),
+    );
+    import_payments_file(store, &file, history_settings(noon("2026-04-20"))).await.unwrap();
+
+    let settled = store.settled_promises_of_debt(debt_id).await.unwrap();
+    assert_eq!(settled.len(), 1);
+    assert_eq!(settled[0].stored.promise, plan);
+    let units: Vec<(i64, PromiseStatus, i64, Option<NaiveDate>)> = settled[0]
+        .settlement
+        .installments
+        .iter()
+        .map(|unit| (unit.seq, unit.status, unit.kept_minor, unit.settled_on))
+        .collect();
+    assert_eq!(
+        units,
+        vec![
+            (1, PromiseStatus::Kept, 100_000, Some(day("2026-03-09"))),
+            (2, PromiseStatus::PartlyKept, 60_000, Some(day("2026-04-13"))),
+            (3, PromiseStatus::Open, 0, None),
+        ]
+    );
+    assert_eq!(settlement_of(store, debt_id, id).await, (PromiseStatus::Open, 160_000, None));
+    // Once the third installment's grace period has passed unpaid, the plan is broken from then.
+    let sweep = store.settle_promises(SettleScope::AllDebts, 3, day("2026-05-13")).await.unwrap();
+    assert_eq!(sweep.changed.into_iter().collect::<Vec<_>>(), vec![(PromiseStatus::Broken, 1)]);
+    assert_eq!(settlement_of(store, debt_id, id).await, (PromiseStatus::Broken, 160_000, Some(day("2026-05-13"))));
+}
+
+pub async fn do_not_call_list_round_trips(store: &dyn Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_csv(
+        &dir,
+        "dnc.csv",
+        "phone,reason,added_on\n+525550100001,solicitud del deudor,2026-02-01\n+12125550101,,2026-02-03\n",
+    );
+    let report = import_do_not_call_file(store, &file, history_settings(noon("2026-03-01"))).await.unwrap();
+    assert_eq!(report.added, 2);
+    assert_eq!(
+        report.to_string(),
+        format!("{}: added 2 numbers to the do-not-call list (0 already on it)", file.display())
+    );
+
+    assert!(store.on_do_not_call("+525550100001").await.unwrap());
+    assert!(store.on_do_not_call("+12125550101").await.unwrap());
+    assert!(!store.on_do_not_call("+525550100002").await.unwrap());
+
+    let later = write_csv(&dir, "later.csv", "phone,reason,added_on\n+525550100001,otra razón,2026-03-01\n");
+    let again = import_do_not_call_file(store, &later, history_settings(noon("2026-03-02"))).await.unwrap();
+    assert_eq!(again.added, 0);
+    let source = file.display().to_string();
+    assert_eq!(
+        store.do_not_call_list().await.unwrap(),
+        vec![
+            DoNotCallEntry {
+                phone: "+12125550101".into(),
+                reason: String::new(),
+                source: source.clone(),
+                added_on: day("2026-02-03")
+            },
+            DoNotCallEntry {
+                phone: "+525550100001".into(),
+                reason: "solicitud del deudor".into(),
+                source,
+                added_on: day("2026-02-01"),
+            },
+        ]
+    );
+}
+
+pub async fn snapshots_latest_per_debt(store: &dyn Store) {
+    let mut first = row("MX-0001", "BA-1", Money::new(450_000, Currency::Mxn));
+    let second = row("MX-0001", "BA-2", Money::new(90_000, Currency::Mxn));
+    store.import_portfolio_as_of(&[first.clone(), second], day("2026-01-31")).await.unwrap();
+    first.debt.days_past_due = 75;
+    first.debt.balance = Money::new(400_000, Currency::Mxn);
+    store.import_portfolio_as_of(&[first.clone()], day("2026-02-28")).await.unwrap();
+    // The same date again replaces that date's snapshot.
+    first.debt.days_past_due = 76;
+    store.import_portfolio_as_of(&[first], day("2026-02-28")).await.unwrap();
+    let refs = store.debt_refs().await.unwrap();
+    let (ba1, ba2) = (refs[0].debt_id, refs[1].debt_id);
+    let snapshot = |debt_id, as_of: &str, days_past_due, balance_minor| DebtSnapshot {
+        debt_id,
+        as_of: day(as_of),
+        days_past_due,
+        balance: Money::new(balance_minor, Currency::Mxn),
+    };
+    let written = store.write_snapshots(&[snapshot(ba2, "2026-03-31", 0, 0)]).await.unwrap();
+    assert_eq!(written, 1);
+
+    assert_eq!(
+        store.snapshots_as_of(day("2026-03-30")).await.unwrap(),
+        vec![snapshot(ba1, "2026-02-28", 76, 400_000), snapshot(ba2, "2026-01-31", 45, 90_000)]
+    );
+    assert_eq!(
+        store.snapshots_as_of(day("2026-03-31")).await.unwrap(),
+        vec![snapshot(ba1, "2026-02-28", 76, 400_000), snapshot(ba2, "2026-03-31", 0, 0)]
+    );
+    assert_eq!(store.snapshots_as_of(day("2026-01-30")).await.unwrap(), vec![]);
+    assert_eq!(
+        store.snapshots_between(day("2026-01-31"), day("2026-02-28")).await.unwrap(),
+        vec![
+            snapshot(ba1, "2026-01-31", 45, 450_000),
+            snapshot(ba2, "2026-01-31", 45, 90_000),
+            snapshot(ba1, "2026-02-28", 76, 400_000)
+        ]
+    );
+}
+
+pub const HISTORY_SMALL: &str = "tests/fixtures/history-small";
+
+pub async fn history_import_small_fixture(store: &dyn Store) {
+    let now = noon("2026-04-01");
+    let report =
+        import_history_dir(store, std::path::Path::new(HISTORY_SMALL), None, history_settings(now)).await.unwrap();
+    assert_eq!(report.as_of, day("2026-03-31"));
+    assert_eq!(report.portfolio_as_of, day("2026-03-31"));
+    assert_eq!(report.portfolio, ImportCounts { debtors: 3, debts: 4 });
+    assert_eq!(report.snapshots, 4);
+    assert_eq!(report.attempts, Loaded { added: 6, already_stored: 0 });
+    assert_eq!(report.promises, Loaded { added: 5, already_stored: 0 });
+    assert_eq!(report.payments, Loaded { added: 5, already_stored: 0 });
+    assert_eq!(report.do_not_call, Loaded { added: 2, already_stored: 0 });
+    assert_eq!(report.settlement.promises, 5);
+    assert_eq!(
+        report.settlement.changed.clone().into_iter().collect::<Vec<_>>(),
+        vec![
+            (PromiseStatus::Kept, 1),
+            (PromiseStatus::KeptLate, 1),
+            (PromiseStatus::PartlyKept, 1),
+            (PromiseStatus::Broken, 1)
+        ]
+    );
+
+    let refs = store.debt_refs().await.unwrap();
+    let debt = |account_ref: &str| refs.iter().find(|debt| debt.account_ref == account_ref).unwrap().debt_id;
+    let statuses = |settled: Vec<SettledPromise>| -> Vec<(PromiseStatus, i64, Option<NaiveDate>)> {
+        settled.iter().map(|s| (s.settlement.status, s.settlement.kept_minor, s.settlement.settled_on)).collect()
+    };
+    assert_eq!(
+        statuses(store.settled_promises_of_debt(debt("HS-MX-1")).await.unwrap()),
+        vec![(PromiseStatus::Kept, 300_000, Some(day("2026-03-09"))), (PromiseStatus::Open, 200_000, None)]
+    );
+    assert_eq!(
+        statuses(store.settled_promises_of_debt(debt("HS-MX-2")).await.unwrap()),
+        vec![(PromiseStatus::KeptLate, 300_000, Some(day("2026-03-12")))]
+    );
+    assert_eq!(
+        statuses(store.settled_promises_of_debt(debt("HS-CO-1")).await.unwrap()),
+        vec![(PromiseStatus::PartlyKept, 50_000_000, Some(day("2026-03-17")))]
+    );
+    assert_eq!(
+        statuses(store.settled_promises_of_debt(debt("HS-CL-1")).await.unwrap()),
+        vec![(PromiseStatus::Broken, 0, Some(day("2026-03-20")))]
+    );
+
+    let attempts = store.attempts_with_call_sids(&["HS-A-5".to_string()]).await.unwrap();
+    let stored = store.attempt(attempts[0].attempt_id).await.unwrap().unwrap();
+    assert_eq!(stored.call_sid, Some(CallSid("HS-A-5".to_string())));
+    assert_eq!(stored.debt_id, debt("HS-CL-1"));
+    assert_eq!(stored.debtor_id, DebtorId("CL-0101".to_string()));
+    assert_eq!(stored.disposition, Some(Disposition::NoResponse));
+    assert_eq!(stored.ended_at, None);
+    assert!(!stored.answered);
+    assert_eq!(stored.cost_micros, 1_000);
+    assert_eq!(store.attempts_between(noon("2026-03-01"), noon("2026-04-01")).await.unwrap().len(), 6);
+
+    let latest: Vec<(DebtId, NaiveDate, u32)> = store
+        .snapshots_as_of(day("2026-03-31"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|snapshot| (snapshot.debt_id, snapshot.as_of, snapshot.days_past_due))
+        .collect();
+    let mut expected = vec![
+        (debt("HS-MX-1"), day("2026-03-31"), 40),
+        (debt("HS-MX-2"), day("2026-03-31"), 15),
+        (debt("HS-CO-1"), day("2026-03-31"), 75),
+        (debt("HS-CL-1"), day("2026-03-31"), 95),
+    ];
+    expected.sort();
+    assert_eq!(latest, expected);
+    assert_eq!(store.snapshots_between(day("2026-01-01"), day("2026-03-30")).await.unwrap().len(), 3);
+    assert!(store.on_do_not_call("+56225550201").await.unwrap());
+
+    let again =
+        import_history_dir(store, std::path::Path::new(HISTORY_SMALL), None, history_settings(now)).await.unwrap();
+    assert_eq!(again.attempts, Loaded { added: 0, already_stored: 6 });
+    assert_eq!(again.promises, Loaded { added: 0, already_stored: 5 });
+    assert_eq!(again.payments, Loaded { added: 0, already_stored: 5 });
+    assert_eq!(again.do_not_call, Loaded { added: 0, already_stored: 2 });
+    assert_eq!(again.settlement.changed_total(), 0);
+    assert_eq!(store.attempts_between(noon("2026-03-01"), noon("2026-04-01")).await.unwrap().len(), 6);
+}
+
+pub async fn history_invalid_row_imports_nothing(store: &dyn Store) {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["portfolio.csv", "attempts.csv", "promises.csv"] {
+        std::fs::copy(std::path::Path::new(HISTORY_SMALL).join(name), dir.path().join(name)).unwrap();
+    }
+    let promises = std::fs::read_to_string(dir.path().join("promises.csv")).unwrap();
+    std::fs::write(dir.path().join("promises.csv"), promises.replace("HS-A-4,450000,CLP", "HS-A-4,450000,MXN"))
+        .unwrap();
+
+    let error = import_history_dir(store, dir.path(), None, history_settings(noon("2026-04-01"))).await.unwrap_err();
+    let file = dir.path().join("promises.csv").display().to_string();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: 1 row is invalid, so nothing was imported; fix the rows or pass --valid-rows-only\n\
+             {file} line 5, column currency: currency 'MXN' differs from CLP, the currency of account_ref \
+             'HS-CL-1': write amounts in the debt's currency",
+            dir.path().display()
+        )
+    );
+    assert_eq!(store.accounts().await.unwrap(), vec![]);
+
+    let settings = HistoryImportSettings { mode: ImportMode::ValidRowsOnly, ..history_settings(noon("2026-04-01")) };
+    let report = import_history_dir(store, dir.path(), Some(day("2026-03-31")), settings).await.unwrap();
+    assert_eq!(report.promises, Loaded { added: 4, already_stored: 0 });
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!(report.portfolio_as_of, day("2026-03-31"));
 }
