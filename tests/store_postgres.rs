@@ -87,6 +87,9 @@ on_postgres!(
     snapshots_latest_per_debt,
     history_import_small_fixture,
     history_invalid_row_imports_nothing,
+    latest_snapshot_sets_debt_figures,
+    debt_history_reads_before_as_of,
+    scores_round_trip_in_queue_order,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

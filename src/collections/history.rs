@@ -317,6 +317,20 @@ pub enum HistoryImportError {
     Settle(StoreError),
 }
 
+/// Sets each debt's days past due and balance to its latest snapshot, so the dialog and the
+/// dialer work from the newest figures whatever order snapshots arrive in. The same text runs on
+/// SQLite (3.33 or later, for UPDATE ... FROM) and PostgreSQL.
+pub(crate) const REFRESH_DEBTS_FROM_SNAPSHOTS: &str = "
+    UPDATE debts SET days_past_due = latest.days_past_due, balance_minor = latest.balance_minor
+    FROM (
+        SELECT snapshot.debt_id, snapshot.days_past_due, snapshot.balance_minor
+        FROM debt_snapshots AS snapshot
+        JOIN (SELECT debt_id, MAX(as_of) AS as_of FROM debt_snapshots GROUP BY debt_id) AS newest
+          ON newest.debt_id = snapshot.debt_id AND newest.as_of = snapshot.as_of
+    ) AS latest
+    WHERE debts.id = latest.debt_id
+      AND (debts.days_past_due <> latest.days_past_due OR debts.balance_minor <> latest.balance_minor)";
+
 /// The settings every history import shares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HistoryImportSettings {

@@ -25,13 +25,14 @@ pub enum Characteristic {
     PromisesBroken,
     Payments,
     RightPartyContacts,
+    ContactRate,
     ContactHour,
     DaysSinceContact,
     DaysSincePayment,
 }
 
 impl Characteristic {
-    pub const ALL: [Characteristic; 10] = [
+    pub const ALL: [Characteristic; 11] = [
         Characteristic::DaysPastDue,
         Characteristic::Balance,
         Characteristic::Product,
@@ -39,6 +40,7 @@ impl Characteristic {
         Characteristic::PromisesBroken,
         Characteristic::Payments,
         Characteristic::RightPartyContacts,
+        Characteristic::ContactRate,
         Characteristic::ContactHour,
         Characteristic::DaysSinceContact,
         Characteristic::DaysSincePayment,
@@ -53,6 +55,7 @@ impl Characteristic {
             Characteristic::PromisesBroken => "promises_broken",
             Characteristic::Payments => "payments",
             Characteristic::RightPartyContacts => "right_party_contacts",
+            Characteristic::ContactRate => "contact_rate",
             Characteristic::ContactHour => "contact_hour",
             Characteristic::DaysSinceContact => "days_since_contact",
             Characteristic::DaysSincePayment => "days_since_payment",
@@ -70,6 +73,8 @@ impl Characteristic {
             Characteristic::PromisesBroken => Some(f64::from(features.promises_broken)),
             Characteristic::Payments => Some(f64::from(features.payments)),
             Characteristic::RightPartyContacts => Some(f64::from(features.right_party_contacts)),
+            Characteristic::ContactRate => (features.attempts > 0)
+                .then(|| f64::from(features.right_party_contacts) / f64::from(features.attempts)),
             Characteristic::ContactHour => features.contact_hour.map(f64::from),
             Characteristic::DaysSinceContact => features.days_since_contact.map(f64::from),
             Characteristic::DaysSincePayment => features.days_since_payment.map(f64::from),
@@ -194,11 +199,19 @@ fn range_rules(characteristic: Characteristic, rows: &[(&Features, bool)]) -> Ve
         let minimum_rows = (MIN_BIN_SHARE * rows.len() as f64).ceil() as usize;
         let mut previous_position = 0;
         for k in 1..MAX_BINS {
-            let cut = values[k * values.len() / MAX_BINS];
-            // The bin below a cut contains the values under it. A cut equal to the smallest
-            // value, a repeated cut, or one that leaves a thin bin below is skipped.
+            let mut cut = values[k * values.len() / MAX_BINS];
+            // A value that fills this quantile and the ones before it (0 promises kept, say)
+            // would repeat the previous cut, so the cut moves to the next larger value.
+            let floor = cuts.last().copied().unwrap_or(values[0]);
+            if cut <= floor {
+                let above = values.partition_point(|value| *value <= floor);
+                let Some(&next) = values.get(above) else { break };
+                cut = next;
+            }
+            // The bin below a cut contains the values under it. A cut that leaves a thin bin
+            // below is skipped.
             let position = values.partition_point(|value| *value < cut);
-            if cut > values[0] && cuts.last() != Some(&cut) && position - previous_position >= minimum_rows {
+            if position - previous_position >= minimum_rows {
                 cuts.push(cut);
                 previous_position = position;
             }

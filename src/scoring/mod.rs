@@ -31,6 +31,9 @@ pub struct Features {
     pub promises_broken: u32,
     pub payments: u32,
     pub right_party_contacts: u32,
+    /// Calls placed to the debtor; right-party contacts divided by these is how reachable the
+    /// debtor is.
+    pub attempts: u32,
     /// The local hour of the debtor's most recent right-party contact.
     pub contact_hour: Option<u8>,
     pub days_since_contact: Option<u32>,

@@ -137,6 +137,7 @@ fn debtor_row(debts: &[DebtHistory], as_of: NaiveDate, currencies: &CurrenciesCo
         payments: debts.iter().map(|debt| debt.payments).sum(),
         // Contacts are counted per debtor, so every debt row carries the same figures.
         right_party_contacts: first.right_party_contacts,
+        attempts: first.attempts,
         contact_hour: first.last_right_party_contact.map(|at| at.with_timezone(&first.time_zone).hour() as u8),
         days_since_contact: first.last_right_party_contact.map(|at| (midnight - at).num_days().max(0) as u32),
         days_since_payment: last_payment.map(|day| (as_of - day).num_days().max(0) as u32),

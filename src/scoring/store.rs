@@ -21,6 +21,8 @@ pub struct DebtHistory {
     pub balance_minor: i64,
     /// The debtor's right-party contacts before the date, over all their debts.
     pub right_party_contacts: u32,
+    /// The debtor's calls before the date, over all their debts.
+    pub attempts: u32,
     pub last_right_party_contact: Option<DateTime<Utc>>,
     /// Payments on the debt before the date.
     pub payments: u32,
@@ -67,6 +69,7 @@ pub struct DebtorScore {
 pub trait ScoreStore {
     /// Returns every debt with its history as of `as_of` (events strictly before that day, UTC)
     /// and what was paid on it from `as_of` for `window_days` days, ordered by debtor then debt.
+    /// A debt whose first snapshot is later than `as_of` was not placed yet and is left out.
     /// With `debtor`, only that debtor's debts.
     async fn debt_histories(
         &self,
@@ -98,13 +101,18 @@ pub(crate) const DEBT_HISTORY_QUERY: &str = "
     WITH latest AS (
         SELECT debt_id, MAX(as_of) AS as_of FROM debt_snapshots WHERE as_of <= $1 GROUP BY debt_id
     ),
+    placed AS (
+        SELECT debt_id, MIN(as_of) AS placed_on FROM debt_snapshots GROUP BY debt_id
+    ),
     snapshot AS (
         SELECT s.debt_id, s.days_past_due, s.balance_minor
         FROM debt_snapshots AS s JOIN latest ON latest.debt_id = s.debt_id AND latest.as_of = s.as_of
     ),
     contacts AS (
-        SELECT debtor_id, COUNT(*) AS right_party_contacts, MAX(started_at) AS last_right_party_contact
-        FROM attempts WHERE right_party_contact AND started_at < $2 GROUP BY debtor_id
+        SELECT debtor_id, COUNT(*) AS attempts,
+               COUNT(*) FILTER (WHERE right_party_contact) AS right_party_contacts,
+               MAX(started_at) FILTER (WHERE right_party_contact) AS last_right_party_contact
+        FROM attempts WHERE started_at < $2 GROUP BY debtor_id
     ),
     paid AS (
         SELECT debt_id,
@@ -123,16 +131,18 @@ pub(crate) const DEBT_HISTORY_QUERY: &str = "
     SELECT debt.debtor_id, debtor.time_zone, debt.product, debt.currency,
            COALESCE(snapshot.days_past_due, debt.days_past_due) AS days_past_due,
            COALESCE(snapshot.balance_minor, debt.balance_minor) AS balance_minor,
+           COALESCE(contacts.attempts, 0) AS attempts,
            COALESCE(contacts.right_party_contacts, 0) AS right_party_contacts,
            contacts.last_right_party_contact,
            COALESCE(paid.payments, 0) AS payments, paid.last_payment,
            COALESCE(paid.paid_in_window, 0) AS paid_in_window,
            COALESCE(kept.kept, 0) AS kept, COALESCE(kept.broken, 0) AS broken
     FROM debts AS debt
+    LEFT JOIN placed ON placed.debt_id = debt.id
     JOIN debtors AS debtor ON debtor.id = debt.debtor_id
     LEFT JOIN snapshot ON snapshot.debt_id = debt.id
     LEFT JOIN contacts ON contacts.debtor_id = debt.debtor_id
     LEFT JOIN paid ON paid.debt_id = debt.id
     LEFT JOIN kept ON kept.debt_id = debt.id
-    WHERE $4 = '' OR debt.debtor_id = $4
+    WHERE ($4 = '' OR debt.debtor_id = $4) AND (placed.placed_on IS NULL OR placed.placed_on <= $1)
     ORDER BY debt.debtor_id, debt.id";

@@ -2,6 +2,9 @@
 //! payments and monthly delinquency snapshots for the sample portfolio and for invented debtors
 //! like it, written in the formats `cobranza import-history` reads.
 //!
+//! The sample debtors are placed with the agency on the first day; invented ones arrive on the
+//! first of each month but the last, so the history has monthly placement cohorts.
+//!
 //! Every debtor has hidden traits drawn once: how reliable they are with money, how often they
 //! answer and at which hours, and whether the number on file is theirs. The simulation then
 //! walks day by day. Dials follow a cadence per delinquency stage inside 08:00 to 20:00 local
@@ -35,7 +38,8 @@ pub struct HistoryOptions {
     pub seed: u64,
     /// Invented debtors added to the sample portfolio's, modelled on them.
     pub invented_debtors: usize,
-    /// The first day of the history; the snapshots fall on the first of each month from here.
+    /// The first day of the history; placements and snapshots fall on the first of each month
+    /// from here.
     pub start: NaiveDate,
     pub months: u32,
 }
@@ -141,7 +145,7 @@ pub fn generate(sample: &[PortfolioRow], options: &HistoryOptions) -> History {
         let number = per_country.entry(template.debtor.country.clone()).or_insert(0);
         *number += 1;
         let row = invent_debtor(template, sample, *number, index, &mut phones, &mut rng);
-        plans.push(DebtorPlan::invented(row, &mut rng));
+        plans.push(DebtorPlan::invented(row, options.months, &mut rng));
     }
 
     let mut history = History::default();

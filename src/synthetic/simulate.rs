@@ -1,6 +1,6 @@
 //! The day-by-day walk of one debtor's history.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Timelike, Utc, Weekday};
 use rand::rngs::StdRng;
 use rand::Rng;
 
@@ -32,18 +32,20 @@ pub(super) struct DebtorPlan {
     start_days_past_due: u32,
     /// Whether the balance is still to be drawn around the country's median.
     invent_balance: bool,
+    /// Months after the start of the history that the creditor placed the debt with the agency.
+    placed_after_months: u32,
 }
 
 impl DebtorPlan {
     /// A sample debtor keeps its balance and starts at its portfolio days past due.
     pub(super) fn from_sample(row: PortfolioRow, rng: &mut StdRng) -> DebtorPlan {
         let start_days_past_due = row.debt.days_past_due;
-        DebtorPlan { start_days_past_due, invent_balance: false, ..DebtorPlan::traits(row, rng) }
+        DebtorPlan { start_days_past_due, invent_balance: false, placed_after_months: 0, ..DebtorPlan::traits(row, rng) }
     }
 
-    /// An invented debtor starts at a days past due drawn from a typical book: most accounts
-    /// early, a long tail past 180 days.
-    pub(super) fn invented(row: PortfolioRow, rng: &mut StdRng) -> DebtorPlan {
+    /// An invented debtor is placed in one of the history's months, at a days past due drawn
+    /// from a typical book: most accounts early, a long tail past 180 days.
+    pub(super) fn invented(row: PortfolioRow, months: u32, rng: &mut StdRng) -> DebtorPlan {
         let start_days_past_due = match rng.gen_range(0..100) {
             0..=34 => rng.gen_range(1..=30),
             35..=54 => rng.gen_range(31..=60),
@@ -51,7 +53,9 @@ impl DebtorPlan {
             70..=87 => rng.gen_range(91..=180),
             _ => rng.gen_range(181..=360),
         };
-        DebtorPlan { start_days_past_due, invent_balance: true, ..DebtorPlan::traits(row, rng) }
+        // Placements arrive every month but the last, so each has a month of calls at least.
+        let placed_after_months = rng.gen_range(0..months.saturating_sub(1).max(1));
+        DebtorPlan { start_days_past_due, invent_balance: true, placed_after_months, ..DebtorPlan::traits(row, rng) }
     }
 
     fn traits(row: PortfolioRow, rng: &mut StdRng) -> DebtorPlan {
@@ -63,6 +67,7 @@ impl DebtorPlan {
             wrong_number: rng.gen_bool(0.04),
             start_days_past_due: 0,
             invent_balance: false,
+            placed_after_months: 0,
         }
     }
 }
@@ -114,10 +119,12 @@ impl Walk<'_> {
         Money::new(amount_minor, self.currency())
     }
 
-    /// The monthly log-odds of paying: the hidden reliability, then what a model can see.
+    /// The monthly log-odds of paying: the hidden reliability and reachability (debtors who
+    /// answer are the engaged ones), then what a model can see directly.
     fn log_odds(&self) -> f64 {
         let relative_balance = (self.balance.max(1) as f64 / self.median as f64).ln();
-        -1.6 + 1.0 * self.plan.reliability - 0.006 * f64::from(self.days_past_due) - 0.35 * relative_balance
+        -1.8 + 1.0 * self.plan.reliability + 2.0 * (self.plan.reach - 0.55) - 0.005 * f64::from(self.days_past_due)
+            - 0.35 * relative_balance
             + product_effect(&self.plan.row.debt.product)
     }
 
@@ -160,6 +167,7 @@ impl Walk<'_> {
             promises_broken: self.promises_broken,
             payments: self.payments,
             right_party_contacts: 0,
+            attempts: 0,
             contact_hour: None,
             days_since_contact: None,
             days_since_payment: None,
@@ -212,6 +220,7 @@ pub(super) fn simulate_debtor(
     }
     plan.row.debt.days_past_due = plan.start_days_past_due;
     let start_balance = plan.row.debt.balance.amount_minor;
+    let placed_on = options.start + Months::new(plan.placed_after_months);
 
     let mut walk = Walk {
         plan: &plan,
@@ -221,8 +230,8 @@ pub(super) fn simulate_debtor(
         monthly_due: ((start_balance as f64) * 0.08).round().max(1.0) as i64,
         current_for: 0,
         planned: Vec::new(),
-        no_dial_before: options.start,
-        next_dial: options.start + Duration::days(rng.gen_range(0..7)),
+        no_dial_before: placed_on,
+        next_dial: placed_on + Duration::days(rng.gen_range(0..7)),
         stopped: false,
         promises_kept: 0,
         promises_broken: 0,
@@ -231,7 +240,7 @@ pub(super) fn simulate_debtor(
     };
 
     let end = options.end();
-    let mut day = options.start;
+    let mut day = placed_on;
     while day < end {
         if day.day() == 1 {
             snapshot(&walk, day, history);
@@ -267,7 +276,7 @@ fn step_day(walk: &mut Walk, day: NaiveDate, book: &StrategyBook, rng: &mut StdR
         let monthly = sigmoid(walk.log_odds());
         let daily = 1.0 - (1.0 - monthly).powf(1.0 / 30.0);
         if rng.gen_bool(daily.clamp(0.0, 1.0)) {
-            let amount = if rng.gen_bool(0.12) {
+            let amount = if rng.gen_bool(0.05) {
                 walk.balance
             } else {
                 (walk.monthly_due as f64 * rng.gen_range(1.0..2.0)).round() as i64
@@ -421,7 +430,7 @@ fn promise(
     rng: &mut StdRng,
     history: &mut History,
 ) {
-    let amount = if walk.balance <= walk.median / 2 || rng.gen_bool(0.3) {
+    let amount = if walk.balance <= walk.median / 4 || rng.gen_bool(0.15) {
         walk.balance
     } else {
         let fraction = rng.gen_range(0.15..0.5);

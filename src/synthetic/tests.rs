@@ -55,12 +55,27 @@ fn dials_inside_local_hours() {
 #[test]
 fn snapshots_monthly_per_debt() {
     let options = small_options(3);
-    let history = generate(&sample(), &options);
-    // June 1 to December 1: seven snapshots per debt.
-    assert_eq!(history.snapshots.len(), 356 * 7);
-    let dates: HashSet<NaiveDate> = history.snapshots.iter().map(|snapshot| snapshot.as_of).collect();
-    assert_eq!(dates.len(), 7);
-    assert!(dates.contains(&options.end()));
+    let rows = sample();
+    let history = generate(&rows, &options);
+    let mut by_account: HashMap<&str, Vec<NaiveDate>> = HashMap::new();
+    for snapshot in &history.snapshots {
+        by_account.entry(snapshot.account_ref.as_str()).or_default().push(snapshot.as_of);
+    }
+    assert_eq!(by_account.len(), 356);
+    for (account, dates) in &by_account {
+        // From the placement month to the end, one snapshot on the first of each month.
+        assert_eq!(*dates.last().unwrap(), options.end(), "{account}");
+        assert!(dates.len() >= 2, "{account}: {dates:?}");
+        for pair in dates.windows(2) {
+            assert_eq!(pair[1], pair[0] + chrono::Months::new(1), "{account}: {dates:?}");
+        }
+    }
+    // The sample debtors are placed on the first day.
+    for row in &rows {
+        assert_eq!(by_account[row.debt.account_ref.as_str()].len(), 7, "{}", row.debt.account_ref);
+    }
+    let placements: HashSet<NaiveDate> = by_account.values().map(|dates| dates[0]).collect();
+    assert_eq!(placements.len(), 5);
 }
 
 #[test]

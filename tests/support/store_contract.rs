@@ -850,3 +850,186 @@ pub async fn history_invalid_row_imports_nothing(store: &dyn Store) {
     assert_eq!(report.rejected.len(), 1);
     assert_eq!(report.portfolio_as_of, day("2026-03-31"));
 }
+
+/// A debt's newest snapshot sets its figures, whichever order snapshots are written in.
+pub async fn latest_snapshot_sets_debt_figures(store: &dyn Store) {
+    let placed = row("MX-0001", "BA-1", Money::new(450_000, Currency::Mxn));
+    store.import_portfolio_as_of(&[placed], day("2026-08-01")).await.unwrap();
+    let debt_id = store.accounts().await.unwrap()[0].debt.id;
+    let snapshot = |as_of: &str, days_past_due, balance_minor| DebtSnapshot {
+        debt_id,
+        as_of: day(as_of),
+        days_past_due,
+        balance: Money::new(balance_minor, Currency::Mxn),
+    };
+    store.write_snapshots(&[snapshot("2026-09-01", 20, 500_000), snapshot("2026-11-01", 0, 0)]).await.unwrap();
+    let debt = store.account_by_debt(debt_id).await.unwrap().unwrap().debt;
+    assert_eq!(debt.days_past_due, 0);
+    assert_eq!(debt.balance, Money::new(0, Currency::Mxn));
+
+    // An older snapshot arriving later leaves the newest figures in place.
+    store.write_snapshots(&[snapshot("2026-10-01", 50, 450_000)]).await.unwrap();
+    let debt = store.account_by_debt(debt_id).await.unwrap().unwrap().debt;
+    assert_eq!(debt.days_past_due, 0);
+    assert_eq!(debt.balance, Money::new(0, Currency::Mxn));
+}
+
+/// Scoring reads only what happened before its date, and the label from the window after it.
+pub async fn debt_history_reads_before_as_of(store: &dyn Store) {
+    use cobranza::collections::history::Payment;
+    use cobranza::scoring::store::DebtHistory;
+
+    let first = row("MX-0001", "A-1", Money::new(900_000, Currency::Mxn));
+    let second = row("MX-0001", "A-2", Money::new(90_000, Currency::Mxn));
+    store.import_portfolio_as_of(&[first], day("2026-08-01")).await.unwrap();
+    // A-2 is placed after the scoring date, so it is not scored then.
+    store.import_portfolio_as_of(&[second], day("2026-10-15")).await.unwrap();
+    let refs = store.debt_refs().await.unwrap();
+    let (debt, other) = (refs[0].debt_id, refs[1].debt_id);
+    let snapshot = |debt_id, as_of: &str, days_past_due, balance_minor| DebtSnapshot {
+        debt_id,
+        as_of: day(as_of),
+        days_past_due,
+        balance: Money::new(balance_minor, Currency::Mxn),
+    };
+    store
+        .write_snapshots(&[
+            snapshot(debt, "2026-09-01", 20, 500_000),
+            snapshot(debt, "2026-10-01", 50, 450_000),
+            snapshot(debt, "2026-11-01", 0, 0),
+            snapshot(other, "2026-11-01", 10, 90_000),
+        ])
+        .await
+        .unwrap();
+
+    let contact = |at: DateTime<Utc>, right_party: bool| async move {
+        let id = outbound_at(store, debt, at).await;
+        let outcome = AttemptOutcome {
+            disposition: if right_party { Disposition::RightPartyNoCommitment } else { Disposition::NoResponse },
+            answered: right_party,
+            right_party_contact: right_party,
+            ended_at: at + Duration::minutes(2),
+            recording_path: None,
+            costs: vec![],
+        };
+        store.finish_attempt(id, &outcome).await.unwrap();
+    };
+    contact(Utc.with_ymd_and_hms(2026, 9, 10, 16, 0, 0).unwrap(), true).await;
+    contact(Utc.with_ymd_and_hms(2026, 9, 20, 23, 30, 0).unwrap(), true).await;
+    contact(Utc.with_ymd_and_hms(2026, 9, 25, 18, 0, 0).unwrap(), false).await;
+    contact(Utc.with_ymd_and_hms(2026, 10, 5, 18, 0, 0).unwrap(), true).await;
+
+    let payment = |payment_ref: &str, paid_on: &str, amount_minor| Payment {
+        payment_ref: payment_ref.to_string(),
+        debt_id: debt,
+        paid_on: day(paid_on),
+        amount: Money::new(amount_minor, Currency::Mxn),
+        channel: "OXXO".to_string(),
+    };
+    store
+        .insert_payments(
+            &[
+                payment("P-1", "2026-08-15", 10_000),
+                payment("P-2", "2026-09-15", 20_000),
+                payment("P-3", "2026-10-10", 30_000),
+                payment("P-4", "2026-10-31", 5_000),
+                payment("P-5", "2026-11-15", 70_000),
+            ],
+            noon("2026-11-30"),
+        )
+        .await
+        .unwrap();
+
+    let as_of = day("2026-10-01");
+    let histories = store.debt_histories(as_of, 30, None).await.unwrap();
+    assert_eq!(histories.len(), 1);
+    assert_eq!(
+        histories[0],
+        DebtHistory {
+            debtor_id: DebtorId("MX-0001".to_string()),
+            time_zone: Tz::America__Mexico_City,
+            product: "tarjeta de crédito".to_string(),
+            currency: Currency::Mxn,
+            days_past_due: 50,
+            balance_minor: 450_000,
+            attempts: 3,
+            right_party_contacts: 2,
+            last_right_party_contact: Some(Utc.with_ymd_and_hms(2026, 9, 20, 23, 30, 0).unwrap()),
+            payments: 2,
+            last_payment: Some(day("2026-09-15")),
+            promises_kept: 0,
+            promises_broken: 0,
+            // October 1 to 30: the payment of October 31 is the window's day 31.
+            paid_in_window_minor: 30_000,
+        }
+    );
+
+    let rows = cobranza::scoring::model::debtor_rows(
+        &histories,
+        as_of,
+        &cobranza::config::Config::embedded().currencies,
+    );
+    assert_eq!(rows.len(), 1);
+    let features = &rows[0].features;
+    // 23:30 UTC is 17:30 in Mexico City, which keeps UTC-6 all year since 2022.
+    assert_eq!(features.contact_hour, Some(17));
+    assert_eq!(features.days_since_contact, Some(10));
+    assert_eq!(features.days_since_payment, Some(16));
+    assert_eq!(features.balance, 4_500.0 * 0.055);
+
+    let one = store.debt_histories(as_of, 30, Some(&DebtorId("MX-0001".to_string()))).await.unwrap();
+    assert_eq!(one, histories);
+    let nobody = store.debt_histories(as_of, 30, Some(&DebtorId("XX-1".to_string()))).await.unwrap();
+    assert_eq!(nobody, vec![]);
+    // By November the second debt is placed.
+    assert_eq!(store.debt_histories(day("2026-11-01"), 30, None).await.unwrap().len(), 2);
+}
+
+/// Scores replace a debtor's earlier score, and the queue orders by expected value.
+pub async fn scores_round_trip_in_queue_order(store: &dyn Store) {
+    use cobranza::scoring::store::{DebtorScore, StoredModel};
+
+    let rows = [
+        row("MX-0001", "BA-1", Money::new(450_000, Currency::Mxn)),
+        PortfolioRow { debtor: debtor("MX-0002", "+525550100002"), debt: debt("BA-2", Money::new(90_000, Currency::Mxn)) },
+        PortfolioRow { debtor: debtor("MX-0003", "+525550100003"), debt: debt("BA-3", Money::new(90_000, Currency::Mxn)) },
+    ];
+    store.import_portfolio(&rows).await.unwrap();
+    let score = |id: &str, value: f64| DebtorScore {
+        debtor_id: DebtorId(id.to_string()),
+        model_version: "ptp30-20261101".to_string(),
+        scored_at: at(16, 0, 0),
+        as_of: day("2026-12-01"),
+        probability: 0.25,
+        points: 512,
+        expected_value_usd: value,
+        segment: "medium_risk.mid.small".to_string(),
+        strategy: "mid_plans".to_string(),
+        top_reasons: vec!["days_past_due".to_string(), "payments".to_string()],
+    };
+    store.save_scores(&[score("MX-0001", 12.5), score("MX-0002", 40.0), score("MX-0003", 12.5)]).await.unwrap();
+    // Rescoring MX-0002 replaces its row.
+    store.save_scores(&[score("MX-0002", 3.0)]).await.unwrap();
+
+    let queue = store.dial_queue(10).await.unwrap();
+    let order: Vec<(&str, f64)> = queue.iter().map(|s| (s.debtor_id.0.as_str(), s.expected_value_usd)).collect();
+    assert_eq!(order, vec![("MX-0001", 12.5), ("MX-0003", 12.5), ("MX-0002", 3.0)]);
+    assert_eq!(queue[0], score("MX-0001", 12.5));
+    assert_eq!(store.dial_queue(1).await.unwrap().len(), 1);
+    assert_eq!(store.debtor_score(&DebtorId("MX-0002".to_string())).await.unwrap(), Some(score("MX-0002", 3.0)));
+    assert_eq!(store.debtor_score(&DebtorId("XX-1".to_string())).await.unwrap(), None);
+
+    assert_eq!(store.latest_model().await.unwrap(), None);
+    let model = |version: &str, trained_at| StoredModel {
+        version: version.to_string(),
+        trained_at,
+        model: "{}".to_string(),
+        validation: "{\"auc\":0.79}".to_string(),
+    };
+    store.save_model(&model("ptp30-20261001", at(9, 0, 0))).await.unwrap();
+    store.save_model(&model("ptp30-20261101", at(10, 0, 0))).await.unwrap();
+    assert_eq!(store.latest_model().await.unwrap(), Some(model("ptp30-20261101", at(10, 0, 0))));
+    // Saving a version again replaces it.
+    store.save_model(&model("ptp30-20261001", at(11, 0, 0))).await.unwrap();
+    assert_eq!(store.latest_model().await.unwrap(), Some(model("ptp30-20261001", at(11, 0, 0))));
+}

@@ -139,6 +139,7 @@ fn debt_history(row: &PgRow) -> Result<DebtHistory, StoreError> {
         days_past_due: count(row, "days_past_due")?,
         balance_minor: row.try_get("balance_minor")?,
         right_party_contacts: count(row, "right_party_contacts")?,
+        attempts: count(row, "attempts")?,
         last_right_party_contact: row.try_get("last_right_party_contact")?,
         payments: count(row, "payments")?,
         last_payment: row.try_get("last_payment")?,

@@ -229,6 +229,7 @@ impl HistoryStore for SqliteStore {
             );
             insert.build().execute(&mut *tx).await?;
         }
+        sqlx::query(crate::collections::history::REFRESH_DEBTS_FROM_SNAPSHOTS).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(unique.len())
     }

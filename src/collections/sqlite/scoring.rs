@@ -130,6 +130,7 @@ fn debt_history(row: &SqliteRow) -> Result<DebtHistory, StoreError> {
         days_past_due: count(row, "days_past_due")?,
         balance_minor: row.try_get("balance_minor")?,
         right_party_contacts: count(row, "right_party_contacts")?,
+        attempts: count(row, "attempts")?,
         last_right_party_contact: last_contact.map(|text| time("started_at", &text)).transpose()?,
         payments: count(row, "payments")?,
         last_payment: last_payment.map(|text| date("paid_on", &text)).transpose()?,
