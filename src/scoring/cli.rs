@@ -305,17 +305,22 @@ async fn explain(
         explanation.tone,
         explanation.offers.join(", ")
     );
+    let dollars = match row.balance.currency {
+        crate::collections::model::Currency::Usd => String::new(),
+        _ => format!(" (${:.2})", row.balance_usd),
+    };
     let _ = writeln!(
         text,
-        "debtor: {} days past due, balance {} (${:.2}), {}; {} payments, {} promises kept, {} broken, {} right-party contacts",
+        "debtor: {} days past due, balance {}{dollars}, {}; payments {}, promises kept {} and broken {}, \
+         right-party contacts {} in {} calls",
         features.days_past_due,
         row.balance,
-        row.balance_usd,
         features.product,
         features.payments,
         features.promises_kept,
         features.promises_broken,
-        features.right_party_contacts
+        features.right_party_contacts,
+        features.attempts
     );
     let _ = writeln!(text, "what moved the score, the costliest first:");
     for factor in &explanation.factors {
