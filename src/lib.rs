@@ -20,6 +20,7 @@ pub mod kpi;
 pub mod llm;
 pub mod logging;
 pub mod metrics;
+pub mod policy;
 pub mod providers;
 pub mod resilience;
 pub mod scoring;

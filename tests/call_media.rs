@@ -27,6 +27,8 @@ use cobranza::config::Config;
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::nlu::InterpretContext;
 use cobranza::dialog::{Interpretation, Interpreter, Language, RuleInterpreter};
+use cobranza::kpi::compliance::{ComplianceFilter, ComplianceStore, LedgerCounts};
+use cobranza::policy::ContactPolicy;
 use cobranza::speech::stt::{SpeechToText, SttEvent, SttInput, SttStream};
 use cobranza::speech::tts::{TextToSpeech, TtsStream};
 use cobranza::speech::SpeechError;
@@ -67,6 +69,17 @@ struct MemoryStore {
 
 fn unused() -> StoreError {
     StoreError::Corrupt("not used by the media tests".into())
+}
+
+#[async_trait]
+impl ComplianceStore for MemoryStore {
+    async fn compliance_counts(
+        &self,
+        _policy: &ContactPolicy,
+        _filter: &ComplianceFilter,
+    ) -> Result<LedgerCounts, StoreError> {
+        Err(unused())
+    }
 }
 
 #[async_trait]

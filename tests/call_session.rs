@@ -22,6 +22,8 @@ use cobranza::collections::{Attempt, AttemptOutcome, NewAttempt, Store, StoreErr
 use cobranza::config::Config;
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::{Language, RuleInterpreter};
+use cobranza::kpi::compliance::{ComplianceFilter, ComplianceStore, LedgerCounts};
+use cobranza::policy::ContactPolicy;
 use cobranza::speech::tts::{TextToSpeech, TtsStream};
 use cobranza::speech::SpeechError;
 use cobranza::telephony::{Inbound, Outbound, StreamStart};
@@ -52,6 +54,17 @@ enum PromiseWrites {
 
 /// The SQLite store with slow or failing promise writes.
 struct WrappedStore(SqliteStore, PromiseWrites);
+
+#[async_trait]
+impl ComplianceStore for WrappedStore {
+    async fn compliance_counts(
+        &self,
+        policy: &ContactPolicy,
+        filter: &ComplianceFilter,
+    ) -> Result<LedgerCounts, StoreError> {
+        self.0.compliance_counts(policy, filter).await
+    }
+}
 
 #[async_trait]
 impl Store for WrappedStore {

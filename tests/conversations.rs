@@ -62,6 +62,8 @@ use cobranza::collections::{Attempt, AttemptOutcome, NewAttempt, Store, StoreErr
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::chat::{AccountOverrides, ChatOutcome, ChatSession, ChatSetup};
 use cobranza::dialog::{DialogSettings, Event, PolicyBook};
+use cobranza::kpi::compliance::{ComplianceFilter, ComplianceStore, LedgerCounts};
+use cobranza::policy::ContactPolicy;
 
 /// A parsed `.conv` file.
 struct Conversation {
@@ -351,6 +353,17 @@ struct FailingWrites(SqliteStore);
 
 fn disk_full() -> StoreError {
     StoreError::Corrupt("disk full".into())
+}
+
+#[async_trait]
+impl ComplianceStore for FailingWrites {
+    async fn compliance_counts(
+        &self,
+        policy: &ContactPolicy,
+        filter: &ComplianceFilter,
+    ) -> Result<LedgerCounts, StoreError> {
+        self.0.compliance_counts(policy, filter).await
+    }
 }
 
 #[async_trait]

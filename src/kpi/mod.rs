@@ -32,6 +32,7 @@
 //! denominator is zero.
 
 pub mod cli;
+pub mod compliance;
 
 use std::collections::BTreeMap;
 use std::fmt;

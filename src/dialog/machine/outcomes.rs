@@ -80,12 +80,13 @@ impl Machine {
     ) -> Vec<Action> {
         let now = self.call_started_local();
         let (requested, when) = self.callback_request(date, time, now);
-        let placed = requested.and_then(|requested| self.ctx.jurisdiction.calling_hours.place(requested, now));
+        let calling_hours = self.ctx.jurisdiction.calling_hours(&self.ctx.account.debtor.region);
+        let placed = requested.and_then(|requested| calling_hours.place(requested, now));
         let requested_for = placed.and_then(|placed| {
             let zoned = self.ctx.account.debtor.time_zone.from_local_datetime(&placed.at).earliest()?;
             Some(zoned.with_timezone(&chrono::Utc))
         });
-        let closed_day = requested.is_some_and(|at| !self.ctx.jurisdiction.calling_hours.allows_day(at.date()));
+        let closed_day = requested.is_some_and(|at| !calling_hours.allows_day(at.date()));
         let pending = Pending::Callback { kind, placed, when, closed_day };
         self.store(Action::StoreCallback { requested_for }, pending)
     }
