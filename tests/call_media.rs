@@ -1145,6 +1145,9 @@ impl cobranza::scoring::store::ScoreStore for MemoryStore {
     async fn save_scores(&self, _scores: &[cobranza::scoring::store::DebtorScore]) -> Result<(), StoreError> {
         Err(unused())
     }
+    async fn replace_all_scores(&self, _scores: &[cobranza::scoring::store::DebtorScore]) -> Result<(), StoreError> {
+        Err(unused())
+    }
     async fn debtor_score(&self, _debtor_id: &DebtorId) -> Result<Option<cobranza::scoring::store::DebtorScore>, StoreError> {
         Err(unused())
     }

@@ -473,6 +473,9 @@ impl cobranza::scoring::store::ScoreStore for FailingWrites {
     async fn save_scores(&self, scores: &[cobranza::scoring::store::DebtorScore]) -> Result<(), StoreError> {
         self.0.save_scores(scores).await
     }
+    async fn replace_all_scores(&self, scores: &[cobranza::scoring::store::DebtorScore]) -> Result<(), StoreError> {
+        self.0.replace_all_scores(scores).await
+    }
     async fn debtor_score(&self, debtor_id: &DebtorId) -> Result<Option<cobranza::scoring::store::DebtorScore>, StoreError> {
         self.0.debtor_score(debtor_id).await
     }

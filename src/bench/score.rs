@@ -31,7 +31,7 @@ pub struct ScoreBenchReport {
     pub features_seconds: f64,
     /// Scoring, segmenting and ranking every debtor.
     pub score_seconds: f64,
-    /// Writing the scores back in one transaction.
+    /// Replacing every stored score in one transaction.
     pub write_seconds: f64,
     /// Read, features, score and write: a full `cobranza score --no-train`.
     pub rescore_seconds: f64,
@@ -97,7 +97,7 @@ pub async fn run(
     let scores = score_rows(&model, &rows, as_of, scoring, &book);
     let score_seconds = step.elapsed().as_secs_f64();
     let step = Instant::now();
-    store.save_scores(&scores).await?;
+    store.replace_all_scores(&scores).await?;
     let write_seconds = step.elapsed().as_secs_f64();
     let rescore_seconds = rescore.elapsed().as_secs_f64();
 

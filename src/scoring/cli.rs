@@ -118,7 +118,7 @@ pub async fn rescore(
     let histories = store.debt_histories(as_of, scoring.outcome_window_days, None).await?;
     let rows = debtor_rows(&histories, as_of, currencies);
     let scores = score_rows(&model, &rows, as_of, scoring, book);
-    store.save_scores(&scores).await?;
+    store.replace_all_scores(&scores).await?;
 
     let mut segments = BTreeMap::new();
     for score in &scores {

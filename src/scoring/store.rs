@@ -87,6 +87,10 @@ pub trait ScoreStore {
     /// Replaces the scores of the debtors given, in one transaction.
     async fn save_scores(&self, scores: &[DebtorScore]) -> Result<(), StoreError>;
 
+    /// Replaces every stored score with `scores`, in one transaction, so debtors a full
+    /// rescoring left out (they owe nothing now) leave the dial queue.
+    async fn replace_all_scores(&self, scores: &[DebtorScore]) -> Result<(), StoreError>;
+
     async fn debtor_score(&self, debtor_id: &DebtorId) -> Result<Option<DebtorScore>, StoreError>;
 
     /// Returns the `limit` debtors with the highest expected value, highest first, ties by

@@ -1019,6 +1019,13 @@ pub async fn scores_round_trip_in_queue_order(store: &dyn Store) {
     assert_eq!(store.debtor_score(&DebtorId("MX-0002".to_string())).await.unwrap(), Some(score("MX-0002", 3.0)));
     assert_eq!(store.debtor_score(&DebtorId("XX-1".to_string())).await.unwrap(), None);
 
+    // A full rescoring drops the debtors it left out.
+    store.replace_all_scores(&[score("MX-0003", 7.0), score("MX-0002", 9.0)]).await.unwrap();
+    let queue = store.dial_queue(10).await.unwrap();
+    let order: Vec<(&str, f64)> = queue.iter().map(|s| (s.debtor_id.0.as_str(), s.expected_value_usd)).collect();
+    assert_eq!(order, vec![("MX-0002", 9.0), ("MX-0003", 7.0)]);
+    assert_eq!(store.debtor_score(&DebtorId("MX-0001".to_string())).await.unwrap(), None);
+
     assert_eq!(store.latest_model().await.unwrap(), None);
     let model = |version: &str, trained_at| StoredModel {
         version: version.to_string(),

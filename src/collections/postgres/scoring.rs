@@ -71,35 +71,15 @@ impl ScoreStore for PostgresStore {
 
     async fn save_scores(&self, scores: &[DebtorScore]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        for chunk in scores.chunks(SCORE_ROWS_PER_INSERT) {
-            let column = |get: fn(&DebtorScore) -> String| chunk.iter().map(get).collect::<Vec<String>>();
-            let scored_at: Vec<DateTime<Utc>> = chunk.iter().map(|score| score.scored_at).collect();
-            let as_of: Vec<NaiveDate> = chunk.iter().map(|score| score.as_of).collect();
-            let probability: Vec<f64> = chunk.iter().map(|score| score.probability).collect();
-            let points: Vec<i64> = chunk.iter().map(|score| score.points).collect();
-            let value: Vec<f64> = chunk.iter().map(|score| score.expected_value_usd).collect();
-            sqlx::query(&format!(
-                "INSERT INTO debtor_scores ({SCORE_COLUMNS})
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::date[], $5::float8[],
-                                      $6::int8[], $7::float8[], $8::text[], $9::text[], $10::text[])
-                 ON CONFLICT (debtor_id) DO UPDATE SET model_version = excluded.model_version,
-                     scored_at = excluded.scored_at, as_of = excluded.as_of, probability = excluded.probability,
-                     points = excluded.points, expected_value_usd = excluded.expected_value_usd,
-                     segment = excluded.segment, strategy = excluded.strategy, top_reasons = excluded.top_reasons"
-            ))
-            .bind(column(|score| score.debtor_id.0.clone()))
-            .bind(column(|score| score.model_version.clone()))
-            .bind(scored_at)
-            .bind(as_of)
-            .bind(probability)
-            .bind(points)
-            .bind(value)
-            .bind(column(|score| score.segment.clone()))
-            .bind(column(|score| score.strategy.clone()))
-            .bind(column(|score| score.top_reasons.join(";")))
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_scores(&mut tx, scores, UPSERT_SCORES).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn replace_all_scores(&self, scores: &[DebtorScore]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM debtor_scores").execute(&mut *tx).await?;
+        insert_scores(&mut tx, scores, "").await?;
         tx.commit().await?;
         Ok(())
     }
@@ -117,6 +97,48 @@ impl ScoreStore for PostgresStore {
         let rows = sqlx::query(&sql).bind(i64::from(limit)).fetch_all(&self.pool).await?;
         rows.iter().map(debtor_score).collect()
     }
+}
+
+/// What an insert does with a debtor who already has a score: replaces it.
+const UPSERT_SCORES: &str = "ON CONFLICT (debtor_id) DO UPDATE SET model_version = excluded.model_version,
+     scored_at = excluded.scored_at, as_of = excluded.as_of, probability = excluded.probability,
+     points = excluded.points, expected_value_usd = excluded.expected_value_usd,
+     segment = excluded.segment, strategy = excluded.strategy, top_reasons = excluded.top_reasons";
+
+/// Inserts scores, [`SCORE_ROWS_PER_INSERT`] per statement as one array per column, ending each
+/// statement with `conflict` (empty, or [`UPSERT_SCORES`]).
+async fn insert_scores(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    scores: &[DebtorScore],
+    conflict: &str,
+) -> Result<(), StoreError> {
+    for chunk in scores.chunks(SCORE_ROWS_PER_INSERT) {
+        let column = |get: fn(&DebtorScore) -> String| chunk.iter().map(get).collect::<Vec<String>>();
+        let scored_at: Vec<DateTime<Utc>> = chunk.iter().map(|score| score.scored_at).collect();
+        let as_of: Vec<NaiveDate> = chunk.iter().map(|score| score.as_of).collect();
+        let probability: Vec<f64> = chunk.iter().map(|score| score.probability).collect();
+        let points: Vec<i64> = chunk.iter().map(|score| score.points).collect();
+        let value: Vec<f64> = chunk.iter().map(|score| score.expected_value_usd).collect();
+        sqlx::query(&format!(
+            "INSERT INTO debtor_scores ({SCORE_COLUMNS})
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::date[], $5::float8[],
+                                  $6::int8[], $7::float8[], $8::text[], $9::text[], $10::text[])
+             {conflict}"
+        ))
+        .bind(column(|score| score.debtor_id.0.clone()))
+        .bind(column(|score| score.model_version.clone()))
+        .bind(scored_at)
+        .bind(as_of)
+        .bind(probability)
+        .bind(points)
+        .bind(value)
+        .bind(column(|score| score.segment.clone()))
+        .bind(column(|score| score.strategy.clone()))
+        .bind(column(|score| score.top_reasons.join(";")))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 fn corrupt(column: &str, value: &str) -> StoreError {

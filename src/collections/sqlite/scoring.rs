@@ -73,22 +73,15 @@ impl ScoreStore for SqliteStore {
 
     async fn save_scores(&self, scores: &[DebtorScore]) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        for chunk in scores.chunks(SCORE_ROWS_PER_INSERT) {
-            let mut insert = QueryBuilder::new(format!("INSERT OR REPLACE INTO debtor_scores ({SCORE_COLUMNS}) "));
-            insert.push_values(chunk, |mut row, score| {
-                row.push_bind(&score.debtor_id.0)
-                    .push_bind(&score.model_version)
-                    .push_bind(time_text(score.scored_at))
-                    .push_bind(date_text(score.as_of))
-                    .push_bind(score.probability)
-                    .push_bind(score.points)
-                    .push_bind(score.expected_value_usd)
-                    .push_bind(&score.segment)
-                    .push_bind(&score.strategy)
-                    .push_bind(score.top_reasons.join(";"));
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
+        insert_scores(&mut tx, scores, "INSERT OR REPLACE").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn replace_all_scores(&self, scores: &[DebtorScore]) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM debtor_scores").execute(&mut *tx).await?;
+        insert_scores(&mut tx, scores, "INSERT").await?;
         tx.commit().await?;
         Ok(())
     }
@@ -106,6 +99,32 @@ impl ScoreStore for SqliteStore {
         let rows = sqlx::query(&sql).bind(i64::from(limit)).fetch_all(&self.pool).await?;
         rows.iter().map(debtor_score).collect()
     }
+}
+
+/// Inserts scores in statements of [`SCORE_ROWS_PER_INSERT`] rows; `verb` is `INSERT` or
+/// `INSERT OR REPLACE`.
+async fn insert_scores(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    scores: &[DebtorScore],
+    verb: &str,
+) -> Result<(), StoreError> {
+    for chunk in scores.chunks(SCORE_ROWS_PER_INSERT) {
+        let mut insert = QueryBuilder::new(format!("{verb} INTO debtor_scores ({SCORE_COLUMNS}) "));
+        insert.push_values(chunk, |mut row, score| {
+            row.push_bind(&score.debtor_id.0)
+                .push_bind(&score.model_version)
+                .push_bind(time_text(score.scored_at))
+                .push_bind(date_text(score.as_of))
+                .push_bind(score.probability)
+                .push_bind(score.points)
+                .push_bind(score.expected_value_usd)
+                .push_bind(&score.segment)
+                .push_bind(&score.strategy)
+                .push_bind(score.top_reasons.join(";"));
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 fn corrupt(column: &str, value: &str) -> StoreError {
