@@ -22,6 +22,15 @@ pub struct Config {
     pub speech: SpeechConfig,
     pub providers: ProvidersConfig,
     pub costs: CostsConfig,
+    pub currencies: CurrenciesConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurrenciesConfig {
+    /// US dollars per major unit of each currency (`MXN = 0.05` is 5 US cents per peso), used
+    /// to state the cost to collect in one currency.
+    pub usd_per_unit: std::collections::HashMap<crate::collections::model::Currency, f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -124,7 +133,16 @@ impl Config {
         let mut merged: toml::Value = toml::from_str(DEFAULT_TOML).expect("config/default.toml is valid");
         let overrides: toml::Value = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
         merge(&mut merged, overrides);
-        merged.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))
+        let config: Config = merged.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+        for (currency, rate) in &config.currencies.usd_per_unit {
+            if !rate.is_finite() || *rate <= 0.0 {
+                return Err(invalid(format!(
+                    "currencies.usd_per_unit.{currency} is {rate}: give the US dollars one {currency} is worth, a \
+                     positive number"
+                )));
+            }
+        }
+        Ok(config)
     }
 }
 
@@ -196,5 +214,25 @@ mod tests {
         std::fs::write(&path, "[sever]\nlisten = \"0.0.0.0:80\"\n").expect("write");
         let error = Config::load(Some(&path)).expect_err("typo rejected");
         assert!(error.to_string().contains("unknown field `sever`"), "{error}");
+    }
+
+    #[test]
+    fn non_positive_usd_rate_is_rejected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("site.toml");
+        std::fs::write(&path, "[currencies.usd_per_unit]\nMXN = 0\n").expect("write");
+        let error = Config::load(Some(&path)).expect_err("zero rate rejected");
+        assert!(error.to_string().contains("currencies.usd_per_unit.MXN is 0"), "{error}");
+    }
+
+    #[test]
+    fn usd_rates_read_currency_codes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("site.toml");
+        std::fs::write(&path, "[currencies.usd_per_unit]\nMXN = 0.06\n").expect("write");
+        let config = Config::load(Some(&path)).expect("valid");
+        let rates = &config.currencies.usd_per_unit;
+        assert_eq!(rates.get(&crate::collections::model::Currency::Mxn), Some(&0.06));
+        assert_eq!(rates.get(&crate::collections::model::Currency::Usd), Some(&1.0));
     }
 }

@@ -206,8 +206,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench { command: BenchCommand::Carrier } => bench::carrier::run().await,
         Command::Kpi(args) => {
+            let filter = args.filter(Utc::now().date_naive())?;
             let store = open_store(cli.database_url.as_deref(), &data_dir(cli.data_dir)).await?;
-            let report = cobranza::kpi::cli::report(store.as_ref(), &args).await?;
+            let rates = cobranza::kpi::UsdRates::from_config(&config);
+            let report = cobranza::kpi::report(store.as_ref(), &filter, args.by, &rates).await?;
             println!("{}", cobranza::kpi::cli::render(&report, args.json)?);
             Ok(())
         }

@@ -26,6 +26,7 @@ use cobranza::config::Config;
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::nlu::InterpretContext;
 use cobranza::dialog::{Interpretation, Interpreter, Language, RuleInterpreter};
+use cobranza::kpi::store::{KpiRow, KpiStatement, KpiStore};
 use cobranza::speech::stt::{SpeechToText, SttEvent, SttInput, SttStream};
 use cobranza::speech::tts::{TextToSpeech, TtsStream};
 use cobranza::speech::SpeechError;
@@ -66,6 +67,13 @@ struct MemoryStore {
 
 fn unused() -> StoreError {
     StoreError::Corrupt("not used by the media tests".into())
+}
+
+#[async_trait]
+impl KpiStore for MemoryStore {
+    async fn kpi_rows(&self, _statement: &KpiStatement) -> Result<Vec<KpiRow>, StoreError> {
+        Err(unused())
+    }
 }
 
 #[async_trait]

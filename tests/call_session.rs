@@ -21,6 +21,7 @@ use cobranza::collections::{Attempt, AttemptOutcome, NewAttempt, Store, StoreErr
 use cobranza::config::Config;
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::{Language, RuleInterpreter};
+use cobranza::kpi::store::{KpiRow, KpiStatement, KpiStore};
 use cobranza::speech::tts::{TextToSpeech, TtsStream};
 use cobranza::speech::SpeechError;
 use cobranza::telephony::{Inbound, Outbound, StreamStart};
@@ -51,6 +52,13 @@ enum PromiseWrites {
 
 /// The SQLite store with slow or failing promise writes.
 struct WrappedStore(SqliteStore, PromiseWrites);
+
+#[async_trait]
+impl KpiStore for WrappedStore {
+    async fn kpi_rows(&self, statement: &KpiStatement) -> Result<Vec<KpiRow>, StoreError> {
+        self.0.kpi_rows(statement).await
+    }
+}
 
 #[async_trait]
 impl Store for WrappedStore {

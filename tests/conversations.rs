@@ -61,6 +61,7 @@ use cobranza::collections::{Attempt, AttemptOutcome, NewAttempt, Store, StoreErr
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::chat::{AccountOverrides, ChatOutcome, ChatSession, ChatSetup};
 use cobranza::dialog::{DialogSettings, Event, PolicyBook};
+use cobranza::kpi::store::{KpiRow, KpiStatement, KpiStore};
 
 /// A parsed `.conv` file.
 struct Conversation {
@@ -350,6 +351,13 @@ struct FailingWrites(SqliteStore);
 
 fn disk_full() -> StoreError {
     StoreError::Corrupt("disk full".into())
+}
+
+#[async_trait]
+impl KpiStore for FailingWrites {
+    async fn kpi_rows(&self, statement: &KpiStatement) -> Result<Vec<KpiRow>, StoreError> {
+        self.0.kpi_rows(statement).await
+    }
 }
 
 #[async_trait]

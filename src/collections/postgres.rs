@@ -7,6 +7,7 @@
 //! TIMESTAMPTZ, so they keep microseconds and drop any finer part (SQLite keeps nanoseconds).
 
 mod decode;
+mod kpi;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;

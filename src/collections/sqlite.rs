@@ -7,6 +7,7 @@
 //! `ON CONFLICT`/`RETURNING`, which PostgreSQL reads the same way.
 
 mod decode;
+mod kpi;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
