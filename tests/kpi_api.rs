@@ -8,8 +8,9 @@ use serde_json::Value;
 use cobranza::call::{event_bus, CallServices};
 use cobranza::clock::Clock;
 use cobranza::collections::import::parse_portfolio_bytes;
+use cobranza::collections::model::DebtorId;
 use cobranza::collections::sqlite::SqliteStore;
-use cobranza::collections::Store;
+use cobranza::collections::{NewAttempt, Store};
 use cobranza::config::Config;
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::RuleInterpreter;
@@ -129,4 +130,22 @@ async fn unknown_series_is_rejected() {
     let (status, _, body) = get(&api, "?by=week", Some("s3cret")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "by=week is invalid: use day or hour");
+}
+
+#[tokio::test]
+async fn metrics_carry_today_kpi_gauges() {
+    let api = start(None).await;
+    let account = api.store.account_by_debtor(&DebtorId("MX-0001".into())).await.expect("read").expect("debtor");
+    let attempt = NewAttempt::outbound(&account, chrono::Utc::now());
+    api.store.create_attempt(&attempt).await.expect("attempt");
+
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let response = client.get(format!("{}/metrics", api.base_url)).send().await.expect("request sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.text().await.expect("body");
+    assert!(body.contains("# TYPE cobranza_kpi_dials gauge\n"), "{body}");
+    assert!(body.contains("\ncobranza_kpi_dials{country=\"MX\"} 1\n"), "{body}");
+    assert!(body.contains("\ncobranza_kpi_connect_rate{country=\"MX\"} 0\n"), "{body}");
+    assert!(!body.contains("cobranza_kpi_promise_to_pay_rate{"), "{body}");
+    assert!(body.contains("# TYPE cobranza_active_calls gauge"), "{body}");
 }

@@ -28,6 +28,7 @@
 pub mod cli;
 pub mod figures;
 pub mod portfolio;
+pub mod prometheus;
 mod rate;
 pub mod report;
 pub mod series;
