@@ -84,8 +84,10 @@ pub struct CohortRecovery {
 
 /// Computes each cohort's recovery from the store's totals, for a range ending on `to`.
 pub fn recovery(cohorts: &[CohortTotals], to: NaiveDate) -> Vec<CohortRecovery> {
+    let mut cohorts: Vec<&CohortTotals> = cohorts.iter().collect();
+    cohorts.sort_by_key(|cohort| (cohort.month, cohort.currency.code()));
     cohorts
-        .iter()
+        .into_iter()
         .map(|cohort| {
             let money = |minor: u64| Money::new(i64::try_from(minor).unwrap_or(i64::MAX), cohort.currency);
             let horizons = RECOVERY_HORIZON_DAYS

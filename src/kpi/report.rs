@@ -45,15 +45,12 @@ pub async fn report<S: KpiStore + ?Sized>(
     series_by: Option<SeriesBy>,
     rates: &UsdRates,
 ) -> Result<KpiReport, StoreError> {
-    let (attempts, promises, outcomes, payments, cohorts, cure, rolls, aging_totals) = tokio::try_join!(
+    let (attempts, promises, outcomes, payments, portfolio) = tokio::try_join!(
         store.attempt_counts(filter, Grouping::Total),
         store.promises_made(filter, Grouping::Total),
         store.promise_outcomes(filter),
         store.payments_collected(filter),
-        store.recovery_cohorts(filter),
-        store.cure_counts(filter),
-        store.roll_totals(filter),
-        store.aging_totals(filter),
+        store.portfolio_totals(filter),
     )?;
     let series = match series_by {
         Some(by) => Some(series(store, filter, by).await?),
@@ -68,9 +65,9 @@ pub async fn report<S: KpiStore + ?Sized>(
         calls,
         promise_kept: PromiseKept::from_outcomes(&outcomes),
         amount_collected,
-        recovery: recovery(&cohorts, filter.to),
-        cure_rate: Rate::new(cure.cured, cure.delinquent, "debts past due at the start"),
-        roll_rates: roll_rates(&rolls, filter.from, filter.to),
+        recovery: recovery(&portfolio.cohorts, filter.to),
+        cure_rate: Rate::new(portfolio.cure.cured, portfolio.cure.delinquent, "debts past due at the start"),
+        roll_rates: roll_rates(&portfolio.rolls, filter.from, filter.to),
     };
     Ok(KpiReport {
         from: filter.from,
@@ -79,7 +76,7 @@ pub async fn report<S: KpiStore + ?Sized>(
         campaign: filter.campaign.clone(),
         segment: filter.segment.clone(),
         kpis,
-        aging: aging(&aging_totals),
+        aging: aging(&portfolio.aging),
         series,
         compliance: None,
     })

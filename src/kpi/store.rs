@@ -207,6 +207,15 @@ pub struct RollTotals {
     pub rolled_balance_minor: u64,
 }
 
+/// The totals behind the figures read from debt snapshots.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortfolioTotals {
+    pub aging: Vec<AgingTotals>,
+    pub cure: CureCounts,
+    pub rolls: Vec<RollTotals>,
+    pub cohorts: Vec<CohortTotals>,
+}
+
 /// Debts in one aging bucket and currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgingTotals {
@@ -294,10 +303,7 @@ pub(crate) enum Question {
     PromisesMade(Grouping),
     PromiseOutcomes,
     Payments,
-    Recovery,
-    Cure,
-    Roll,
-    Aging,
+    Portfolio,
 }
 
 /// One KPI query over a filter, rendered to SQL by the backend that runs it.
@@ -321,6 +327,21 @@ impl KpiStatement {
     pub fn columns(&self) -> &'static [ColumnKind] {
         sql::columns(self.question)
     }
+}
+
+/// Returns every statement of a report over `filter` without a series, each with a short name,
+/// for benchmarks and query plans.
+pub fn report_statements(filter: &KpiFilter) -> Vec<(&'static str, KpiStatement)> {
+    [
+        ("attempts", Question::Attempts(Grouping::Total)),
+        ("promises made", Question::PromisesMade(Grouping::Total)),
+        ("promise outcomes", Question::PromiseOutcomes),
+        ("payments", Question::Payments),
+        ("portfolio", Question::Portfolio),
+    ]
+    .into_iter()
+    .map(|(name, question)| (name, KpiStatement::new(question, filter)))
+    .collect()
 }
 
 /// The KPI queries of a store. Backends implement [`KpiStore::kpi_rows`]; the other methods
@@ -398,67 +419,47 @@ pub trait KpiStore: Send + Sync {
             .collect()
     }
 
-    /// Sums what was placed and collected per placement month and currency, for the months
-    /// from the range's first to its last.
-    async fn recovery_cohorts(&self, filter: &KpiFilter) -> Result<Vec<CohortTotals>, StoreError> {
-        let rows = self.kpi_rows(&KpiStatement::new(Question::Recovery, filter)).await?;
-        rows.iter()
-            .map(|row| {
-                let mut collected_minor = [0; RECOVERY_HORIZON_DAYS.len()];
-                for (index, collected) in collected_minor.iter_mut().enumerate() {
-                    *collected = row.count(4 + index, "collected_minor")?;
+    /// Reads the figures of the debt snapshots: the aging at the last day, the cure counts,
+    /// the roll totals of each month but the last, and the recovery cohorts placed in the range.
+    async fn portfolio_totals(&self, filter: &KpiFilter) -> Result<PortfolioTotals, StoreError> {
+        let rows = self.kpi_rows(&KpiStatement::new(Question::Portfolio, filter)).await?;
+        let mut totals = PortfolioTotals::default();
+        for row in &rows {
+            match row.text(0, "figure")?.as_deref() {
+                Some("aging") => totals.aging.push(AgingTotals {
+                    bucket: row.bucket(2)?,
+                    currency: row.currency(3)?,
+                    debts: row.count(4, "debts")?,
+                    balance_minor: row.count(5, "balance_minor")?,
+                }),
+                Some("cure") => {
+                    totals.cure = CureCounts { delinquent: row.count(4, "delinquent")?, cured: row.count(5, "cured")? }
                 }
-                Ok(CohortTotals {
-                    month: Month::from_index(row.integer(0, "month")?)?,
-                    currency: row.currency(1)?,
-                    debts: row.count(2, "debts")?,
-                    placed_minor: row.count(3, "placed_minor")?,
-                    collected_minor,
-                })
-            })
-            .collect()
-    }
-
-    /// Counts the debts past due at the start of the range and those of them current at its end.
-    async fn cure_counts(&self, filter: &KpiFilter) -> Result<CureCounts, StoreError> {
-        let rows = self.kpi_rows(&KpiStatement::new(Question::Cure, filter)).await?;
-        match rows.first() {
-            Some(row) => Ok(CureCounts { delinquent: row.count(0, "delinquent")?, cured: row.count(1, "cured")? }),
-            None => Ok(CureCounts::default()),
+                Some("roll") => totals.rolls.push(RollTotals {
+                    month: Month::from_index(row.integer(1, "month")?)?,
+                    bucket: row.bucket(2)?,
+                    currency: row.currency(3)?,
+                    debts: row.count(4, "debts")?,
+                    balance_minor: row.count(5, "balance_minor")?,
+                    rolled_debts: row.count(6, "rolled_debts")?,
+                    rolled_balance_minor: row.count(7, "rolled_balance_minor")?,
+                }),
+                Some("recovery") => {
+                    let mut collected_minor = [0; RECOVERY_HORIZON_DAYS.len()];
+                    for (index, collected) in collected_minor.iter_mut().enumerate() {
+                        *collected = row.count(6 + index, "collected_minor")?;
+                    }
+                    totals.cohorts.push(CohortTotals {
+                        month: Month::from_index(row.integer(1, "month")?)?,
+                        currency: row.currency(3)?,
+                        debts: row.count(4, "debts")?,
+                        placed_minor: row.count(5, "placed_minor")?,
+                        collected_minor,
+                    });
+                }
+                other => return Err(StoreError::Corrupt(format!("unknown portfolio figure {other:?}"))),
+            }
         }
-    }
-
-    /// Counts the debts per aging bucket and currency in each month of the range but the last,
-    /// and those of them one bucket later a month later.
-    async fn roll_totals(&self, filter: &KpiFilter) -> Result<Vec<RollTotals>, StoreError> {
-        let rows = self.kpi_rows(&KpiStatement::new(Question::Roll, filter)).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(RollTotals {
-                    month: Month::from_index(row.integer(0, "month")?)?,
-                    bucket: row.bucket(1)?,
-                    currency: row.currency(2)?,
-                    debts: row.count(3, "debts")?,
-                    balance_minor: row.count(4, "balance_minor")?,
-                    rolled_debts: row.count(5, "rolled_debts")?,
-                    rolled_balance_minor: row.count(6, "rolled_balance_minor")?,
-                })
-            })
-            .collect()
-    }
-
-    /// Counts the debts per aging bucket and currency at the end of the range.
-    async fn aging_totals(&self, filter: &KpiFilter) -> Result<Vec<AgingTotals>, StoreError> {
-        let rows = self.kpi_rows(&KpiStatement::new(Question::Aging, filter)).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AgingTotals {
-                    bucket: row.bucket(0)?,
-                    currency: row.currency(1)?,
-                    debts: row.count(2, "debts")?,
-                    balance_minor: row.count(3, "balance_minor")?,
-                })
-            })
-            .collect()
+        Ok(totals)
     }
 }
