@@ -70,8 +70,8 @@ use cobranza::kpi::{report, CostPer, KpiFilter, KpiReport, Rate, SeriesBy, UsdRa
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
-/// The store above as SQL that SQLite and PostgreSQL both read: instants are RFC 3339 text,
-/// which PostgreSQL parses into TIMESTAMPTZ, and dates are `YYYY-MM-DD`.
+/// Returns the store above as SQL statements that SQLite and PostgreSQL both read. Instants are
+/// RFC 3339 text, which PostgreSQL parses into TIMESTAMPTZ, and dates are `YYYY-MM-DD`.
 fn seed_statements() -> Vec<String> {
     let mut statements = Vec::new();
     for (debtor, country) in [("MX-1", "MX"), ("MX-2", "MX"), ("CL-1", "CL"), ("CL-2", "CL"), ("MX-3", "MX")] {
@@ -461,6 +461,13 @@ async fn march_figures(store: &dyn Store) {
     assert_eq!(report.compliance, None);
 }
 
+/// A recovery cohort as (month, currency, debts, placed, horizons), each horizon as (days,
+/// collected, rate, complete).
+type CohortRow = (Month, Currency, u64, Money, Vec<(u32, Money, Rate, bool)>);
+
+/// A roll rate as (earlier month, earlier bucket, debts rate, balance rate per currency).
+type RollRow = (Month, &'static str, Rate, Vec<(Currency, Rate)>);
+
 /// January to March: the figures that need several months, and what A10, P3, Y5 and Y6 add.
 async fn quarter_figures(store: &dyn Store) {
     let report = kpi_report(store, &quarter()).await;
@@ -486,7 +493,7 @@ async fn quarter_figures(store: &dyn Store) {
     // + 3000. February's CLP cohort: D3 (02-05, 300000), paid Y3 on day 47. Thirty days after
     // each month's last placement (31 January + 29 days, 28 February + 29 days) fall by 31
     // March; 90 days do not.
-    let recovery: Vec<(Month, Currency, u64, Money, Vec<(u32, Money, Rate, bool)>)> = report
+    let recovery: Vec<CohortRow> = report
         .kpis
         .recovery
         .iter()
@@ -536,7 +543,7 @@ async fn quarter_figures(store: &dyn Store) {
     //   D5: January 1-30 (20000, from 01-25), February 31-60 (18000), March 61-90 (18000)
     // January to February: D2 rolls from current; D1 and D5 roll from 1-30.
     // February to March: D2 stays in 1-30; of D1 and D5 in 31-60 only D5 rolls; D3 cures.
-    let rolls: Vec<(Month, &str, Rate, Vec<(Currency, Rate)>)> = report
+    let rolls: Vec<RollRow> = report
         .kpis
         .roll_rates
         .iter()
@@ -753,7 +760,7 @@ async fn series_figures(store: &dyn Store) {
     assert_eq!(by_hour.kpis.calls.dials, 12);
 }
 
-/// A filter that matches nothing gives zero counts and rates without a value.
+/// Checks that a filter matching nothing gives zero counts and rates without a value.
 async fn empty_filter(store: &dyn Store) {
     let filter = KpiFilter { campaign: Some("winter".into()), ..march() };
     let report = kpi_report(store, &filter).await;
