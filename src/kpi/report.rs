@@ -1,4 +1,4 @@
-//! The KPI report: every figure of one filter, read from the store in one pass of queries.
+//! The KPI report: every figure of one filter, read from the store by five concurrent queries.
 
 use std::fmt;
 
