@@ -11,15 +11,19 @@ use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use crate::kpi::cli::{report, KpiArgs};
+use crate::kpi::cli::filter_from_parts;
+use crate::kpi::{report, SeriesBy, UsdRates};
 use crate::server::AppState;
 
-/// The query of `GET /api/kpis`: the same range and filter as `cobranza kpi`.
+/// The query of `GET /api/kpis`: the same range, filters and series as `cobranza kpi`.
 #[derive(Debug, Deserialize)]
 pub struct KpiQuery {
     from: Option<String>,
     to: Option<String>,
     country: Option<String>,
+    campaign: Option<String>,
+    segment: Option<String>,
+    by: Option<String>,
 }
 
 /// `GET /api/kpis`: the KPIs of a range of UTC days, as `cobranza kpi --json` prints them.
@@ -33,19 +37,33 @@ pub async fn kpis(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(
             error(StatusCode::BAD_REQUEST, &format!("{name}={text} is not a date: write it as YYYY-MM-DD"))
         }),
     };
-    let args = match (day("from", &query.from), day("to", &query.to)) {
-        (Ok(from), Ok(to)) => KpiArgs { from, to, country: query.country, json: true },
+    let (from, to) = match (day("from", &query.from), day("to", &query.to)) {
+        (Ok(from), Ok(to)) => (from, to),
         (Err(response), _) | (_, Err(response)) => return response,
     };
-    if let (Some(from), Some(to)) = (args.from, args.to) {
-        if from > to {
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("from={from} is after to={to}: give the earlier day first"),
-            );
-        }
+    let series_by = match query.by.as_deref() {
+        None | Some("") => None,
+        Some("day") => Some(SeriesBy::Day),
+        Some("hour") => Some(SeriesBy::Hour),
+        Some(other) => return error(StatusCode::BAD_REQUEST, &format!("by={other} is invalid: use day or hour")),
+    };
+    let today = state.services.clock.now().date_naive();
+    let filter = filter_from_parts(
+        from,
+        to,
+        query.country.as_deref(),
+        query.campaign.as_deref(),
+        query.segment.as_deref(),
+        today,
+    );
+    if filter.from > filter.to {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("from={} is after to={}: give the earlier day first", filter.from, filter.to),
+        );
     }
-    match report(state.services.store.as_ref(), &args).await {
+    let rates = UsdRates::from_config(&state.services.config);
+    match report(state.services.store.as_ref(), &filter, series_by, &rates).await {
         Ok(report) => Json(report).into_response(),
         Err(failure) => {
             tracing::warn!(error = %failure, "KPI report failed");

@@ -250,4 +250,24 @@ mod tests {
         let error = Config::load(Some(&path)).expect_err("typo rejected");
         assert!(error.to_string().contains("unknown field `sever`"), "{error}");
     }
+
+    #[test]
+    fn non_positive_usd_rate_is_rejected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("site.toml");
+        std::fs::write(&path, "[currencies.usd_per_unit]\nMXN = 0\n").expect("write");
+        let error = Config::load(Some(&path)).expect_err("zero rate rejected");
+        assert!(error.to_string().contains("currencies.usd_per_unit.MXN is 0"), "{error}");
+    }
+
+    #[test]
+    fn usd_rates_read_currency_codes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("site.toml");
+        std::fs::write(&path, "[currencies.usd_per_unit]\nMXN = 0.06\n").expect("write");
+        let config = Config::load(Some(&path)).expect("valid");
+        let rates = &config.currencies.usd_per_unit;
+        assert_eq!(rates.get(&crate::collections::model::Currency::Mxn), Some(&0.06));
+        assert_eq!(rates.get(&crate::collections::model::Currency::Usd), Some(&1.0));
+    }
 }

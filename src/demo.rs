@@ -17,12 +17,11 @@ use crate::clock::Clock;
 use crate::collections::import::parse_portfolio_bytes;
 use crate::collections::model::{Account, AttemptId, Currency, DebtorId, Money, Speaker};
 use crate::collections::sqlite::SqliteStore;
-use crate::collections::store::utc_day_bounds;
 use crate::collections::{NewAttempt, Store};
 use crate::config::Config;
 use crate::cost::{format_dollars, CostLine};
 use crate::dialog::{Language, RuleInterpreter};
-use crate::kpi::{self, Kpis};
+use crate::kpi::{self, KpiFilter, KpiReport, Kpis, UsdRates};
 use crate::providers::Providers;
 use crate::server::{self, AppState, TwilioSettings};
 use crate::speech::stt::SpeechToText;
@@ -103,6 +102,9 @@ pub struct DemoSummary {
     pub wall_seconds: f64,
     pub calls: Vec<CallSummary>,
     pub kpis: Kpis,
+    /// The whole report the summary prints, as `cobranza kpi` would.
+    #[serde(skip)]
+    pub kpi_report: KpiReport,
 }
 
 /// Runs the demo to completion, or until `cancel` resolves (Ctrl-C).
@@ -161,7 +163,7 @@ pub async fn run(options: DemoOptions, cancel: impl std::future::Future<Output =
     let _ = tokio::time::timeout(std::time::Duration::from_secs(30), printer).await;
     server.stop().await;
 
-    let summary = summarise(store.as_ref(), &calls, &reports, options.now, started).await?;
+    let summary = summarise(store.as_ref(), &calls, &reports, options.now, &options.config, started).await?;
     std::fs::write(options.data_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;
     print_summary(&summary);
     println!("\nWrote {}", options.data_dir.join("summary.json").display());
@@ -365,6 +367,7 @@ async fn summarise(
     calls: &[PlannedCall],
     reports: &HashMap<AttemptId, Result<SimulationReport, String>>,
     now: DateTime<Utc>,
+    config: &Config,
     started: Instant,
 ) -> anyhow::Result<DemoSummary> {
     let mut summaries = Vec::new();
@@ -407,20 +410,29 @@ async fn summarise(
         });
     }
 
-    let (from, _) = utc_day_bounds(now.date_naive() - Duration::days(1));
-    let (_, to) = utc_day_bounds(now.date_naive() + Duration::days(1));
-    let attempts = store.attempts_between(from, to).await?;
-    let promises = store.promises_between(from, to + Duration::days(1)).await?;
+    let kpi_report = kpi_report(store, now, config).await?;
     Ok(DemoSummary {
         now,
         wall_seconds: started.elapsed().as_secs_f64(),
         calls: summaries,
-        kpis: kpi::compute(&attempts, &promises),
+        kpis: kpi_report.kpis.clone(),
+        kpi_report,
     })
 }
 
+/// Returns the UTC days the demo's KPIs cover: the day before `now` to the day after, so every
+/// demo call counts whatever the hour.
+pub fn kpi_filter(now: DateTime<Utc>) -> KpiFilter {
+    KpiFilter::days(now.date_naive() - Duration::days(1), now.date_naive() + Duration::days(1))
+}
+
+/// Computes the demo's KPI report, the one `cobranza kpi` prints for [`kpi_filter`]'s days on
+/// the demo's store with the same configuration.
+pub async fn kpi_report(store: &dyn Store, now: DateTime<Utc>, config: &Config) -> anyhow::Result<KpiReport> {
+    Ok(kpi::report(store, &kpi_filter(now), None, &UsdRates::from_config(config)).await?)
+}
+
 fn print_summary(summary: &DemoSummary) {
-    let kpis = &summary.kpis;
     println!("════ Summary ({:.0} s)", summary.wall_seconds);
     for call in &summary.calls {
         let promise = call
@@ -451,5 +463,5 @@ fn print_summary(summary: &DemoSummary) {
             println!("  {:<13} simulated call failed: {error}", "");
         }
     }
-    println!("{kpis}");
+    println!("{}", summary.kpi_report);
 }

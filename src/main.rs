@@ -151,6 +151,24 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Seed a store with synthetic history and time the full KPI report over it. Takes the store
+    /// from --database-url: a postgres:// URL, where it replaces the schema `bench_kpi`, or the
+    /// path of a SQLite file that does not exist yet.
+    Kpi {
+        /// Attempts to seed, over 90 days; the bench also seeds one debtor and debt per 10.
+        #[arg(long, default_value_t = 10_000_000, value_parser = clap::value_parser!(u64).range(10..=100_000_000))]
+        attempts: u64,
+        /// Timed runs of each report after one warm-up run; the median is reported.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+        runs: u32,
+        /// Also print each query's PostgreSQL plan (EXPLAIN ANALYZE) for the full range.
+        #[arg(long)]
+        explain: bool,
+        /// Time the store an earlier run seeded (schema bench_kpi, or the SQLite file) instead of
+        /// seeding it again; --attempts is then ignored.
+        #[arg(long)]
+        reuse: bool,
+    },
     /// The simulated carriers of `bench calls`, run as its child process: reads a plan as JSON on
     /// standard input and writes JSON lines on standard output.
     #[command(hide = true)]
@@ -265,8 +283,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Kpi(args) => {
+            let filter = args.filter(Utc::now().date_naive())?;
             let store = open_store(cli.database_url.as_deref(), &data_dir(cli.data_dir)).await?;
-            let report = cobranza::kpi::cli::report(store.as_ref(), &args).await?;
+            let rates = cobranza::kpi::UsdRates::from_config(&config);
+            let report = cobranza::kpi::report(store.as_ref(), &filter, args.by, &rates).await?;
             println!("{}", cobranza::kpi::cli::render(&report, args.json)?);
             Ok(())
         }
@@ -295,6 +315,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 history.do_not_call.len(),
                 out.display()
             );
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Kpi { attempts, runs, explain, reuse } } => {
+            let location = cli.database_url.context(
+                "bench kpi needs --database-url: a postgres:// URL, or the path of a SQLite file that does not exist yet",
+            )?;
+            let report =
+                bench::kpi::run(bench::kpi::KpiBenchOptions { location, attempts, runs, explain, reuse, config })
+                    .await?;
+            print!("{report}");
             Ok(())
         }
         Command::Understand(_) => unreachable!("main() runs understand before the runtime starts"),

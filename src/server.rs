@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt as _;
 use axum::Router;
@@ -44,6 +45,8 @@ pub struct AppState {
     stream_tokens: Mutex<HashMap<String, AttemptId>>,
     /// The bearer token of `/api/*`; the API is off without one.
     pub api_token: Option<String>,
+    /// Today's KPI gauges of `/metrics`, cached between scrapes.
+    kpi_gauges: crate::kpi::prometheus::KpiGauges,
 }
 
 impl AppState {
@@ -54,7 +57,8 @@ impl AppState {
     /// Builds the state with the JSON API on, behind `api_token` (an empty token turns it off).
     pub fn with_api_token(services: CallServices, twilio: TwilioSettings, api_token: Option<String>) -> Arc<AppState> {
         let api_token = api_token.filter(|token| !token.trim().is_empty());
-        Arc::new(AppState { services, twilio, stream_tokens: Mutex::new(HashMap::new()), api_token })
+        let kpi_gauges = crate::kpi::prometheus::KpiGauges::new(crate::kpi::prometheus::KPI_GAUGE_TTL);
+        Arc::new(AppState { services, twilio, stream_tokens: Mutex::new(HashMap::new()), api_token, kpi_gauges })
     }
 
     pub(crate) fn mint_stream_token(&self, attempt: AttemptId) -> String {
@@ -79,9 +83,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// `GET /metrics`: the Prometheus text exposition. It carries counts and timings, no personal data.
-async fn metrics_text() -> impl axum::response::IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::metrics::metrics().render())
+/// `GET /metrics`: the Prometheus text exposition. It carries counts and timings, no personal data:
+/// the process's metrics, then today's KPI gauges per country.
+async fn metrics_text(State(state): State<Arc<AppState>>) -> impl axum::response::IntoResponse {
+    let today = state.services.clock.now().date_naive();
+    let mut text = crate::metrics::metrics().render();
+    text.push_str(&state.kpi_gauges.render(state.services.store.as_ref(), today).await);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// Serves until `shutdown` completes.

@@ -29,6 +29,7 @@ use cobranza::dialog::nlu::InterpretContext;
 use cobranza::dialog::{Interpretation, Interpreter, Language, RuleInterpreter};
 use cobranza::kpi::compliance::{ComplianceFilter, ComplianceStore, LedgerCounts};
 use cobranza::policy::ContactPolicy;
+use cobranza::kpi::store::{KpiRow, KpiStatement, KpiStore};
 use cobranza::speech::stt::{SpeechToText, SttEvent, SttInput, SttStream};
 use cobranza::speech::tts::{TextToSpeech, TtsStream};
 use cobranza::speech::SpeechError;
@@ -78,6 +79,13 @@ impl ComplianceStore for MemoryStore {
         _policy: &ContactPolicy,
         _filter: &ComplianceFilter,
     ) -> Result<LedgerCounts, StoreError> {
+        Err(unused())
+    }
+}
+
+#[async_trait]
+impl KpiStore for MemoryStore {
+    async fn kpi_rows(&self, _statement: &KpiStatement) -> Result<Vec<KpiRow>, StoreError> {
         Err(unused())
     }
 }

@@ -24,6 +24,7 @@ use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::{Language, RuleInterpreter};
 use cobranza::kpi::compliance::{ComplianceFilter, ComplianceStore, LedgerCounts};
 use cobranza::policy::ContactPolicy;
+use cobranza::kpi::store::{KpiRow, KpiStatement, KpiStore};
 use cobranza::speech::tts::{TextToSpeech, TtsStream};
 use cobranza::speech::SpeechError;
 use cobranza::telephony::{Inbound, Outbound, StreamStart};
@@ -63,6 +64,13 @@ impl ComplianceStore for WrappedStore {
         filter: &ComplianceFilter,
     ) -> Result<LedgerCounts, StoreError> {
         self.0.compliance_counts(policy, filter).await
+    }
+}
+
+#[async_trait]
+impl KpiStore for WrappedStore {
+    async fn kpi_rows(&self, statement: &KpiStatement) -> Result<Vec<KpiRow>, StoreError> {
+        self.0.kpi_rows(statement).await
     }
 }
 

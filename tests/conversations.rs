@@ -64,6 +64,7 @@ use cobranza::dialog::chat::{AccountOverrides, ChatOutcome, ChatSession, ChatSet
 use cobranza::dialog::{DialogSettings, Event, PolicyBook};
 use cobranza::kpi::compliance::{ComplianceFilter, ComplianceStore, LedgerCounts};
 use cobranza::policy::ContactPolicy;
+use cobranza::kpi::store::{KpiRow, KpiStatement, KpiStore};
 
 /// A parsed `.conv` file.
 struct Conversation {
@@ -363,6 +364,13 @@ impl ComplianceStore for FailingWrites {
         filter: &ComplianceFilter,
     ) -> Result<LedgerCounts, StoreError> {
         self.0.compliance_counts(policy, filter).await
+    }
+}
+
+#[async_trait]
+impl KpiStore for FailingWrites {
+    async fn kpi_rows(&self, statement: &KpiStatement) -> Result<Vec<KpiRow>, StoreError> {
+        self.0.kpi_rows(statement).await
     }
 }
 

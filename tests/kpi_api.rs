@@ -8,12 +8,13 @@ use serde_json::Value;
 use cobranza::call::{event_bus, CallServices};
 use cobranza::clock::Clock;
 use cobranza::collections::import::parse_portfolio_bytes;
+use cobranza::collections::model::DebtorId;
 use cobranza::collections::sqlite::SqliteStore;
-use cobranza::collections::Store;
+use cobranza::collections::{NewAttempt, Store};
 use cobranza::config::Config;
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::RuleInterpreter;
-use cobranza::kpi::cli::{report, KpiArgs};
+use cobranza::kpi::{report, KpiFilter, UsdRates};
 use cobranza::server::{self, AppState, TwilioSettings};
 use cobranza::speech::tts::espeak::EspeakTts;
 
@@ -67,13 +68,15 @@ async fn right_token_gets_cli_figures() {
     let api = start(Some("s3cret")).await;
     let (status, _, body) = get(&api, "?from=2026-12-01&to=2026-12-31&country=MX", Some("s3cret")).await;
     assert_eq!(status, StatusCode::OK);
-    let args = KpiArgs {
-        from: chrono::NaiveDate::from_ymd_opt(2026, 12, 1),
-        to: chrono::NaiveDate::from_ymd_opt(2026, 12, 31),
+    let filter = KpiFilter {
         country: Some("MX".into()),
-        json: true,
+        ..KpiFilter::days(
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 31).expect("date"),
+        )
     };
-    let expected = report(api.store.as_ref(), &args).await.expect("report");
+    let rates = UsdRates::from_config(&Config::embedded());
+    let expected = report(api.store.as_ref(), &filter, None, &rates).await.expect("report");
     assert_eq!(body, serde_json::to_value(&expected).expect("serialises"));
     assert_eq!(body["country"], "MX");
 }
@@ -106,4 +109,43 @@ async fn bad_dates_are_rejected() {
     let (status, _, body) = get(&api, "?from=2026-12-05&to=2026-12-01", Some("s3cret")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "from=2026-12-05 is after to=2026-12-01: give the earlier day first");
+}
+
+#[tokio::test]
+async fn filters_and_series_pass_through() {
+    let api = start(Some("s3cret")).await;
+    let query = "?from=2026-12-01&to=2026-12-02&campaign=spring&segment=%20&by=hour";
+    let (status, _, body) = get(&api, query, Some("s3cret")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["campaign"], "spring");
+    assert_eq!(body["segment"], Value::Null);
+    assert_eq!(body["series"]["by"], "hour");
+    assert_eq!(body["series"]["points"].as_array().map(Vec::len), Some(24));
+    assert_eq!(body["kpis"]["dials"], 0);
+}
+
+#[tokio::test]
+async fn unknown_series_is_rejected() {
+    let api = start(Some("s3cret")).await;
+    let (status, _, body) = get(&api, "?by=week", Some("s3cret")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "by=week is invalid: use day or hour");
+}
+
+#[tokio::test]
+async fn metrics_carry_today_kpi_gauges() {
+    let api = start(None).await;
+    let account = api.store.account_by_debtor(&DebtorId("MX-0001".into())).await.expect("read").expect("debtor");
+    let attempt = NewAttempt::outbound(&account, chrono::Utc::now());
+    api.store.create_attempt(&attempt).await.expect("attempt");
+
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let response = client.get(format!("{}/metrics", api.base_url)).send().await.expect("request sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.text().await.expect("body");
+    assert!(body.contains("# TYPE cobranza_kpi_dials gauge\n"), "{body}");
+    assert!(body.contains("\ncobranza_kpi_dials{country=\"MX\"} 1\n"), "{body}");
+    assert!(body.contains("\ncobranza_kpi_connect_rate{country=\"MX\"} 0\n"), "{body}");
+    assert!(!body.contains("cobranza_kpi_promise_to_pay_rate{"), "{body}");
+    assert!(body.contains("# TYPE cobranza_active_calls gauge"), "{body}");
 }

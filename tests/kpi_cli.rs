@@ -1,5 +1,6 @@
 //! `cobranza kpi` against a real SQLite store: the figures it prints are the KPI module's over
-//! the same rows, filtered by date range and country.
+//! the same rows, filtered by date range and country, with series per day and hour, and the
+//! demo summary prints the same report.
 
 use std::process::Command;
 
@@ -10,9 +11,10 @@ use cobranza::collections::import::parse_portfolio_bytes;
 use cobranza::collections::model::{DebtorId, Disposition, Promise};
 use cobranza::collections::sqlite::SqliteStore;
 use cobranza::collections::{AttemptOutcome, NewAttempt, Store};
+use cobranza::config::Config;
 use cobranza::cost::{CostCategory, CostLine};
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
-use cobranza::kpi;
+use cobranza::kpi::{self, KpiFilter, UsdRates};
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, day, hour, 0, 0).single().expect("valid instant")
@@ -72,23 +74,57 @@ fn kpi_json(dir: &std::path::Path, extra: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).expect("one JSON object")
 }
 
+fn kpi_text(dir: &std::path::Path, extra: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_cobranza"))
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("kpi")
+        .args(extra)
+        .output()
+        .expect("cobranza runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+fn day(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("valid date")
+}
+
 #[tokio::test]
 async fn printed_figures_match_kpi_module() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store_with_calls(dir.path()).await;
     let printed = kpi_json(dir.path(), &["--from", "2026-12-01", "--to", "2026-12-02"]);
 
-    let (start, end) = (at(1, 0), at(3, 0));
-    let expected = kpi::compute(
-        &store.attempts_between(start, end).await.expect("read"),
-        &store.promises_between(start, end).await.expect("read"),
-    );
-    assert_eq!(printed["kpis"], serde_json::to_value(&expected).expect("serialises"));
+    let filter = KpiFilter::days(day("2026-12-01"), day("2026-12-02"));
+    let rates = UsdRates::from_config(&Config::embedded());
+    let expected = kpi::report(&store, &filter, None, &rates).await.expect("report");
+    assert_eq!(printed, serde_json::to_value(&expected).expect("serialises"));
     assert_eq!(printed["kpis"]["dials"], 2);
+    assert_eq!(printed["kpis"]["connects"], 2);
+    assert_eq!(printed["kpis"]["contacts"], 2);
+    assert_eq!(printed["kpis"]["right_party_contacts"], 1);
     assert_eq!(printed["kpis"]["promises"], 1);
     assert_eq!(printed["kpis"]["total_cost_micros"], 56_000);
     assert_eq!(printed["kpis"]["average_handle_seconds"], 120.0);
     assert_eq!(printed["kpis"]["cost_per_promise"]["micros"], 56_000);
+    assert_eq!(printed["kpis"]["amount_collected"], serde_json::json!([]));
+    assert_eq!(printed["kpis"]["cost_to_collect"]["value"], Value::Null);
+    assert_eq!(printed["compliance"], Value::Null);
+}
+
+#[tokio::test]
+async fn text_report_states_denominators() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    store_with_calls(dir.path()).await;
+    let text = kpi_text(dir.path(), &["--from", "2026-12-01", "--to", "2026-12-02", "--country", "mx"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "KPIs from 2026-12-01 to 2026-12-02 for country MX");
+    assert_eq!(lines[1], "dials 1, inbound calls 0, connects 1, contacts 1, right-party contacts 1, promises 1");
+    assert_eq!(lines[2], "connect rate 100.0% (1 of 1 dials)");
+    assert_eq!(lines[5], "promise-to-pay rate 100.0% (1 of 1 right-party contacts)");
+    assert!(text.contains("\npromise-kept rate n/a (0 promises due and settled)\n"), "{text}");
+    assert!(text.contains("\ncure rate n/a (0 debts past due at the start)\n"), "{text}");
 }
 
 #[tokio::test]
@@ -112,11 +148,68 @@ async fn aging_counts_every_debt_once() {
     let store = store_with_calls(dir.path()).await;
     let printed = kpi_json(dir.path(), &["--from", "2026-12-01", "--to", "2026-12-02"]);
     let buckets = printed["aging"].as_array().expect("buckets");
-    assert_eq!(buckets.len(), 5);
-    assert_eq!(buckets[0]["label"], "1-30");
+    let labels: Vec<&str> = buckets.iter().map(|bucket| bucket["label"].as_str().expect("label")).collect();
+    assert_eq!(labels, ["current", "1-30", "31-60", "61-90", "91-120", "121-150", "151-180", "181+"]);
     let counted: u64 = buckets.iter().map(|bucket| bucket["debts"].as_u64().expect("count")).sum();
-    let late = store.accounts().await.expect("read").iter().filter(|account| account.debt.days_past_due > 0).count();
-    assert_eq!(counted, late as u64);
+    let accounts = store.accounts().await.expect("read");
+    assert_eq!(counted, accounts.len() as u64);
+    let current = accounts.iter().filter(|account| account.debt.days_past_due == 0).count();
+    assert_eq!(buckets[0]["debts"], current as u64);
+}
+
+#[tokio::test]
+async fn day_series_lists_every_day() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    store_with_calls(dir.path()).await;
+    let printed = kpi_json(dir.path(), &["--from", "2026-12-01", "--to", "2026-12-03", "--by", "day"]);
+    assert_eq!(printed["series"]["by"], "day");
+    let points = printed["series"]["points"].as_array().expect("points");
+    let buckets: Vec<&str> = points.iter().map(|point| point["bucket"].as_str().expect("bucket")).collect();
+    assert_eq!(buckets, ["2026-12-01", "2026-12-02", "2026-12-03"]);
+    let dials: Vec<u64> = points.iter().map(|point| point["dials"].as_u64().expect("dials")).collect();
+    assert_eq!(dials, [1, 1, 0]);
+    assert_eq!(points[0]["promises"], 1);
+    assert_eq!(points[1]["contact_rate"]["value"], 1.0);
+    assert_eq!(points[1]["right_party_contact_rate"]["value"], 0.0);
+}
+
+#[tokio::test]
+async fn hour_series_counts_utc_hours() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    store_with_calls(dir.path()).await;
+    let printed = kpi_json(dir.path(), &["--from", "2026-12-01", "--to", "2026-12-31", "--by", "hour"]);
+    let points = printed["series"]["points"].as_array().expect("points");
+    assert_eq!(points.len(), 24);
+    let dials: Vec<(usize, u64)> = points
+        .iter()
+        .enumerate()
+        .map(|(hour, point)| (hour, point["dials"].as_u64().expect("dials")))
+        .filter(|(_, dials)| *dials > 0)
+        .collect();
+    assert_eq!(dials, [(15, 1), (16, 2)]);
+    assert_eq!(points[16]["bucket"], "16");
+}
+
+/// The demo prints its KPIs with the report `cobranza kpi` prints over the demo's days, so both
+/// show the same figures for the same store.
+#[tokio::test]
+async fn demo_summary_matches_kpi_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = store_with_calls(dir.path()).await;
+    let now = at(1, 16);
+    let config = Config::embedded();
+    let demo_report = cobranza::demo::kpi_report(&store, now, &config).await.expect("demo report");
+    let filter = cobranza::demo::kpi_filter(now);
+    assert_eq!(filter, KpiFilter::days(day("2026-11-30"), day("2026-12-02")));
+
+    let range = ["--from", "2026-11-30", "--to", "2026-12-02"];
+    let text = kpi_text(dir.path(), &range);
+    assert_eq!(text.trim_end(), demo_report.to_string());
+    let printed = kpi_json(dir.path(), &range);
+    assert_eq!(printed, serde_json::to_value(&demo_report).expect("serialises"));
+    assert_eq!(demo_report.kpis.calls.dials, 2);
+    assert_eq!(demo_report.kpis.calls.promises, 1);
+    assert_eq!(demo_report.kpis.calls.total_cost_micros, 56_000);
 }
 
 #[test]

@@ -5,9 +5,13 @@
 //! streams, so the carriers' own work stays out of the server's figures. It reports the server's
 //! CPU time per call-second, resident memory per call, and how the bot's audio arrived at the
 //! carriers: lateness against the 20 ms cadence, frames after an underrun, frames lost.
+//!
+//! `bench kpi` seeds a store with synthetic history and times the KPI report over it.
 
 mod calls;
 pub mod carrier;
+pub mod kpi;
+mod kpi_seed;
 pub mod lateness;
 mod phrases;
 pub mod playout;

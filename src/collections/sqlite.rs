@@ -10,6 +10,7 @@ mod compliance;
 mod decode;
 mod scoring;
 mod history;
+mod kpi;
 
 use std::collections::HashMap;
 use std::path::Path;

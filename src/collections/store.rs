@@ -115,7 +115,9 @@ pub struct ImportCounts {
 /// The collections store. Every write that the bot will confirm to a caller returns only after
 /// it is durable, so "write before you speak" holds for any backend.
 #[async_trait]
-pub trait Store: HistoryStore + ScoreStore + crate::kpi::compliance::ComplianceStore + Send + Sync + 'static {
+pub trait Store:
+    HistoryStore + ScoreStore + crate::kpi::compliance::ComplianceStore + crate::kpi::store::KpiStore + Send + Sync + 'static
+{
     /// Inserts or updates debtors and their debts from validated rows, all in one transaction.
     async fn import_portfolio(&self, rows: &[PortfolioRow]) -> Result<ImportCounts, StoreError>;
 

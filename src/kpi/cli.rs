@@ -1,14 +1,13 @@
 //! `cobranza kpi`: the KPIs over a date range of the store, as text or JSON.
 
-use chrono::{NaiveDate, Utc};
-use serde::Serialize;
+use chrono::{Duration, NaiveDate};
 
-use super::{aging, compute, AgingBucket, Kpis};
-use crate::collections::store::utc_day_bounds;
-use crate::collections::{Attempt, Store, StoredPromise};
+use super::report::KpiReport;
+use super::series::SeriesBy;
+use super::store::KpiFilter;
 
 /// The options of `cobranza kpi`.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct KpiArgs {
     /// First day of the range (YYYY-MM-DD, UTC); by default 30 days before `--to`.
     #[arg(long, value_parser = parse_day)]
@@ -19,6 +18,15 @@ pub struct KpiArgs {
     /// Only debts of this country (ISO 3166-1 alpha-2, e.g. MX).
     #[arg(long)]
     pub country: Option<String>,
+    /// Only attempts of this campaign, the promises they obtained and the debts they reached.
+    #[arg(long)]
+    pub campaign: Option<String>,
+    /// Only attempts of this segment, the promises they obtained and the debts they reached.
+    #[arg(long)]
+    pub segment: Option<String>,
+    /// Also print the call KPIs per UTC day or per UTC hour of the day.
+    #[arg(long, value_enum)]
+    pub by: Option<SeriesBy>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -29,64 +37,82 @@ fn parse_day(text: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("'{text}' is not a date: write it as YYYY-MM-DD, for example 2026-12-02"))
 }
 
-/// The KPIs of one range, with the portfolio's aging distribution.
-#[derive(Debug, Clone, Serialize)]
-pub struct KpiReport {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    pub country: Option<String>,
-    pub kpis: Kpis,
-    pub aging: Vec<AgingBucket>,
+impl KpiArgs {
+    /// Checks the options into a filter. `today` is the default last day.
+    pub fn filter(&self, today: NaiveDate) -> anyhow::Result<KpiFilter> {
+        let filter = filter_from_parts(
+            self.from,
+            self.to,
+            self.country.as_deref(),
+            self.campaign.as_deref(),
+            self.segment.as_deref(),
+            today,
+        );
+        if filter.from > filter.to {
+            anyhow::bail!("--from {} is after --to {}: give the earlier day first", filter.from, filter.to);
+        }
+        Ok(filter)
+    }
 }
 
-/// Reads the range's attempts and promises and computes the report. Dates are UTC days, both
-/// ends included.
-pub async fn report(store: &dyn Store, args: &KpiArgs) -> anyhow::Result<KpiReport> {
-    let to = args.to.unwrap_or_else(|| Utc::now().date_naive());
-    let from = args.from.unwrap_or(to - chrono::Duration::days(30));
-    if from > to {
-        anyhow::bail!("--from {from} is after --to {to}: give the earlier day first");
+/// Builds a filter from a request's optional parts: the last day defaults to `today` and the
+/// first to 30 days before the last. Blank texts count as absent and the country is upper-cased.
+/// The caller checks that the first day is not after the last.
+pub fn filter_from_parts(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    country: Option<&str>,
+    campaign: Option<&str>,
+    segment: Option<&str>,
+    today: NaiveDate,
+) -> KpiFilter {
+    let to = to.unwrap_or(today);
+    let present = |text: Option<&str>| text.map(str::trim).filter(|text| !text.is_empty()).map(str::to_string);
+    KpiFilter {
+        from: from.unwrap_or(to - Duration::days(30)),
+        to,
+        campaign: present(campaign),
+        segment: present(segment),
+        country: present(country).map(|code| code.to_ascii_uppercase()),
     }
-    let (start, _) = utc_day_bounds(from);
-    let (_, end) = utc_day_bounds(to);
-    let country = args.country.as_ref().map(|code| code.trim().to_ascii_uppercase());
-
-    let mut accounts = store.accounts().await?;
-    if let Some(country) = &country {
-        accounts.retain(|account| account.debtor.country == *country);
-    }
-    let debts: std::collections::HashSet<_> = accounts.iter().map(|account| account.debt.id).collect();
-    let attempts: Vec<Attempt> = store
-        .attempts_between(start, end)
-        .await?
-        .into_iter()
-        .filter(|attempt| debts.contains(&attempt.debt_id))
-        .collect();
-    let promises: Vec<StoredPromise> = store
-        .promises_between(start, end)
-        .await?
-        .into_iter()
-        .filter(|stored| debts.contains(&stored.promise.debt_id))
-        .collect();
-
-    Ok(KpiReport { from, to, country, kpis: compute(&attempts, &promises), aging: aging(&accounts) })
 }
 
 /// Formats the report as `cobranza kpi` prints it.
 pub fn render(report: &KpiReport, json: bool) -> anyhow::Result<String> {
     if json {
-        return Ok(serde_json::to_string(report)?);
+        Ok(serde_json::to_string(report)?)
+    } else {
+        Ok(report.to_string())
     }
-    let mut text = format!(
-        "KPIs from {} to {}{}\n{}\naging:",
-        report.from,
-        report.to,
-        report.country.as_ref().map(|country| format!(" for {country}")).unwrap_or_default(),
-        report.kpis
-    );
-    for bucket in &report.aging {
-        let balances: Vec<String> = bucket.balance.iter().map(ToString::to_string).collect();
-        text.push_str(&format!("\n  {:>7} days: {} debts, {}", bucket.label, bucket.debts, balances.join(", ")));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
     }
-    Ok(text)
+
+    #[test]
+    fn range_defaults_to_last_thirty_days() {
+        let filter = filter_from_parts(None, None, None, None, None, day("2026-12-31"));
+        assert_eq!(filter, KpiFilter::days(day("2026-12-01"), day("2026-12-31")));
+    }
+
+    #[test]
+    fn blank_parts_are_absent() {
+        let filter =
+            filter_from_parts(None, Some(day("2026-12-31")), Some(" mx "), Some(""), Some(" "), day("2027-01-05"));
+        assert_eq!(filter.country.as_deref(), Some("MX"));
+        assert_eq!(filter.campaign, None);
+        assert_eq!(filter.segment, None);
+    }
+
+    #[test]
+    fn reversed_options_are_rejected() {
+        let args = KpiArgs { from: Some(day("2026-12-05")), to: Some(day("2026-12-01")), ..KpiArgs::default() };
+        let error = args.filter(day("2026-12-31")).unwrap_err();
+        assert_eq!(error.to_string(), "--from 2026-12-05 is after --to 2026-12-01: give the earlier day first");
+    }
 }

@@ -1,6 +1,6 @@
 //! The `[currencies]` and `[scoring]` tables of the configuration.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use serde::Deserialize;
 
@@ -12,13 +12,13 @@ use crate::collections::model::{Currency, Money};
 #[serde(deny_unknown_fields)]
 pub struct CurrenciesConfig {
     /// US dollars per major unit of each currency, by ISO 4217 code.
-    pub usd_per_unit: BTreeMap<String, f64>,
+    pub usd_per_unit: HashMap<Currency, f64>,
 }
 
 impl CurrenciesConfig {
     /// Converts an amount to US dollars, or `None` when the currency has no rate.
     pub fn to_usd(&self, amount: Money) -> Option<f64> {
-        let rate = self.usd_per_unit.get(amount.currency.code())?;
+        let rate = self.usd_per_unit.get(&amount.currency)?;
         let major = amount.amount_minor as f64 / amount.currency.minor_per_major() as f64;
         Some(major * rate)
     }
@@ -34,7 +34,7 @@ impl CurrenciesConfig {
             Currency::Ars,
             Currency::Brl,
         ] {
-            match self.usd_per_unit.get(currency.code()) {
+            match self.usd_per_unit.get(&currency) {
                 None => return Err(format!("currencies.usd_per_unit has no rate for {currency}: add {currency} = <dollars per unit>")),
                 Some(rate) if !rate.is_finite() || *rate <= 0.0 => {
                     return Err(format!("currencies.usd_per_unit.{currency} is {rate}: use a positive number of dollars per unit"))
