@@ -12,7 +12,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use crate::kpi::cli::filter_from_parts;
-use crate::kpi::{report, SeriesBy, UsdRates};
+use crate::kpi::{report_with_compliance, SeriesBy, UsdRates};
 use crate::server::AppState;
 
 /// The query of `GET /api/kpis`: the same range, filters and series as `cobranza kpi`.
@@ -63,7 +63,14 @@ pub async fn kpis(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(
         );
     }
     let rates = UsdRates::from_config(&state.services.config);
-    match report(state.services.store.as_ref(), &filter, series_by, &rates).await {
+    let policy = match crate::policy::ContactPolicy::embedded() {
+        Ok(policy) => policy,
+        Err(failure) => {
+            tracing::error!(error = %failure, "the compiled-in jurisdiction rules are invalid");
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "the jurisdiction rules could not be read");
+        }
+    };
+    match report_with_compliance(state.services.store.as_ref(), &filter, series_by, &rates, &policy).await {
         Ok(report) => Json(report).into_response(),
         Err(failure) => {
             tracing::warn!(error = %failure, "KPI report failed");

@@ -429,7 +429,8 @@ pub fn kpi_filter(now: DateTime<Utc>) -> KpiFilter {
 /// Computes the demo's KPI report, the one `cobranza kpi` prints for [`kpi_filter`]'s days on
 /// the demo's store with the same configuration.
 pub async fn kpi_report(store: &dyn Store, now: DateTime<Utc>, config: &Config) -> anyhow::Result<KpiReport> {
-    Ok(kpi::report(store, &kpi_filter(now), None, &UsdRates::from_config(config)).await?)
+    let policy = crate::policy::ContactPolicy::embedded()?;
+    Ok(kpi::report_with_compliance(store, &kpi_filter(now), None, &UsdRates::from_config(config), &policy).await?)
 }
 
 fn print_summary(summary: &DemoSummary) {

@@ -286,7 +286,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let filter = args.filter(Utc::now().date_naive())?;
             let store = open_store(cli.database_url.as_deref(), &data_dir(cli.data_dir)).await?;
             let rates = cobranza::kpi::UsdRates::from_config(&config);
-            let report = cobranza::kpi::report(store.as_ref(), &filter, args.by, &rates).await?;
+            let policy = cobranza::policy::ContactPolicy::embedded()?;
+            let report =
+                cobranza::kpi::report_with_compliance(store.as_ref(), &filter, args.by, &rates, &policy).await?;
             println!("{}", cobranza::kpi::cli::render(&report, args.json)?);
             Ok(())
         }

@@ -14,7 +14,7 @@ use cobranza::collections::{NewAttempt, Store};
 use cobranza::config::Config;
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::RuleInterpreter;
-use cobranza::kpi::{report, KpiFilter, UsdRates};
+use cobranza::kpi::{report_with_compliance, KpiFilter, UsdRates};
 use cobranza::server::{self, AppState, TwilioSettings};
 use cobranza::speech::tts::espeak::EspeakTts;
 
@@ -76,7 +76,9 @@ async fn right_token_gets_cli_figures() {
         )
     };
     let rates = UsdRates::from_config(&Config::embedded());
-    let expected = report(api.store.as_ref(), &filter, None, &rates).await.expect("report");
+    let policy = cobranza::policy::ContactPolicy::embedded().expect("compiled-in rules");
+    let expected =
+        report_with_compliance(api.store.as_ref(), &filter, None, &rates, &policy).await.expect("report");
     assert_eq!(body, serde_json::to_value(&expected).expect("serialises"));
     assert_eq!(body["country"], "MX");
 }

@@ -98,7 +98,8 @@ async fn printed_figures_match_kpi_module() {
 
     let filter = KpiFilter::days(day("2026-12-01"), day("2026-12-02"));
     let rates = UsdRates::from_config(&Config::embedded());
-    let expected = kpi::report(&store, &filter, None, &rates).await.expect("report");
+    let policy = cobranza::policy::ContactPolicy::embedded().expect("compiled-in rules");
+    let expected = kpi::report_with_compliance(&store, &filter, None, &rates, &policy).await.expect("report");
     assert_eq!(printed, serde_json::to_value(&expected).expect("serialises"));
     assert_eq!(printed["kpis"]["dials"], 2);
     assert_eq!(printed["kpis"]["connects"], 2);
@@ -110,7 +111,12 @@ async fn printed_figures_match_kpi_module() {
     assert_eq!(printed["kpis"]["cost_per_promise"]["micros"], 56_000);
     assert_eq!(printed["kpis"]["amount_collected"], serde_json::json!([]));
     assert_eq!(printed["kpis"]["cost_to_collect"]["value"], Value::Null);
-    assert_eq!(printed["compliance"], Value::Null);
+    // The two calls in range ran at 10:00 local time (16:00 UTC in Mexico City, 15:00 in Lima):
+    // inside both windows, one call per debt.
+    assert_eq!(printed["compliance"]["counts"]["outbound_attempts"], 2);
+    assert_eq!(printed["compliance"]["counts"]["outside_window"], 0);
+    assert_eq!(printed["compliance"]["counts"]["cap_breaches"], 0);
+    assert_eq!(printed["compliance"]["counts"]["voice_opt_outs"], 0);
 }
 
 #[tokio::test]

@@ -40,7 +40,7 @@ pub mod usd;
 pub use figures::{CallKpis, Kpis, PromiseKept};
 pub use portfolio::{AgingBucket, CohortRecovery, HorizonRecovery, RollRate, AGING_BUCKETS};
 pub use rate::{CostPer, CurrencyRate, Rate};
-pub use report::{report, ComplianceCounters, KpiReport};
+pub use report::{report, report_with_compliance, KpiReport};
 pub use series::{Series, SeriesBy, SeriesPoint};
 pub use store::{Grouping, KpiFilter, KpiStore};
 pub use usd::{CostToCollect, UsdRates};

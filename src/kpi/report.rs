@@ -11,13 +11,10 @@ use super::series::{series, Series, SeriesBy};
 use super::store::{Grouping, KpiFilter, KpiStore};
 use super::usd::{CostToCollect, UsdRates};
 use super::Rate;
+use super::compliance::{compliance_counters, ComplianceCounters, ComplianceFilter};
 use crate::collections::store::StoreError;
-
-/// Counters of contact-policy compliance over the range: attempts outside the legal window,
-/// contact-cap breaches and opt-out latency.
-// TODO: nothing computes these yet, so reports carry `None`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ComplianceCounters {}
+use crate::collections::Store;
+use crate::policy::ContactPolicy;
 
 /// The KPIs of one filter, the aging distribution at its last day and, when asked, a series.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,6 +29,8 @@ pub struct KpiReport {
     /// or from the debts table when it has none.
     pub aging: Vec<AgingBucket>,
     pub series: Option<Series>,
+    /// Attempts outside the legal window, cap breaches and opt-out latency; `None` from
+    /// [`report`], filled by [`report_with_compliance`].
     pub compliance: Option<ComplianceCounters>,
 }
 
@@ -82,6 +81,29 @@ pub async fn report<S: KpiStore + ?Sized>(
     })
 }
 
+/// Computes [`report`] and the compliance counters of the same filter against `policy`.
+pub async fn report_with_compliance(
+    store: &dyn Store,
+    filter: &KpiFilter,
+    series_by: Option<SeriesBy>,
+    rates: &UsdRates,
+    policy: &ContactPolicy,
+) -> Result<KpiReport, StoreError> {
+    let compliance_filter = ComplianceFilter {
+        from: filter.start(),
+        to: filter.end(),
+        country: filter.country.clone(),
+        campaign: filter.campaign.clone(),
+        segment: filter.segment.clone(),
+    };
+    let (mut report, compliance) = tokio::try_join!(
+        report(store, filter, series_by, rates),
+        compliance_counters(store, policy, &compliance_filter),
+    )?;
+    report.compliance = Some(compliance);
+    Ok(report)
+}
+
 impl fmt::Display for KpiReport {
     /// Writes the report as `cobranza kpi` prints it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -96,6 +118,12 @@ impl fmt::Display for KpiReport {
         write!(f, "\n{}\naging:", self.kpis)?;
         for bucket in &self.aging {
             write!(f, "\n  {bucket}")?;
+        }
+        if let Some(compliance) = &self.compliance {
+            write!(f, "\ncompliance:")?;
+            for line in compliance.to_string().lines() {
+                write!(f, "\n  {line}")?;
+            }
         }
         if let Some(series) = &self.series {
             let by = match series.by {
