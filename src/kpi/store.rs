@@ -327,6 +327,12 @@ impl KpiStatement {
     pub fn columns(&self) -> &'static [ColumnKind] {
         sql::columns(self.question)
     }
+
+    /// Tells whether the statement groups every debt's snapshots into one row per debt, which
+    /// is the snapshot figures' statement.
+    pub fn groups_per_debt(&self) -> bool {
+        self.question == Question::Portfolio
+    }
 }
 
 /// Returns every statement of a report over `filter` without a series, each with a short name,

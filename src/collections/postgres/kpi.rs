@@ -14,12 +14,19 @@ use crate::kpi::store::{ColumnKind, KpiRow, KpiStatement, KpiStore, KpiValue, Pa
 /// makes the per-debt aggregations over a million debts spill to disk.
 const KPI_WORK_MEM: &str = "SET LOCAL work_mem = '64MB'";
 
+/// The setting that turns off parallel workers for the snapshot figures' statement, for its
+/// transaction only. Its parallel plan loses what the parallel scan saves in merging a million
+/// per-debt groups in the leader. Its workers also take the cores from the attempts statement,
+/// which the report runs at the same time. Over `cobranza bench kpi`'s seeded store the serial
+/// plan ran about 10% faster alone (see docs/benchmarks.md).
+const SERIAL_PLAN: &str = "SET LOCAL max_parallel_workers_per_gather = 0";
+
 #[async_trait]
 impl KpiStore for PostgresStore {
     async fn kpi_rows(&self, statement: &KpiStatement) -> Result<Vec<KpiRow>, StoreError> {
         let (sql, params) = statement.render(Dialect::Postgres);
         let mut transaction = self.pool.begin().await?;
-        sqlx::query(KPI_WORK_MEM).execute(&mut *transaction).await?;
+        apply_settings(&mut transaction, statement).await?;
         let rows = bind(sqlx::query(&sql), params).fetch_all(&mut *transaction).await?;
         transaction.commit().await?;
         rows.iter().map(|row| decode_row(row, statement.columns())).collect()
@@ -33,12 +40,23 @@ impl PostgresStore {
         let (sql, params) = statement.render(Dialect::Postgres);
         let explain = format!("EXPLAIN (ANALYZE, BUFFERS) {sql}");
         let mut transaction = self.pool.begin().await?;
-        sqlx::query(KPI_WORK_MEM).execute(&mut *transaction).await?;
+        apply_settings(&mut transaction, statement).await?;
         let rows = bind(sqlx::query(&explain), params).fetch_all(&mut *transaction).await?;
         transaction.commit().await?;
         let lines: Vec<String> = rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?;
         Ok(lines.join("\n"))
     }
+}
+
+async fn apply_settings(
+    transaction: &mut sqlx::Transaction<'_, Postgres>,
+    statement: &KpiStatement,
+) -> Result<(), StoreError> {
+    sqlx::query(KPI_WORK_MEM).execute(&mut **transaction).await?;
+    if statement.groups_per_debt() {
+        sqlx::query(SERIAL_PLAN).execute(&mut **transaction).await?;
+    }
+    Ok(())
 }
 
 fn bind(
