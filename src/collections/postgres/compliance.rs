@@ -45,7 +45,10 @@ impl ComplianceStore for PostgresStore {
         filter: &ComplianceFilter,
     ) -> Result<LedgerCounts, StoreError> {
         self.check_compliance(policy, CheckScope::Unchecked).await?;
-        let row = count_query(filter).build().fetch_one(&self.pool).await?;
+        // Unnamed statements are planned with each call's range. A prepared statement would
+        // switch to a generic plan after five calls, which guesses a narrow range and hashes
+        // millions of rows.
+        let row = count_query(filter).build().persistent(false).fetch_one(&self.pool).await?;
         let opt_outs = sqlx::query(OPT_OUT_QUERY)
             .bind(filter.from)
             .bind(filter.to)
