@@ -104,6 +104,9 @@ enum Command {
     /// Print the collections KPIs of a date range from the store, with each figure's
     /// denominator, and the portfolio's aging distribution.
     Kpi(cobranza::kpi::cli::KpiArgs),
+    /// Check the outbound attempts not checked yet against the calling windows, holidays and
+    /// caps, store the flags the compliance counters count, and print how many were flagged.
+    ComplianceCheck(cobranza::kpi::compliance::check::CheckArgs),
     /// Train the propensity-to-pay model on the store's history, rescore every debtor and
     /// print the dial queue; or, with --explain, show what moved one debtor's score.
     Score(cobranza::scoring::cli::ScoreArgs),
@@ -290,6 +293,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let report =
                 cobranza::kpi::report_with_compliance(store.as_ref(), &filter, args.by, &rates, &policy).await?;
             println!("{}", cobranza::kpi::cli::render(&report, args.json)?);
+            Ok(())
+        }
+        Command::ComplianceCheck(args) => {
+            let store = open_store(cli.database_url.as_deref(), &data_dir(cli.data_dir)).await?;
+            println!("{}", cobranza::kpi::compliance::check::run(store.as_ref(), &args).await?);
             Ok(())
         }
         Command::Score(args) => {

@@ -27,7 +27,7 @@ use cobranza::config::Config;
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::nlu::InterpretContext;
 use cobranza::dialog::{Interpretation, Interpreter, Language, RuleInterpreter};
-use cobranza::kpi::compliance::{ComplianceFilter, ComplianceStore, LedgerCounts};
+use cobranza::kpi::compliance::{CheckCounts, CheckScope, ComplianceFilter, ComplianceStore, LedgerCounts};
 use cobranza::policy::ContactPolicy;
 use cobranza::kpi::store::{KpiRow, KpiStatement, KpiStore};
 use cobranza::speech::stt::{SpeechToText, SttEvent, SttInput, SttStream};
@@ -79,6 +79,10 @@ impl ComplianceStore for MemoryStore {
         _policy: &ContactPolicy,
         _filter: &ComplianceFilter,
     ) -> Result<LedgerCounts, StoreError> {
+        Err(unused())
+    }
+
+    async fn check_compliance(&self, _policy: &ContactPolicy, _scope: CheckScope) -> Result<CheckCounts, StoreError> {
         Err(unused())
     }
 }

@@ -22,7 +22,7 @@ use cobranza::collections::{Attempt, AttemptOutcome, NewAttempt, Store, StoreErr
 use cobranza::config::Config;
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::{Language, RuleInterpreter};
-use cobranza::kpi::compliance::{ComplianceFilter, ComplianceStore, LedgerCounts};
+use cobranza::kpi::compliance::{CheckCounts, CheckScope, ComplianceFilter, ComplianceStore, LedgerCounts};
 use cobranza::policy::ContactPolicy;
 use cobranza::kpi::store::{KpiRow, KpiStatement, KpiStore};
 use cobranza::speech::tts::{TextToSpeech, TtsStream};
@@ -64,6 +64,10 @@ impl ComplianceStore for WrappedStore {
         filter: &ComplianceFilter,
     ) -> Result<LedgerCounts, StoreError> {
         self.0.compliance_counts(policy, filter).await
+    }
+
+    async fn check_compliance(&self, policy: &ContactPolicy, scope: CheckScope) -> Result<CheckCounts, StoreError> {
+        self.0.check_compliance(policy, scope).await
     }
 }
 

@@ -15,12 +15,16 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::SqlitePool;
 use sqlx::Connection;
 
+use cobranza::collections::history::cli::{self as history_cli, HistoryCommand};
 use cobranza::collections::import::{NewDebt, PortfolioRow};
 use cobranza::collections::model::{AttemptId, Currency, DebtId, Debtor, DebtorId, Money};
 use cobranza::collections::postgres::PostgresStore;
 use cobranza::collections::sqlite::SqliteStore;
 use cobranza::collections::store::{Direction, NewAttempt, Store};
-use cobranza::kpi::compliance::{compliance_counters, ComplianceCounters, ComplianceFilter, LedgerCounts};
+use cobranza::config::PromisesConfig;
+use cobranza::kpi::compliance::{
+    compliance_counters, CheckCounts, CheckScope, ComplianceCounters, ComplianceFilter, LedgerCounts,
+};
 use cobranza::policy::{window_allows, ContactPolicy};
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -138,6 +142,15 @@ impl Database {
             Database::Postgres(pool) => {
                 sqlx::query(sql).bind(campaign).bind(segment).bind(id.0).execute(pool).await.unwrap();
             }
+        }
+    }
+
+    /// Returns the stored `(outside_window, over_cap)` of the attempt with this call SID.
+    async fn flags(&self, call_sid: &str) -> (Option<bool>, Option<bool>) {
+        let sql = "SELECT outside_window, over_cap FROM attempts WHERE call_sid = $1";
+        match self {
+            Database::Sqlite(pool) => sqlx::query_as(sql).bind(call_sid).fetch_one(pool).await.unwrap(),
+            Database::Postgres(pool) => sqlx::query_as(sql).bind(call_sid).fetch_one(pool).await.unwrap(),
         }
     }
 }
@@ -371,6 +384,167 @@ async fn empty_range_counts_nothing() {
     build_hand_ledger(&backend).await;
     let reversed = ComplianceFilter { from: utc(3, 16, 0, 0), to: utc(3, 2, 0, 0), ..ComplianceFilter::default() };
     assert_eq!(counters(&backend, &reversed).await.counts, LedgerCounts::default());
+}
+
+/// Imports a history and checks the flags of the attempts it wrote. Colombia allows one call
+/// per 24 hours from 07:00 to 19:00 on weekdays (Bogotá is UTC-5), and Mexico has no cap.
+async fn check_history_import(backend: &Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy("tests/fixtures/history-small/portfolio.csv", dir.path().join("portfolio.csv")).unwrap();
+    let attempts = "\
+attempt_ref,account_ref,phone,direction,started_at,ended_at,answered,right_party_contact,disposition,campaign,segment,cost_micros
+F-1,HS-CO-1,+576045550201,outbound,2026-03-04T15:00:00Z,,false,false,no_response,,,0
+F-2,HS-CO-1,+576045550201,outbound,2026-03-04T20:00:00Z,,false,false,no_response,,,0
+F-3,HS-CO-1,+576045550201,outbound,2026-03-05T01:00:00Z,,false,false,no_response,,,0
+F-4,HS-MX-1,+525550200001,outbound,2026-03-02T16:00:00Z,,false,false,no_response,,,0
+F-5,HS-MX-1,+525550200001,inbound,2026-03-03T03:00:00Z,,false,false,no_response,,,0
+";
+    std::fs::write(dir.path().join("attempts.csv"), attempts).unwrap();
+    let command = HistoryCommand::ImportHistory {
+        dir: dir.path().to_path_buf(),
+        as_of: Some(NaiveDate::from_ymd_opt(2026, 3, 31).unwrap()),
+        valid_rows_only: false,
+    };
+    let report = history_cli::run(backend.store.as_ref(), &command, PromisesConfig { grace_days: 3 }, utc(4, 1, 12, 0))
+        .await
+        .unwrap();
+
+    assert!(
+        report.ends_with(
+            "\ncompliance: checked 4 outbound attempts of 2 debts: 2 flagged (1 outside the calling window, \
+             2 over a cap), 4 changed"
+        ),
+        "{report}"
+    );
+    let database = &backend.database;
+    // Wednesday 10:00 in Bogotá: first of the day.
+    assert_eq!(database.flags("F-1").await, (Some(false), Some(false)));
+    // Wednesday 15:00: second within 24 hours.
+    assert_eq!(database.flags("F-2").await, (Some(false), Some(true)));
+    // Wednesday 20:00: after the window closes, and third within 24 hours.
+    assert_eq!(database.flags("F-3").await, (Some(true), Some(true)));
+    // Monday 10:00 in Mexico City.
+    assert_eq!(database.flags("F-4").await, (Some(false), Some(false)));
+    // Inbound attempts are never checked.
+    assert_eq!(database.flags("F-5").await, (None, None));
+}
+
+#[tokio::test]
+async fn history_import_writes_flags_on_sqlite() {
+    check_history_import(&sqlite_backend().await).await;
+}
+
+#[tokio::test]
+async fn history_import_writes_flags_on_postgres() {
+    let backend = postgres_backend("import").await;
+    check_history_import(&backend).await;
+    drop_postgres_backend("import").await;
+}
+
+/// Returns the embedded rules with Colombia's cap raised to 2 calls per 24 hours.
+fn colombia_allows_two_calls() -> ContactPolicy {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string("config/jurisdictions/CO.toml").unwrap();
+    let changed = text.replace("per_debt = [{ attempts = 1, days = 1 }]", "per_debt = [{ attempts = 2, days = 1 }]");
+    assert_ne!(changed, text, "CO.toml no longer has the cap this test raises");
+    std::fs::write(dir.path().join("CO.toml"), changed).unwrap();
+    ContactPolicy::load(Some(dir.path())).unwrap()
+}
+
+/// Checks that a rule change reaches the stored flags only through a check of every attempt.
+/// With two calls a day allowed, Colombia's two cap breaches in the hand ledger disappear.
+async fn check_rule_change(backend: &Backend) {
+    build_hand_ledger(backend).await;
+    check_whole_ledger(backend).await;
+    let store = backend.store.as_ref();
+    let changed = colombia_allows_two_calls();
+
+    let unchecked = store.check_compliance(&changed, CheckScope::Unchecked).await.unwrap();
+    assert_eq!(unchecked, CheckCounts::default());
+    let stale = store.compliance_counts(&changed, &two_weeks()).await.unwrap();
+    assert_eq!(stale.cap_breaches, 7);
+
+    // Every outbound attempt, in range or not: Mexico 3, Colombia 5, Chile 4, New York 5,
+    // Massachusetts 6. The attempts outside the range are inside the window and under the caps.
+    // Chile's call of Sunday 15 March is both outside the window and over the cap, so 10 are
+    // flagged. Only Colombia's two breaches changed.
+    let all = store.check_compliance(&changed, CheckScope::All).await.unwrap();
+    let expected = CheckCounts { debts: 5, attempts: 23, outside_window: 6, over_cap: 5, flagged: 10, changed: 2 };
+    assert_eq!(all, expected);
+    let rechecked = store.compliance_counts(&changed, &two_weeks()).await.unwrap();
+    assert_eq!(rechecked.outbound_attempts, 20);
+    assert_eq!(rechecked.outside_window, 6);
+    assert_eq!(rechecked.cap_breaches, 5);
+}
+
+#[tokio::test]
+async fn rule_change_needs_full_recheck_on_sqlite() {
+    check_rule_change(&sqlite_backend().await).await;
+}
+
+#[tokio::test]
+async fn rule_change_needs_full_recheck_on_postgres() {
+    let backend = postgres_backend("rules").await;
+    check_rule_change(&backend).await;
+    drop_postgres_backend("rules").await;
+}
+
+/// Adds an attempt after a check and counts again, which checks it and the debt's later
+/// attempts. Chile allows one call per 7 days. A call on Tuesday 10 March breaches, because
+/// 4 March is 6 days before, and it makes the call of 11 March a breach too.
+async fn check_late_attempt(backend: &Backend) {
+    build_hand_ledger(backend).await;
+    check_whole_ledger(backend).await;
+    let store = backend.store.as_ref();
+    let debt = debt_of(store, CHILE).await;
+    insert_attempt(store, debt, CHILE, Direction::Outbound, utc(3, 10, 15, 0)).await;
+
+    let counts = counters(backend, &two_weeks()).await.counts;
+    assert_eq!(counts.outbound_attempts, 21);
+    assert_eq!(counts.outside_window, 6);
+    assert_eq!(counts.cap_breaches, 9);
+    assert_eq!(counts.debts_attempted, 5);
+}
+
+#[tokio::test]
+async fn late_attempt_is_counted_checked_on_sqlite() {
+    check_late_attempt(&sqlite_backend().await).await;
+}
+
+#[tokio::test]
+async fn late_attempt_is_counted_checked_on_postgres() {
+    let backend = postgres_backend("late").await;
+    check_late_attempt(&backend).await;
+    drop_postgres_backend("late").await;
+}
+
+/// Moves a debtor to another region and counts again, which checks their attempts again.
+/// Massachusetts allows 2 calls per 7 days, so the New York debtor's call of Monday 9 March,
+/// the third in 7 days, breaches. The call of 15 March has only the one of 9 March within 7
+/// days before it.
+async fn check_moved_debtor(backend: &Backend) {
+    build_hand_ledger(backend).await;
+    check_whole_ledger(backend).await;
+    let store = backend.store.as_ref();
+    let moved = Place { region: "MA", ..NEW_YORK };
+    store.import_portfolio(&[portfolio_row(moved, NEW_YORK.debtor_id)]).await.unwrap();
+
+    let counts = counters(backend, &two_weeks()).await.counts;
+    assert_eq!(counts.outbound_attempts, 20);
+    assert_eq!(counts.outside_window, 6);
+    assert_eq!(counts.cap_breaches, 8);
+}
+
+#[tokio::test]
+async fn moved_debtor_is_rechecked_on_sqlite() {
+    check_moved_debtor(&sqlite_backend().await).await;
+}
+
+#[tokio::test]
+async fn moved_debtor_is_rechecked_on_postgres() {
+    let backend = postgres_backend("moved").await;
+    check_moved_debtor(&backend).await;
+    drop_postgres_backend("moved").await;
 }
 
 /// One random attempt: which debt, when (minutes from the range's start, which may be before

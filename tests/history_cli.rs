@@ -43,7 +43,32 @@ fn import_history_prints_counts() {
          payments: 5 payments (0 already stored)\n\
          do-not-call: 2 numbers (0 already stored)\n\
          as of 2026-03-31: settled 5 promises; 4 changed status\n  \
-         now kept: 1\n  now kept_late: 1\n  now partly_kept: 1\n  now broken: 1\n"
+         now kept: 1\n  now kept_late: 1\n  now partly_kept: 1\n  now broken: 1\n\
+         compliance: checked 5 outbound attempts of 4 debts: 0 flagged (0 outside the calling window, \
+         0 over a cap), 5 changed\n"
+    );
+}
+
+#[test]
+fn compliance_check_rechecks_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let imported = cobranza(dir.path(), &["import-history", HISTORY_SMALL, "--as-of", "2026-03-31"]);
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+
+    // The import checked every attempt, so nothing is left unchecked.
+    let output = cobranza(dir.path(), &["compliance-check"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        stdout(&output),
+        "checked 0 outbound attempts of 0 debts: 0 flagged (0 outside the calling window, 0 over a cap), 0 changed\n"
+    );
+
+    // The 5 outbound calls of the 4 debts, all within the rules and unchanged.
+    let output = cobranza(dir.path(), &["compliance-check", "--all"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        stdout(&output),
+        "checked 5 outbound attempts of 4 debts: 0 flagged (0 outside the calling window, 0 over a cap), 0 changed\n"
     );
 }
 

@@ -1,7 +1,12 @@
 //! Compliance counters over the attempt ledger: calls outside the legal window, calls over a
 //! frequency cap, and calls after a voice opt-out. The rules come from
-//! [`crate::policy::ContactPolicy`]. SQLite streams the ledger through [`tally`]. PostgreSQL
-//! computes the same counts in SQL from the same rules.
+//! [`crate::policy::ContactPolicy`].
+//!
+//! The window and cap figures count flags that [`check`] stores on each outbound attempt, so a
+//! query scans the range once instead of applying the rules to it. Every count first checks
+//! the attempts not checked yet, so the figures include calls made since the last check. The
+//! SQLite store checks attempts with [`tally::AttemptChecker`], and PostgreSQL checks them in
+//! SQL from the same rules.
 //!
 //! An attempt is *in scope* when it is outbound, started in `[from, to)`, and matches the
 //! filter's country (the debtor's), campaign and segment. Inbound calls are never counted.
@@ -19,8 +24,15 @@
 //! Attempts whose start times are equal all count in each other's cap period. A debt's
 //! attempts may belong to different debtors when an import moved the debt, and each attempt is
 //! checked against its own debtor's rules.
+//!
+//! NOTE: stored flags follow the rules of the check that wrote them. After the calling windows,
+//! holidays or caps change, run `cobranza compliance-check --all` (or
+//! [`CheckScope::All`]), or the counts keep the old verdicts.
 
+pub mod check;
 pub mod tally;
+
+pub use check::{CheckCounts, CheckScope};
 
 use std::fmt;
 
@@ -160,13 +172,20 @@ impl fmt::Display for ComplianceCounters {
 /// The store's part of the compliance counters. Every [`Store`] implements it.
 #[async_trait]
 pub trait ComplianceStore: Send + Sync {
-    /// Counts the attempts and opt-outs of `filter` against `policy`. Fails with
-    /// [`StoreError::Corrupt`] when a debtor's country has no rules in `policy`.
+    /// Checks the unchecked attempts against `policy`, then counts the attempts and opt-outs of
+    /// `filter`. Fails with [`StoreError::Corrupt`] when a debtor's country has no rules in
+    /// `policy`.
     async fn compliance_counts(
         &self,
         policy: &ContactPolicy,
         filter: &ComplianceFilter,
     ) -> Result<LedgerCounts, StoreError>;
+
+    /// Recomputes the compliance flags of every outbound attempt of the debts in `scope`
+    /// against `policy` and writes those that changed, in one transaction per batch of debts.
+    /// Fails with [`StoreError::Corrupt`] when a debtor's country has no rules in `policy`, and
+    /// then the batches written before stay written.
+    async fn check_compliance(&self, policy: &ContactPolicy, scope: CheckScope) -> Result<CheckCounts, StoreError>;
 }
 
 /// Computes the compliance counters of `filter` over the store's attempt ledger.

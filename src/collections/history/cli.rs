@@ -9,6 +9,8 @@ use super::{import_do_not_call_file, import_history_dir, import_payments_file, H
 use crate::collections::import::ImportMode;
 use crate::collections::store::Store;
 use crate::config::PromisesConfig;
+use crate::kpi::compliance::CheckScope;
+use crate::policy::ContactPolicy;
 
 /// The history subcommands.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -33,7 +35,8 @@ pub enum HistoryCommand {
         valid_rows_only: bool,
     },
     /// Import a directory of history files: portfolio.csv, and optionally snapshots.csv,
-    /// attempts.csv, promises.csv, payments.csv and do_not_call.csv; then settle every promise.
+    /// attempts.csv, promises.csv, payments.csv and do_not_call.csv. Then settle every promise
+    /// and check the unchecked attempts against the contact rules.
     ImportHistory {
         /// The directory that contains portfolio.csv.
         dir: PathBuf,
@@ -85,7 +88,10 @@ pub async fn run(
             import_do_not_call_file(store, file, settings(*valid_rows_only)).await?.to_string()
         }
         HistoryCommand::ImportHistory { dir, as_of, valid_rows_only } => {
-            import_history_dir(store, dir, *as_of, settings(*valid_rows_only)).await?.to_string()
+            let report = import_history_dir(store, dir, *as_of, settings(*valid_rows_only)).await?;
+            // Checking the new attempts now spares the first compliance count that work.
+            let checked = store.check_compliance(&ContactPolicy::embedded()?, CheckScope::Unchecked).await?;
+            format!("{report}\ncompliance: {checked}")
         }
         HistoryCommand::SettlePromises { as_of } => {
             let as_of = as_of.unwrap_or_else(|| now.date_naive());

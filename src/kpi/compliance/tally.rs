@@ -1,12 +1,12 @@
-//! The compliance counts computed in Rust from streamed ledger rows. The SQLite store feeds it,
-//! and tests use it as the reference for the PostgreSQL queries.
+//! The compliance rules applied in Rust. [`AttemptChecker`] flags streamed ledger rows for the
+//! SQLite store's compliance check, and [`OptOutTally`] counts its opt-out figures.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::{no_rules_error, ComplianceFilter, LedgerCounts};
+use super::{no_rules_error, LedgerCounts};
 use crate::collections::store::StoreError;
 use crate::policy::jurisdiction::RuleSet;
 use crate::policy::{window_allows, ContactPolicy};
@@ -14,49 +14,54 @@ use crate::policy::{window_allows, ContactPolicy};
 /// One outbound attempt of the ledger with its debtor's place, as a store reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerAttempt {
+    pub id: i64,
     pub debt_id: i64,
     pub started_at: DateTime<Utc>,
     pub country: String,
     pub region: String,
     pub time_zone: Tz,
-    pub campaign: Option<String>,
-    pub segment: Option<String>,
+}
+
+/// The compliance check's verdict on one outbound attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptFlags {
+    pub attempt_id: i64,
+    /// The debtor-local start time is outside the calling window, or on a holiday.
+    pub outside_window: bool,
+    /// The attempt exceeded at least one cap of its rules.
+    pub over_cap: bool,
 }
 
 /// An attempt with its rules resolved.
 struct Resolved {
+    id: i64,
     started_at: DateTime<Utc>,
     time_zone: Tz,
     rule_set: usize,
-    in_scope: bool,
 }
 
-/// Counts outside-window attempts and cap breaches from outbound attempts that arrive ordered
-/// by debt, then start time. The rows must include every attempt of a debt that started
-/// within [`ContactPolicy::longest_cap_period`] before `filter.from`, so caps see them.
-pub struct AttemptTally<'a> {
+/// Flags outbound attempts that arrive ordered by debt, then start time. The rows must include
+/// every outbound attempt of each debt pushed, because a cap counts the debt's attempts of any
+/// campaign, segment or debtor.
+pub struct AttemptChecker<'a> {
     policy: &'a ContactPolicy,
     rule_sets: Vec<RuleSet<'a>>,
-    filter: &'a ComplianceFilter,
-    country: Option<String>,
     /// Rule set of each (country, region) seen, so region names are folded once per place.
     places: HashMap<(String, String), usize>,
     debt_id: Option<i64>,
     debt_attempts: Vec<Resolved>,
-    counts: LedgerCounts,
+    flags: Vec<AttemptFlags>,
 }
 
-impl<'a> AttemptTally<'a> {
-    pub fn new(policy: &'a ContactPolicy, filter: &'a ComplianceFilter) -> Self {
-        AttemptTally {
+impl<'a> AttemptChecker<'a> {
+    pub fn new(policy: &'a ContactPolicy) -> Self {
+        AttemptChecker {
             policy,
             rule_sets: policy.rule_sets(),
-            filter,
-            country: filter.country_code(),
             places: HashMap::new(),
             debt_id: None,
             debt_attempts: Vec::new(),
-            counts: LedgerCounts::default(),
+            flags: Vec::new(),
         }
     }
 
@@ -67,24 +72,19 @@ impl<'a> AttemptTally<'a> {
             self.debt_id = Some(attempt.debt_id);
         }
         let rule_set = self.rule_set(&attempt.country, &attempt.region)?;
-        let in_scope = attempt.started_at >= self.filter.from
-            && attempt.started_at < self.filter.to
-            && self.country.as_ref().is_none_or(|country| *country == attempt.country)
-            && matches(&self.filter.campaign, &attempt.campaign)
-            && matches(&self.filter.segment, &attempt.segment);
         self.debt_attempts.push(Resolved {
+            id: attempt.id,
             started_at: attempt.started_at,
             time_zone: attempt.time_zone,
             rule_set,
-            in_scope,
         });
         Ok(())
     }
 
-    /// Returns the counts of the attempts pushed. The opt-out fields are zero.
-    pub fn finish(mut self) -> LedgerCounts {
+    /// Returns the flags of the attempts pushed, in the order they were pushed.
+    pub fn finish(mut self) -> Vec<AttemptFlags> {
         self.close_debt();
-        self.counts
+        self.flags
     }
 
     fn rule_set(&mut self, country: &str, region: &str) -> Result<usize, StoreError> {
@@ -97,36 +97,25 @@ impl<'a> AttemptTally<'a> {
         Ok(index)
     }
 
-    /// Counts the attempts of the debt just finished.
+    /// Flags the attempts of the debt just finished.
     fn close_debt(&mut self) {
         let attempts = std::mem::take(&mut self.debt_attempts);
-        let mut any_in_scope = false;
-        for attempt in attempts.iter().filter(|attempt| attempt.in_scope) {
-            any_in_scope = true;
-            self.counts.outbound_attempts += 1;
+        for attempt in &attempts {
             let rules = self.rule_sets[attempt.rule_set].rules;
             let local = attempt.started_at.with_timezone(&attempt.time_zone).naive_local();
-            if !window_allows(rules, local) {
-                self.counts.outside_window += 1;
-            }
-            let over_a_cap = rules.caps_per_debt.iter().any(|cap| {
+            let over_cap = rules.caps_per_debt.iter().any(|cap| {
                 let window_start = attempt.started_at - cap.period();
                 let through = attempts.partition_point(|other| other.started_at <= attempt.started_at);
                 let before = attempts.partition_point(|other| other.started_at <= window_start);
                 (through - before) as u64 > u64::from(cap.attempts)
             });
-            if over_a_cap {
-                self.counts.cap_breaches += 1;
-            }
-        }
-        if any_in_scope {
-            self.counts.debts_attempted += 1;
+            self.flags.push(AttemptFlags {
+                attempt_id: attempt.id,
+                outside_window: !window_allows(rules, local),
+                over_cap,
+            });
         }
     }
-}
-
-fn matches(expected: &Option<String>, value: &Option<String>) -> bool {
-    expected.as_ref().is_none_or(|expected| value.as_ref() == Some(expected))
 }
 
 /// Counts voice opt-outs and the attempts after them from rows that arrive grouped by opt-out:
@@ -203,79 +192,89 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 3, day, hour, minute, 0).unwrap()
     }
 
-    fn attempt(debt_id: i64, started_at: DateTime<Utc>, country: &str, region: &str, time_zone: Tz) -> LedgerAttempt {
-        LedgerAttempt {
-            debt_id,
-            started_at,
-            country: country.to_string(),
-            region: region.to_string(),
-            time_zone,
-            campaign: None,
-            segment: None,
-        }
+    fn attempt(
+        id: i64,
+        debt_id: i64,
+        started_at: DateTime<Utc>,
+        country: &str,
+        region: &str,
+        time_zone: Tz,
+    ) -> LedgerAttempt {
+        LedgerAttempt { id, debt_id, started_at, country: country.to_string(), region: region.to_string(), time_zone }
     }
 
-    fn march_filter() -> ComplianceFilter {
-        ComplianceFilter { from: utc(2, 0, 0), to: utc(31, 0, 0), ..ComplianceFilter::default() }
-    }
-
-    fn tally(filter: &ComplianceFilter, attempts: Vec<LedgerAttempt>) -> LedgerCounts {
+    /// Returns each attempt's (outside_window, over_cap), in the order given.
+    fn check(attempts: Vec<LedgerAttempt>) -> Vec<(bool, bool)> {
         let policy = ContactPolicy::embedded().unwrap();
-        let mut tally = AttemptTally::new(&policy, filter);
+        let mut checker = AttemptChecker::new(&policy);
         for attempt in attempts {
-            tally.push(attempt).unwrap();
+            checker.push(attempt).unwrap();
         }
-        tally.finish()
+        checker.finish().iter().map(|flags| (flags.outside_window, flags.over_cap)).collect()
     }
 
     #[test]
-    fn cap_counts_attempts_before_range() {
-        // Chile allows one call a week. The call on 1 March is before the range, yet it makes
-        // the call on the 5th the second within 7 days. The call on the 12th is exactly 7 days
-        // after the 5th, so the 5th no longer counts and the 12th is alone in its week.
+    fn cap_period_covers_seven_days() {
+        // Chile allows one call a week. The call on Sunday the 1st is outside the window, and
+        // the call on the 5th is the second within 7 days of it. The call on the 12th is exactly
+        // 7 days after the 5th, so the 5th no longer counts and the 12th is alone in its week.
         let santiago = Tz::America__Santiago;
         let attempts = vec![
-            attempt(1, utc(1, 15, 0), "CL", "Región Metropolitana", santiago),
-            attempt(1, utc(5, 15, 0), "CL", "Región Metropolitana", santiago),
-            attempt(1, utc(12, 15, 0), "CL", "Región Metropolitana", santiago),
+            attempt(1, 1, utc(1, 15, 0), "CL", "Región Metropolitana", santiago),
+            attempt(2, 1, utc(5, 15, 0), "CL", "Región Metropolitana", santiago),
+            attempt(3, 1, utc(12, 15, 0), "CL", "Región Metropolitana", santiago),
         ];
-        let counts = tally(&march_filter(), attempts);
-        assert_eq!(counts.outbound_attempts, 2);
-        assert_eq!(counts.debts_attempted, 1);
-        assert_eq!(counts.cap_breaches, 1);
+        assert_eq!(check(attempts), vec![(true, false), (false, true), (false, false)]);
     }
 
     #[test]
     fn cap_period_excludes_its_start() {
         // Colombia allows one call a day. The second call, exactly 24 hours after the first, is
-        // alone in its period. The third, 6 hours after the second, breaches.
+        // alone in its period. The third, 6 hours after the second, breaches. At 15:00 on a
+        // Wednesday in Bogotá it is inside the window.
         let bogota = Tz::America__Bogota;
         let attempts = vec![
-            attempt(7, utc(3, 14, 0), "CO", "Antioquia", bogota),
-            attempt(7, utc(3, 14, 0) + Duration::hours(24), "CO", "Antioquia", bogota),
-            attempt(7, utc(4, 20, 0), "CO", "Antioquia", bogota),
+            attempt(1, 7, utc(3, 14, 0), "CO", "Antioquia", bogota),
+            attempt(2, 7, utc(3, 14, 0) + Duration::hours(24), "CO", "Antioquia", bogota),
+            attempt(3, 7, utc(4, 20, 0), "CO", "Antioquia", bogota),
         ];
-        let counts = tally(&march_filter(), attempts);
-        assert_eq!(counts.outbound_attempts, 3);
-        assert_eq!(counts.cap_breaches, 1);
+        assert_eq!(check(attempts), vec![(false, false), (false, false), (false, true)]);
     }
 
     #[test]
     fn equal_start_times_breach_together() {
         let bogota = Tz::America__Bogota;
         let attempts = vec![
-            attempt(7, utc(3, 14, 0), "CO", "Antioquia", bogota),
-            attempt(7, utc(3, 14, 0), "CO", "Antioquia", bogota),
+            attempt(1, 7, utc(3, 14, 0), "CO", "Antioquia", bogota),
+            attempt(2, 7, utc(3, 14, 0), "CO", "Antioquia", bogota),
         ];
-        assert_eq!(tally(&march_filter(), attempts).cap_breaches, 2);
+        assert_eq!(check(attempts), vec![(false, true), (false, true)]);
+    }
+
+    #[test]
+    fn debts_are_capped_separately() {
+        // Two debts of one Colombian debtor, each called once on the same morning.
+        let bogota = Tz::America__Bogota;
+        let attempts = vec![
+            attempt(1, 7, utc(3, 14, 0), "CO", "Antioquia", bogota),
+            attempt(2, 8, utc(3, 15, 0), "CO", "Antioquia", bogota),
+        ];
+        assert_eq!(check(attempts), vec![(false, false), (false, false)]);
+    }
+
+    #[test]
+    fn window_uses_debtor_local_time() {
+        // 02:00 UTC on Wednesday 4 March is 21:00 on Tuesday in Bogotá, after the 19:00 close.
+        let bogota = Tz::America__Bogota;
+        let attempts = vec![attempt(1, 7, utc(4, 2, 0), "CO", "Antioquia", bogota)];
+        assert_eq!(check(attempts), vec![(true, false)]);
     }
 
     #[test]
     fn unknown_country_is_an_error() {
         let policy = ContactPolicy::embedded().unwrap();
-        let filter = march_filter();
-        let mut tally = AttemptTally::new(&policy, &filter);
-        let error = tally.push(attempt(1, utc(3, 14, 0), "XX", "", Tz::UTC)).unwrap_err();
+        let mut checker = AttemptChecker::new(&policy);
+        let error = checker.push(attempt(1, 1, utc(3, 14, 0), "XX", "", Tz::UTC)).unwrap_err();
         assert!(error.to_string().contains("a debtor's country is 'XX'"), "{error}");
     }
 
