@@ -3,7 +3,7 @@
 //! logistic regression on those weights gives the probability of a payment. Scores are scaled to
 //! points, and every score comes with the characteristics that moved it.
 //!
-//! This file trains, scores, explains and validates from plain rows; `model` reads the rows from
+//! This file trains, scores, explains and validates from plain rows. `model` reads the rows from
 //! the store's history with a time-based split, and `cli` writes the scores back.
 
 mod bins;

@@ -13,7 +13,7 @@ use crate::dialog::negotiation::Rung;
 /// The compiled-in strategy file, the same as `config/strategy.toml` of the repository.
 const EMBEDDED_STRATEGY: &str = include_str!("../../config/strategy.toml");
 
-/// How likely the debtor is not to pay, from the model's probability of a payment.
+/// The risk that the debtor does not pay, tiered from the model's probability of a payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RiskTier {

@@ -46,7 +46,7 @@ impl CurrenciesConfig {
     }
 }
 
-/// How debtors are scored and ordered for dialling.
+/// The settings of scoring and of the dial queue's order.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScoringConfig {

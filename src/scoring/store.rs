@@ -1,4 +1,4 @@
-//! What scoring reads from and writes to the collections store: each debt's history as of a
+//! Scoring's part of the collections store: each debt's history as of a
 //! date, trained models, and each debtor's latest score.
 
 use async_trait::async_trait;

@@ -2,7 +2,7 @@
 //! payments and monthly delinquency snapshots for the sample portfolio and for invented debtors
 //! like it, written in the formats `cobranza import-history` reads.
 //!
-//! The sample debtors are placed with the agency on the first day; invented ones arrive on the
+//! The sample debtors are placed with the agency on the first day. Invented ones arrive on the
 //! first of each month but the last, so the history has monthly placement cohorts.
 //!
 //! Every debtor has hidden traits drawn once: how reliable they are with money, how often they
@@ -32,7 +32,7 @@ use crate::collections::import::PortfolioRow;
 use crate::collections::model::{Currency, DebtorId, Money};
 use crate::scoring::segment::StrategyBook;
 
-/// What to generate.
+/// The generator's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryOptions {
     pub seed: u64,
@@ -56,7 +56,7 @@ impl Default for HistoryOptions {
 }
 
 impl HistoryOptions {
-    /// The day after the last simulated day: the date of the last snapshot and of the
+    /// Returns the day after the last simulated day: the date of the last snapshot and of the
     /// portfolio's figures.
     pub fn end(&self) -> NaiveDate {
         self.start.checked_add_months(chrono::Months::new(self.months)).expect("end date in range")
@@ -163,7 +163,7 @@ pub fn generate(sample: &[PortfolioRow], options: &HistoryOptions) -> History {
     history
 }
 
-/// The median sample balance per currency, in minor units: the scale of invented balances and
+/// Computes the median sample balance per currency, in minor units: the scale of invented balances and
 /// of the balance effect on paying.
 fn median_balances(sample: &[PortfolioRow]) -> HashMap<Currency, i64> {
     let mut by_currency: HashMap<Currency, Vec<i64>> = HashMap::new();

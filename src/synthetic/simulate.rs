@@ -20,11 +20,11 @@ const PROMISE_WAIT_DAYS: i64 = 3;
 /// A debtor, the debt and the hidden traits that drive the simulation.
 pub(super) struct DebtorPlan {
     pub(super) row: PortfolioRow,
-    /// How reliably the debtor pays and keeps promises, drawn from the standard normal.
+    /// The debtor's reliability in paying and keeping promises, drawn from the standard normal.
     reliability: f64,
-    /// The chance of answering at a good hour.
+    /// The probability that the debtor picks up a call at a preferred hour.
     reach: f64,
-    /// Answers more often from 17:00 than before 13:00.
+    /// Picks up more often from 17:00 than before 13:00.
     answers_evenings: bool,
     /// The number on file belongs to someone else.
     wrong_number: bool,
@@ -37,13 +37,13 @@ pub(super) struct DebtorPlan {
 }
 
 impl DebtorPlan {
-    /// A sample debtor keeps its balance and starts at its portfolio days past due.
+    /// Plans a sample debtor, who keeps the balance and starts at its portfolio days past due.
     pub(super) fn from_sample(row: PortfolioRow, rng: &mut StdRng) -> DebtorPlan {
         let start_days_past_due = row.debt.days_past_due;
         DebtorPlan { start_days_past_due, invent_balance: false, placed_after_months: 0, ..DebtorPlan::traits(row, rng) }
     }
 
-    /// An invented debtor is placed in one of the history's months, at a days past due drawn
+    /// Plans an invented debtor, placed in one of the history's months, at a days past due drawn
     /// from a typical book: most accounts early, a long tail past 180 days.
     pub(super) fn invented(row: PortfolioRow, months: u32, rng: &mut StdRng) -> DebtorPlan {
         let start_days_past_due = match rng.gen_range(0..100) {
@@ -72,7 +72,7 @@ impl DebtorPlan {
     }
 }
 
-/// The product's effect on paying: payroll loans are collected at source, microcredit borrowers
+/// Returns the product's effect on paying: payroll loans are collected at source, microcredit borrowers
 /// are the most stretched.
 fn product_effect(product: &str) -> f64 {
     let product = product.to_lowercase();
@@ -120,7 +120,7 @@ impl Walk<'_> {
     }
 
     /// The monthly log-odds of paying: the hidden reliability and reachability (debtors who
-    /// answer are the engaged ones), then what a model can see directly.
+    /// pick up are the engaged ones), then what a model can see directly.
     fn log_odds(&self) -> f64 {
         let relative_balance = (self.balance.max(1) as f64 / self.median as f64).ln();
         -1.8 + 1.0 * self.plan.reliability + 2.0 * (self.plan.reach - 0.55) - 0.005 * f64::from(self.days_past_due)
@@ -371,7 +371,7 @@ fn talk(
     }
     if walk.plan.wrong_number {
         record.disposition = Disposition::WrongNumber;
-        // Collectors stop dialling a number once someone says it is not the debtor's.
+        // Collectors stop dialling a number once whoever picks up denies it is the debtor's.
         walk.stopped = rng.gen_bool(0.5);
         return rng.gen_range(25..50);
     }

@@ -99,7 +99,7 @@ impl ScoreStore for PostgresStore {
     }
 }
 
-/// What an insert does with a debtor who already has a score: replaces it.
+/// The conflict clause that replaces a debtor's earlier score.
 const UPSERT_SCORES: &str = "ON CONFLICT (debtor_id) DO UPDATE SET model_version = excluded.model_version,
      scored_at = excluded.scored_at, as_of = excluded.as_of, probability = excluded.probability,
      points = excluded.points, expected_value_usd = excluded.expected_value_usd,
