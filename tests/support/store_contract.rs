@@ -1020,10 +1020,13 @@ pub async fn scores_round_trip_in_queue_order(store: &dyn Store) {
     assert_eq!(store.debtor_score(&DebtorId("XX-1".to_string())).await.unwrap(), None);
 
     // A full rescoring drops the debtors it left out.
-    store.replace_all_scores(&[score("MX-0003", 7.0), score("MX-0002", 9.0)]).await.unwrap();
+    // A debtor in every characteristic's best bin has no reasons, stored as none.
+    let bare = DebtorScore { top_reasons: vec![], ..score("MX-0003", 7.0) };
+    store.replace_all_scores(&[bare.clone(), score("MX-0002", 9.0)]).await.unwrap();
     let queue = store.dial_queue(10).await.unwrap();
     let order: Vec<(&str, f64)> = queue.iter().map(|s| (s.debtor_id.0.as_str(), s.expected_value_usd)).collect();
     assert_eq!(order, vec![("MX-0002", 9.0), ("MX-0003", 7.0)]);
+    assert_eq!(queue[1], bare);
     assert_eq!(store.debtor_score(&DebtorId("MX-0001".to_string())).await.unwrap(), None);
 
     assert_eq!(store.latest_model().await.unwrap(), None);

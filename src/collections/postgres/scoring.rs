@@ -79,7 +79,7 @@ impl ScoreStore for PostgresStore {
     async fn replace_all_scores(&self, scores: &[DebtorScore]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM debtor_scores").execute(&mut *tx).await?;
-        insert_scores(&mut tx, scores, "").await?;
+        copy_scores(&mut tx, scores).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -139,6 +139,51 @@ async fn insert_scores(
         .await?;
     }
     Ok(())
+}
+
+/// Scores sent per `COPY` message.
+const COPY_ROWS_PER_MESSAGE: usize = 20_000;
+
+/// Loads scores with `COPY ... FROM STDIN` in CSV, PostgreSQL's bulk path, which loads a
+/// million scores faster than `INSERT` statements do.
+async fn copy_scores(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    scores: &[DebtorScore],
+) -> Result<(), StoreError> {
+    // An unquoted empty CSV field is NULL to COPY; a debtor with no costly reason has an empty
+    // `top_reasons`, which must stay an empty string.
+    let statement = format!(
+        "COPY debtor_scores ({SCORE_COLUMNS}) FROM STDIN
+         WITH (FORMAT csv, FORCE_NOT_NULL (debtor_id, model_version, segment, strategy, top_reasons))"
+    );
+    let mut copy = tx.copy_in_raw(&statement).await?;
+    for chunk in scores.chunks(COPY_ROWS_PER_MESSAGE) {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        for score in chunk {
+            writer
+                .write_record([
+                    score.debtor_id.0.as_str(),
+                    &score.model_version,
+                    &score.scored_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    &score.as_of.to_string(),
+                    &score.probability.to_string(),
+                    &score.points.to_string(),
+                    &score.expected_value_usd.to_string(),
+                    &score.segment,
+                    &score.strategy,
+                    &score.top_reasons.join(";"),
+                ])
+                .map_err(csv_error)?;
+        }
+        let bytes = writer.into_inner().map_err(|error| csv_error(error.into_error().into()))?;
+        copy.send(bytes).await?;
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
+fn csv_error(error: csv::Error) -> StoreError {
+    StoreError::Corrupt(format!("writing scores as CSV for COPY failed: {error}"))
 }
 
 fn corrupt(column: &str, value: &str) -> StoreError {
