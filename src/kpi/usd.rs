@@ -9,21 +9,22 @@ use serde::Serialize;
 use super::Rate;
 use crate::collections::model::{Currency, Money};
 use crate::cost::{format_dollars, MICROS_PER_DOLLAR};
+use crate::scoring::settings::CurrenciesConfig;
 
 /// US dollars per major unit of each currency (peso, sol, dollar), from the configuration's
 /// `[currencies.usd_per_unit]`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UsdRates {
-    per_unit: HashMap<Currency, f64>,
+    currencies: CurrenciesConfig,
 }
 
 impl UsdRates {
-    pub fn new(per_unit: HashMap<Currency, f64>) -> UsdRates {
-        UsdRates { per_unit }
+    pub fn new(usd_per_unit: HashMap<Currency, f64>) -> UsdRates {
+        UsdRates { currencies: CurrenciesConfig { usd_per_unit } }
     }
 
     pub fn from_config(config: &crate::config::Config) -> UsdRates {
-        UsdRates::new(config.currencies.usd_per_unit.clone())
+        UsdRates { currencies: config.currencies.clone() }
     }
 
     /// Converts `amounts` to millionths of a US dollar, each rounded to the nearest. Returns the
@@ -32,12 +33,10 @@ impl UsdRates {
         let mut total = 0_u64;
         let mut unconverted = Vec::new();
         for amount in amounts {
-            let Some(rate) = self.per_unit.get(&amount.currency) else {
-                unconverted.push(amount.currency);
-                continue;
-            };
-            let major = amount.amount_minor as f64 / amount.currency.minor_per_major() as f64;
-            total += (major * rate * MICROS_PER_DOLLAR as f64).round() as u64;
+            match self.currencies.to_usd(*amount) {
+                Some(dollars) => total += (dollars * MICROS_PER_DOLLAR as f64).round() as u64,
+                None => unconverted.push(amount.currency),
+            }
         }
         (total, unconverted)
     }
