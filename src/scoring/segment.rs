@@ -109,7 +109,7 @@ pub enum Tone {
     Firm,
 }
 
-/// What a segment gets: a tone and the rungs of the offer ladder the bot may propose.
+/// A segment's treatment: a tone and the rungs of the offer ladder the bot may propose.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Strategy {
     pub name: String,
@@ -170,7 +170,7 @@ pub enum StrategyError {
 }
 
 impl StrategyBook {
-    /// The compiled-in `config/strategy.toml`.
+    /// Returns the compiled-in `config/strategy.toml`.
     pub fn embedded() -> StrategyBook {
         StrategyBook::parse("config/strategy.toml (embedded)", EMBEDDED_STRATEGY).expect("config/strategy.toml is valid")
     }

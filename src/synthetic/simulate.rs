@@ -119,8 +119,8 @@ impl Walk<'_> {
         Money::new(amount_minor, self.currency())
     }
 
-    /// The monthly log-odds of paying: the hidden reliability and reachability (debtors who
-    /// pick up are the engaged ones), then what a model can see directly.
+    /// Returns the monthly log-odds of paying: the hidden reliability and reachability (debtors
+    /// who pick up are the engaged ones), then what a model can see directly.
     fn log_odds(&self) -> f64 {
         let relative_balance = (self.balance.max(1) as f64 / self.median as f64).ln();
         -1.8 + 1.0 * self.plan.reliability + 2.0 * (self.plan.reach - 0.55) - 0.005 * f64::from(self.days_past_due)
@@ -355,7 +355,7 @@ fn dial(walk: &mut Walk, day: NaiveDate, book: &StrategyBook, rng: &mut StdRng, 
     history.attempts.push(record);
 }
 
-/// Plays the answered call: who answered and how it ended. Returns the call's length in
+/// Plays a call that was picked up: who picked up and how it ended. Returns the call's length in
 /// seconds.
 fn talk(
     walk: &mut Walk,

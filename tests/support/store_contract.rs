@@ -851,7 +851,7 @@ pub async fn history_invalid_row_imports_nothing(store: &dyn Store) {
     assert_eq!(report.portfolio_as_of, day("2026-03-31"));
 }
 
-/// A debt's newest snapshot sets its figures, whichever order snapshots are written in.
+/// Checks that a debt's newest snapshot sets its figures, whichever order snapshots arrive in.
 pub async fn latest_snapshot_sets_debt_figures(store: &dyn Store) {
     let placed = row("MX-0001", "BA-1", Money::new(450_000, Currency::Mxn));
     store.import_portfolio_as_of(&[placed], day("2026-08-01")).await.unwrap();

@@ -66,7 +66,7 @@ impl fmt::Display for HistoryReport {
     }
 }
 
-/// What one file of a history import added to the store.
+/// The rows one file of a history import added to the store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Loaded {
     /// Rows stored by this import.
