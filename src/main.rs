@@ -241,6 +241,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mode = if valid_rows_only { ImportMode::ValidRowsOnly } else { ImportMode::AllOrNothing };
             let as_of = as_of.unwrap_or_else(|| Utc::now().date_naive());
             let report = import_portfolio_file_as_of(store.as_ref(), &file, mode, as_of).await?;
+            // Rebuilding the snapshot figures now spares the next KPI report that work.
+            store.refresh_kpi_summaries().await?;
             println!("{report}");
             Ok(())
         }

@@ -2,9 +2,12 @@
 //!
 //! On PostgreSQL the store lives in the schema `bench_kpi`, which each run drops and recreates
 //! (no other schema is touched). On SQLite it is a new file. The seed (see [`super::kpi_seed`])
-//! runs as SQL inside the database, then the tables are vacuumed and analysed. The full-range
-//! report and a report of the last 30 days each run once to warm the caches, then `runs` times,
-//! and the bench reports the median. One further run times each query alone.
+//! runs as SQL inside the database, then the tables are vacuumed and analysed. The compliance
+//! check then flags the new attempts, and the KPI summaries are rebuilt from every row, each
+//! timed. The full-range report (as `cobranza kpi` prints it, with the compliance counters) and
+//! a report of the last 30 days each run once to warm the caches, then `runs` times, and the
+//! bench reports the median. Further runs time each query alone, the same figures read by
+//! scanning the tables, and a report right after one more hour of calls.
 
 use std::fmt;
 use std::path::Path;
@@ -21,8 +24,11 @@ use crate::collections::postgres::PostgresStore;
 use crate::collections::sqlite::SqliteStore;
 use crate::collections::{is_postgres_url, Store};
 use crate::config::Config;
+use crate::kpi::compliance::{compliance_counters, CheckScope, ComplianceFilter};
 use crate::kpi::store::{report_statements, Grouping, KpiFilter};
-use crate::kpi::{report, KpiReport, UsdRates};
+use crate::kpi::summary::Summary;
+use crate::kpi::{report_with_compliance, KpiReport, UsdRates};
+use crate::policy::ContactPolicy;
 
 /// The PostgreSQL schema the bench owns.
 pub const BENCH_SCHEMA: &str = "bench_kpi";
@@ -59,9 +65,21 @@ pub struct KpiBenchReport {
     pub attempts: u64,
     pub debts: u64,
     pub seed_seconds: f64,
+    /// The compliance check of every unchecked attempt, which a fresh seed leaves for the
+    /// first report, in seconds.
+    pub compliance_check_seconds: f64,
+    /// Rebuilding the hourly attempt counts from every attempt, in seconds.
+    pub attempt_hours_rebuild_seconds: f64,
+    /// Rebuilding the portfolio summaries from every snapshot, in seconds.
+    pub portfolio_rebuild_seconds: f64,
+    /// The attempts added to one hour to time a report that counts that hour again.
+    pub added_attempts: u64,
+    /// The full-range report right after those attempts were added, in milliseconds.
+    pub report_after_new_hour_ms: f64,
     pub full_range: RangeTiming,
     pub last_30_days: RangeTiming,
-    /// Each query of the full-range report run alone, in milliseconds.
+    /// Each query of the full-range report run alone, in milliseconds, then the attempts and
+    /// snapshot figures read by scanning the tables instead of the summaries.
     pub query_ms: Vec<(&'static str, f64)>,
     /// Each query's plan, from `EXPLAIN (ANALYZE, BUFFERS)`, when asked for on PostgreSQL.
     pub plans: Vec<(&'static str, String)>,
@@ -73,6 +91,7 @@ pub async fn run(options: KpiBenchOptions) -> anyhow::Result<KpiBenchReport> {
     let debts = (options.attempts / 10).max(1);
     let seed_started = Instant::now();
     let mut postgres = None;
+    let mut sqlite = None;
     let (backend, store): (&'static str, Box<dyn Store>) = if is_postgres_url(&options.location) {
         let store = if options.reuse {
             reopen_postgres(&options.location).await?
@@ -88,19 +107,60 @@ pub async fn run(options: KpiBenchOptions) -> anyhow::Result<KpiBenchReport> {
         } else {
             seed_sqlite(path, options.attempts, debts).await?
         };
+        sqlite = Some(store.clone());
         ("SQLite", Box::new(store))
     };
     let seed_seconds = seed_started.elapsed().as_secs_f64();
     info!(seed_seconds, reused = options.reuse, "store ready");
+    let backend_store = match (&postgres, &sqlite) {
+        (Some(store), _) => BenchStore::Postgres(store.clone()),
+        (None, Some(store)) => BenchStore::Sqlite(store.clone()),
+        (None, None) => unreachable!("one backend was opened"),
+    };
+
+    // `cobranza kpi` checks unchecked attempts before it counts. After a seed that is all of
+    // them, once.
+    let policy = ContactPolicy::embedded()?;
+    let started = Instant::now();
+    let checked = store.check_compliance(&policy, CheckScope::Unchecked).await?;
+    let compliance_check_seconds = started.elapsed().as_secs_f64();
+    info!(compliance_check_seconds, attempts = checked.attempts, "compliance checked");
+
+    // Marks every hour and the portfolio, so the rebuilds below start from nothing.
+    backend_store.mark_everything().await?;
+    let started = Instant::now();
+    backend_store.refresh(Summary::AttemptHours).await?;
+    let attempt_hours_rebuild_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    backend_store.refresh(Summary::Portfolio).await?;
+    let portfolio_rebuild_seconds = started.elapsed().as_secs_f64();
+    info!(attempt_hours_rebuild_seconds, portfolio_rebuild_seconds, "summaries rebuilt");
 
     let rates = UsdRates::from_config(&options.config);
     let first = NaiveDate::from_ymd_opt(2026, 1, 1).expect("valid date");
     let last = NaiveDate::from_ymd_opt(2026, 3, 31).expect("valid date");
     let full = KpiFilter::days(first, last);
     let recent = KpiFilter::days(last - chrono::Duration::days(29), last);
-    let (full_range, figures) = time_report(store.as_ref(), &full, &rates, options.runs).await?;
-    let (last_30_days, _) = time_report(store.as_ref(), &recent, &rates, options.runs).await?;
-    let query_ms = time_queries(store.as_ref(), &full).await?;
+    let (full_range, figures) = time_report(store.as_ref(), &full, &rates, &policy, options.runs).await?;
+    let (last_30_days, _) = time_report(store.as_ref(), &recent, &rates, &policy, options.runs).await?;
+    let mut query_ms = time_queries(store.as_ref(), &full, &policy).await?;
+    let started = Instant::now();
+    store.attempt_counts_scanned(&full, Grouping::Total).await?;
+    query_ms.push(("attempts scanned", started.elapsed().as_secs_f64() * 1000.0));
+    let started = Instant::now();
+    store.portfolio_totals_scanned(&full).await?;
+    query_ms.push(("portfolio scanned", started.elapsed().as_secs_f64() * 1000.0));
+
+    // One more hour of calls: copies of the attempts of one busy hour, counted by the next
+    // report, then removed again so the seeded store stays as it was.
+    let before: i64 = backend_store.scalar("SELECT COALESCE(MAX(id), 0) FROM attempts").await?;
+    backend_store.execute(&backend_store.copy_hour()).await?;
+    let after: i64 = backend_store.scalar("SELECT COALESCE(MAX(id), 0) FROM attempts").await?;
+    let started = Instant::now();
+    report_with_compliance(store.as_ref(), &full, None, &rates, &policy).await?;
+    let report_after_new_hour_ms = started.elapsed().as_secs_f64() * 1000.0;
+    backend_store.execute(&format!("DELETE FROM attempts WHERE id > {before}")).await?;
+    backend_store.refresh(Summary::AttemptHours).await?;
     let mut plans = Vec::new();
     if let (true, Some(postgres)) = (options.explain, &postgres) {
         for (name, statement) in report_statements(&full) {
@@ -112,12 +172,84 @@ pub async fn run(options: KpiBenchOptions) -> anyhow::Result<KpiBenchReport> {
         attempts: figures.kpis.calls.dials + figures.kpis.calls.inbound_calls,
         debts: figures.aging.iter().map(|bucket| bucket.debts).sum(),
         seed_seconds,
+        compliance_check_seconds,
+        attempt_hours_rebuild_seconds,
+        portfolio_rebuild_seconds,
+        added_attempts: u64::try_from(after - before).unwrap_or(0),
+        report_after_new_hour_ms,
         full_range,
         last_30_days,
         query_ms,
         plans,
         figures,
     })
+}
+
+/// The bench's store by backend, for the statements only the bench runs.
+enum BenchStore {
+    Postgres(PostgresStore),
+    Sqlite(SqliteStore),
+}
+
+impl BenchStore {
+    async fn refresh(&self, summary: Summary) -> anyhow::Result<()> {
+        match self {
+            BenchStore::Postgres(store) => store.refresh_summary(summary).await?,
+            BenchStore::Sqlite(store) => store.refresh_summary(summary).await?,
+        }
+        Ok(())
+    }
+
+    /// Marks every hour of attempts and the portfolio as changed.
+    async fn mark_everything(&self) -> anyhow::Result<()> {
+        let statements = match self {
+            BenchStore::Postgres(_) => [
+                "INSERT INTO kpi_attempt_marks (hour) SELECT DISTINCT date_trunc('hour', started_at, 'UTC') FROM attempts",
+                "INSERT INTO kpi_portfolio_marks DEFAULT VALUES",
+            ],
+            BenchStore::Sqlite(_) => [
+                "INSERT OR IGNORE INTO kpi_attempt_marks (hour) SELECT DISTINCT substr(started_at, 1, 13) FROM attempts",
+                "INSERT OR IGNORE INTO kpi_portfolio_marks (id) VALUES (1)",
+            ],
+        };
+        for statement in statements {
+            self.execute(statement).await?;
+        }
+        Ok(())
+    }
+
+    async fn execute(&self, sql: &str) -> anyhow::Result<()> {
+        match self {
+            BenchStore::Postgres(store) => {
+                sqlx::query(sql).execute(store.pool()).await?;
+            }
+            BenchStore::Sqlite(store) => {
+                sqlx::query(sql).execute(store.pool()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn scalar(&self, sql: &str) -> anyhow::Result<i64> {
+        Ok(match self {
+            BenchStore::Postgres(store) => sqlx::query_scalar(sql).fetch_one(store.pool()).await?,
+            BenchStore::Sqlite(store) => sqlx::query_scalar(sql).fetch_one(store.pool()).await?,
+        })
+    }
+
+    /// Copies the attempts that started on 2026-03-31 from 14:00 to 15:00 UTC.
+    fn copy_hour(&self) -> String {
+        let (from, to) = match self {
+            BenchStore::Postgres(_) => ("TIMESTAMPTZ '2026-03-31T14:00:00Z'", "TIMESTAMPTZ '2026-03-31T15:00:00Z'"),
+            BenchStore::Sqlite(_) => ("'2026-03-31T14'", "'2026-03-31T15'"),
+        };
+        let columns = "debt_id, debtor_id, phone, direction, started_at, answered, ended_at, disposition, \
+                       right_party_contact, cost_micros, campaign, segment";
+        format!(
+            "INSERT INTO attempts ({columns}) SELECT {columns} FROM attempts \
+             WHERE started_at >= {from} AND started_at < {to}"
+        )
+    }
 }
 
 /// Replaces the schema `bench_kpi` with a freshly migrated and seeded store.
@@ -128,6 +260,9 @@ async fn seed_postgres(url: &str, attempts: u64, debts: u64) -> anyhow::Result<P
     let store = PostgresStore::connect_in_schema(url, BENCH_SCHEMA).await?;
 
     let mut seeder = sqlx::PgConnection::connect_with(&options.options([("search_path", BENCH_SCHEMA)])).await?;
+    // No triggers while seeding: marking 10 M attempts' hours from one statement's transition
+    // table would double the seed, and the bench marks everything before it rebuilds anyway.
+    seeder.execute("SET session_replication_role = replica").await?;
     for (step, statement) in postgres_statements(attempts, debts).iter().enumerate() {
         let started = Instant::now();
         seeder.execute(statement.as_str()).await.with_context(|| format!("seed statement {} failed", step + 1))?;
@@ -173,18 +308,20 @@ async fn seed_sqlite(path: &Path, attempts: u64, debts: u64) -> anyhow::Result<S
     Ok(store)
 }
 
-/// Runs the report once to warm up, then `runs` times, and returns the timings and its figures.
+/// Runs the report `cobranza kpi` prints (with the compliance counters) once to warm up, then
+/// `runs` times, and returns the timings and its figures.
 async fn time_report(
     store: &dyn Store,
     filter: &KpiFilter,
     rates: &UsdRates,
+    policy: &ContactPolicy,
     runs: u32,
 ) -> anyhow::Result<(RangeTiming, KpiReport)> {
-    let figures = report(store, filter, None, rates).await?;
+    let figures = report_with_compliance(store, filter, None, rates, policy).await?;
     let mut runs_ms = Vec::new();
     for _ in 0..runs {
         let started = Instant::now();
-        report(store, filter, None, rates).await?;
+        report_with_compliance(store, filter, None, rates, policy).await?;
         runs_ms.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     let mut sorted = runs_ms.clone();
@@ -198,7 +335,11 @@ async fn time_report(
 }
 
 /// Times each query of the report alone, one after another.
-async fn time_queries(store: &dyn Store, filter: &KpiFilter) -> anyhow::Result<Vec<(&'static str, f64)>> {
+async fn time_queries(
+    store: &dyn Store,
+    filter: &KpiFilter,
+    policy: &ContactPolicy,
+) -> anyhow::Result<Vec<(&'static str, f64)>> {
     let mut timings = Vec::new();
     let mut time =
         |name: &'static str, started: Instant| timings.push((name, started.elapsed().as_secs_f64() * 1000.0));
@@ -218,6 +359,10 @@ async fn time_queries(store: &dyn Store, filter: &KpiFilter) -> anyhow::Result<V
     let started = Instant::now();
     store.portfolio_totals(filter).await?;
     time("portfolio", started);
+    let started = Instant::now();
+    let compliance = ComplianceFilter { from: filter.start(), to: filter.end(), ..ComplianceFilter::default() };
+    compliance_counters(store, policy, &compliance).await?;
+    time("compliance counters", started);
     Ok(timings)
 }
 
@@ -235,10 +380,21 @@ impl fmt::Display for KpiBenchReport {
             "{} store: {} attempts, {} debts, seeded in {:.1} s",
             self.backend, self.attempts, self.debts, self.seed_seconds
         )?;
+        writeln!(f, "compliance check of the unchecked attempts: {:.1} s", self.compliance_check_seconds)?;
+        writeln!(
+            f,
+            "summaries rebuilt from every row: attempt hours in {:.1} s, portfolio in {:.1} s",
+            self.attempt_hours_rebuild_seconds, self.portfolio_rebuild_seconds
+        )?;
         writeln!(f, "full KPI report, {}", self.full_range)?;
         writeln!(f, "full KPI report, {}", self.last_30_days)?;
         let queries: Vec<String> = self.query_ms.iter().map(|(name, ms)| format!("{name} {ms:.0} ms")).collect();
         writeln!(f, "each query of the full range alone: {}", queries.join(", "))?;
+        writeln!(
+            f,
+            "full KPI report after {} more attempts in one hour: {:.0} ms",
+            self.added_attempts, self.report_after_new_hour_ms
+        )?;
         for (name, plan) in &self.plans {
             writeln!(f, "\nplan of {name}:\n{plan}")?;
         }

@@ -8,9 +8,9 @@
 
 mod compliance;
 mod decode;
-mod scoring;
 mod history;
 mod kpi;
+mod scoring;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -61,6 +61,11 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// The connection pool, for statements the store has no method for (benchmarks).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`) and
     /// brings the schema up to date. Tables live in the first existing schema of the
     /// connection's `search_path`, which is `public` unless the server, role or URL sets another.

@@ -8,9 +8,9 @@
 
 mod compliance;
 mod decode;
-mod scoring;
 mod history;
 mod kpi;
+mod scoring;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -62,6 +62,11 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// The connection pool, for statements the store has no method for (benchmarks).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Opens the store at `path`, creating the file and its parent directory when missing, and
     /// brings the schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {

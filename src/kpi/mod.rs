@@ -35,6 +35,7 @@ pub mod report;
 pub mod series;
 pub mod sql;
 pub mod store;
+pub mod summary;
 pub mod usd;
 
 pub use figures::{CallKpis, Kpis, PromiseKept};

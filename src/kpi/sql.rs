@@ -11,6 +11,7 @@
 use std::fmt::Write as _;
 
 use super::store::{ColumnKind, Grouping, KpiFilter, Month, Param, Question};
+use super::summary::{self, Summary};
 use super::AGING_BUCKETS;
 
 /// A dial: an attempt we placed, whatever its outcome.
@@ -70,7 +71,7 @@ pub enum Dialect {
 
 impl Dialect {
     /// Returns the UTC day of an instant column, as `YYYY-MM-DD` text.
-    fn utc_day(self, instant: &str) -> String {
+    pub(super) fn utc_day(self, instant: &str) -> String {
         match self {
             Dialect::Sqlite => format!("substr({instant}, 1, 10)"),
             Dialect::Postgres => format!("to_char({instant} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
@@ -78,7 +79,7 @@ impl Dialect {
     }
 
     /// Returns the UTC hour of an instant column, as text from `00` to `23`.
-    fn utc_hour(self, instant: &str) -> String {
+    pub(super) fn utc_hour(self, instant: &str) -> String {
         match self {
             Dialect::Sqlite => format!("substr({instant}, 12, 2)"),
             Dialect::Postgres => format!("to_char({instant} AT TIME ZONE 'UTC', 'HH24')"),
@@ -86,7 +87,7 @@ impl Dialect {
     }
 
     /// Returns the month of a date column, numbered `year × 12 + month − 1` as [`Month::index`] is.
-    fn month_index(self, date: &str) -> String {
+    pub(super) fn month_index(self, date: &str) -> String {
         match self {
             Dialect::Sqlite => {
                 format!("CAST(CAST(substr({date}, 1, 4) AS INTEGER) * 12 + CAST(substr({date}, 6, 2) AS INTEGER) - 1 AS BIGINT)")
@@ -108,7 +109,7 @@ impl Dialect {
     }
 
     /// Returns the date `days` days after a date column.
-    fn plus_days(self, date: &str, days: u32) -> String {
+    pub(super) fn plus_days(self, date: &str, days: u32) -> String {
         match self {
             Dialect::Sqlite => format!("date({date}, '+{days} days')"),
             Dialect::Postgres => format!("({date} + {days})"),
@@ -134,29 +135,43 @@ impl Dialect {
 
 /// The values bound to a statement, numbered `$1`, `$2`, ... in the order they are bound.
 #[derive(Default)]
-struct Params {
-    values: Vec<Param>,
+pub(super) struct Params {
+    pub(super) values: Vec<Param>,
 }
 
 impl Params {
     /// Adds a value and returns its placeholder.
-    fn bind(&mut self, value: Param) -> String {
+    pub(super) fn bind(&mut self, value: Param) -> String {
         self.values.push(value);
         format!("${}", self.values.len())
     }
 }
 
-/// Renders the statement that answers `question` over `filter`, with its bound values.
-pub(crate) fn render(question: Question, filter: &KpiFilter, dialect: Dialect) -> (String, Vec<Param>) {
+/// Renders the statement for `question` over `filter`, with its bound values. It reads the
+/// summary [`summary_of`] names, if any, unless `scan` requests the tables.
+pub(crate) fn render(question: Question, filter: &KpiFilter, scan: bool, dialect: Dialect) -> (String, Vec<Param>) {
     let mut params = Params::default();
-    let sql = match question {
-        Question::Attempts(grouping) => attempts(dialect, filter, grouping, &mut params),
-        Question::PromisesMade(grouping) => promises_made(dialect, filter, grouping, &mut params),
-        Question::PromiseOutcomes => promise_outcomes(filter, &mut params),
-        Question::Payments => payments(filter, &mut params),
-        Question::Portfolio => portfolio(dialect, filter, &mut params),
+    let summary = if scan { None } else { summary_of(question, filter) };
+    let sql = match (question, summary) {
+        (Question::Attempts(grouping), Some(_)) => summary::attempts(dialect, filter, grouping, &mut params),
+        (Question::Attempts(grouping), None) => attempts(dialect, filter, grouping, &mut params),
+        (Question::PromisesMade(grouping), _) => promises_made(dialect, filter, grouping, &mut params),
+        (Question::PromiseOutcomes, _) => promise_outcomes(filter, &mut params),
+        (Question::Payments, _) => payments(filter, &mut params),
+        (Question::Portfolio, Some(_)) => summary::portfolio(dialect, filter, &months_of(filter), &mut params),
+        (Question::Portfolio, None) => portfolio(dialect, filter, &mut params),
     };
     (sql, params.values)
+}
+
+/// Returns the summary that has the figures of `question` over `filter`. Attempts always have
+/// one. The snapshot figures have one unless a campaign or segment narrows the debts.
+pub(crate) fn summary_of(question: Question, filter: &KpiFilter) -> Option<Summary> {
+    match question {
+        Question::Attempts(_) => Some(Summary::AttemptHours),
+        Question::Portfolio if !filter.narrows_attempts() => Some(Summary::Portfolio),
+        _ => None,
+    }
 }
 
 /// Returns the result columns of the statement that answers `question`.
@@ -216,11 +231,14 @@ fn attempt_range_conditions(filter: &KpiFilter, params: &mut Params) -> Vec<Stri
     conditions
 }
 
-/// Conditions on an attempt `a` of the filter, including its debt's country.
+/// Conditions on an attempt `a` of the filter, including its debtor's country.
 fn attempt_conditions(filter: &KpiFilter, params: &mut Params) -> Vec<String> {
     let mut conditions = attempt_range_conditions(filter, params);
     if let Some(country) = &filter.country {
-        conditions.push(format!("a.debt_id IN ({})", country_debts(country, params)));
+        let country = params.bind(Param::Text(country.clone()));
+        conditions.push(format!(
+            "a.debtor_id IN (SELECT country_debtor.id FROM debtors AS country_debtor WHERE country_debtor.country = {country})"
+        ));
     }
     conditions
 }
@@ -247,6 +265,12 @@ fn grouping_parts(dialect: Dialect, grouping: Grouping, table: &str, instant: &s
         Grouping::Total => ("CAST(NULL AS TEXT)".to_string(), String::new(), String::new()),
         Grouping::Day => (dialect.utc_day(instant), String::new(), "GROUP BY 1".to_string()),
         Grouping::HourOfDay => (dialect.utc_hour(instant), String::new(), "GROUP BY 1".to_string()),
+        // An attempt's country is its debtor's. A promise's is its debt's debtor's.
+        Grouping::Country if table == "a" => (
+            "group_debtor.country".to_string(),
+            "JOIN debtors AS group_debtor ON group_debtor.id = a.debtor_id".to_string(),
+            "GROUP BY 1".to_string(),
+        ),
         Grouping::Country => (
             "group_debtor.country".to_string(),
             format!(
@@ -546,8 +570,10 @@ mod tests {
             Question::Payments,
             Question::Portfolio,
         ] {
-            for dialect in [Dialect::Sqlite, Dialect::Postgres] {
-                let (sql, params) = render(question, &filter, dialect);
+            for (dialect, scan) in
+                [Dialect::Sqlite, Dialect::Postgres].into_iter().flat_map(|d| [(d, false), (d, true)])
+            {
+                let (sql, params) = render(question, &filter, scan, dialect);
                 for number in 1..=params.len() {
                     assert!(sql.contains(&format!("${number}")), "{question:?} lacks ${number}: {sql}");
                 }
@@ -557,13 +583,33 @@ mod tests {
     }
 
     #[test]
+    fn summary_choice_by_filter() {
+        let days = KpiFilter::days(
+            chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
+        );
+        let in_country = KpiFilter { country: Some("CO".into()), ..days.clone() };
+        let in_segment = KpiFilter { segment: Some("late".into()), ..days.clone() };
+        assert_eq!(summary_of(Question::Attempts(Grouping::Day), &in_segment), Some(Summary::AttemptHours));
+        assert_eq!(summary_of(Question::Portfolio, &in_country), Some(Summary::Portfolio));
+        assert_eq!(summary_of(Question::Portfolio, &in_segment), None);
+        assert_eq!(summary_of(Question::Payments, &days), None);
+        let (sql, _) = render(Question::Portfolio, &in_country, false, Dialect::Postgres);
+        assert!(sql.contains("FROM kpi_aging_changes"), "{sql}");
+        assert!(!sql.contains("debt_snapshots"), "{sql}");
+        let (sql, _) = render(Question::Portfolio, &in_country, true, Dialect::Postgres);
+        assert!(sql.contains("FROM debt_snapshots"), "{sql}");
+        assert!(!sql.contains("kpi_"), "{sql}");
+    }
+
+    #[test]
     fn dialects_differ_only_in_dates() {
         let filter = KpiFilter::days(
             chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
             chrono::NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
         );
-        let (sqlite, _) = render(Question::PromiseOutcomes, &filter, Dialect::Sqlite);
-        let (postgres, _) = render(Question::PromiseOutcomes, &filter, Dialect::Postgres);
+        let (sqlite, _) = render(Question::PromiseOutcomes, &filter, false, Dialect::Sqlite);
+        let (postgres, _) = render(Question::PromiseOutcomes, &filter, false, Dialect::Postgres);
         assert_eq!(sqlite, postgres);
     }
 }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::sql::{self, Dialect, RECOVERY_HORIZON_DAYS};
+use super::summary::Summary;
 use crate::collections::model::Currency;
 use crate::collections::store::{utc_day_bounds, StoreError};
 
@@ -231,6 +232,8 @@ pub struct AgingTotals {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Param {
     Instant(DateTime<Utc>),
+    /// The UTC hour an instant falls in, as the attempt summary stores hours.
+    Hour(DateTime<Utc>),
     Day(NaiveDate),
     Text(String),
     Integer(i64),
@@ -311,16 +314,33 @@ pub(crate) enum Question {
 pub struct KpiStatement {
     question: Question,
     filter: KpiFilter,
+    /// Reading the tables even where a summary has the figures.
+    scan: bool,
 }
 
 impl KpiStatement {
     pub(crate) fn new(question: Question, filter: &KpiFilter) -> KpiStatement {
-        KpiStatement { question, filter: filter.clone() }
+        KpiStatement { question, filter: filter.clone(), scan: false }
+    }
+
+    /// Returns the same statement reading the tables instead of the summaries.
+    pub fn scanning(mut self) -> KpiStatement {
+        self.scan = true;
+        self
     }
 
     /// Renders the statement in `dialect`, with the values of its `$1`, `$2`, ... placeholders.
     pub fn render(&self, dialect: Dialect) -> (String, Vec<Param>) {
-        sql::render(self.question, &self.filter, dialect)
+        sql::render(self.question, &self.filter, self.scan, dialect)
+    }
+
+    /// Returns the summary the statement reads, which its backend brings up to date first.
+    pub fn summary(&self) -> Option<Summary> {
+        if self.scan {
+            None
+        } else {
+            sql::summary_of(self.question, &self.filter)
+        }
     }
 
     /// Returns the types of the result's columns, in order.
@@ -331,7 +351,7 @@ impl KpiStatement {
     /// Tells whether the statement groups every debt's snapshots into one row per debt, which
     /// is the snapshot figures' statement.
     pub fn groups_per_debt(&self) -> bool {
-        self.question == Question::Portfolio
+        self.question == Question::Portfolio && self.summary().is_none()
     }
 }
 
@@ -362,21 +382,27 @@ pub trait KpiStore: Send + Sync {
     /// that [`Grouping::Total`] always returns one row.
     async fn attempt_counts(&self, filter: &KpiFilter, grouping: Grouping) -> Result<Vec<AttemptCounts>, StoreError> {
         let rows = self.kpi_rows(&KpiStatement::new(Question::Attempts(grouping), filter)).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AttemptCounts {
-                    group: row.text(0, "group")?,
-                    dials: row.count(1, "dials")?,
-                    inbound_calls: row.count(2, "inbound_calls")?,
-                    connects: row.count(3, "connects")?,
-                    contacts: row.count(4, "contacts")?,
-                    right_party_contacts: row.count(5, "right_party_contacts")?,
-                    handled_calls: row.count(6, "handled_calls")?,
-                    handle_millis: row.count(7, "handle_millis")?,
-                    cost_micros: row.count(8, "cost_micros")?,
-                })
-            })
-            .collect()
+        decode_attempt_counts(&rows)
+    }
+
+    /// Brings the KPI summaries up to date now, so the next report does not pay for a large
+    /// import. Reading a summary refreshes it first, so this reads each for one day.
+    async fn refresh_kpi_summaries(&self) -> Result<(), StoreError> {
+        let today = KpiFilter::days(Utc::now().date_naive(), Utc::now().date_naive());
+        self.attempt_counts(&today, Grouping::Total).await?;
+        self.portfolio_totals(&today).await?;
+        Ok(())
+    }
+
+    /// Counts as [`KpiStore::attempt_counts`] does, from the attempts table instead of the
+    /// hourly summary. Tests compare the two.
+    async fn attempt_counts_scanned(
+        &self,
+        filter: &KpiFilter,
+        grouping: Grouping,
+    ) -> Result<Vec<AttemptCounts>, StoreError> {
+        let rows = self.kpi_rows(&KpiStatement::new(Question::Attempts(grouping), filter).scanning()).await?;
+        decode_attempt_counts(&rows)
     }
 
     /// Counts and sums the promises created in the range per group and currency.
@@ -429,43 +455,72 @@ pub trait KpiStore: Send + Sync {
     /// the roll totals of each month but the last, and the recovery cohorts placed in the range.
     async fn portfolio_totals(&self, filter: &KpiFilter) -> Result<PortfolioTotals, StoreError> {
         let rows = self.kpi_rows(&KpiStatement::new(Question::Portfolio, filter)).await?;
-        let mut totals = PortfolioTotals::default();
-        for row in &rows {
-            match row.text(0, "figure")?.as_deref() {
-                Some("aging") => totals.aging.push(AgingTotals {
-                    bucket: row.bucket(2)?,
-                    currency: row.currency(3)?,
-                    debts: row.count(4, "debts")?,
-                    balance_minor: row.count(5, "balance_minor")?,
-                }),
-                Some("cure") => {
-                    totals.cure = CureCounts { delinquent: row.count(4, "delinquent")?, cured: row.count(5, "cured")? }
-                }
-                Some("roll") => totals.rolls.push(RollTotals {
-                    month: Month::from_index(row.integer(1, "month")?)?,
-                    bucket: row.bucket(2)?,
-                    currency: row.currency(3)?,
-                    debts: row.count(4, "debts")?,
-                    balance_minor: row.count(5, "balance_minor")?,
-                    rolled_debts: row.count(6, "rolled_debts")?,
-                    rolled_balance_minor: row.count(7, "rolled_balance_minor")?,
-                }),
-                Some("recovery") => {
-                    let mut collected_minor = [0; RECOVERY_HORIZON_DAYS.len()];
-                    for (index, collected) in collected_minor.iter_mut().enumerate() {
-                        *collected = row.count(6 + index, "collected_minor")?;
-                    }
-                    totals.cohorts.push(CohortTotals {
-                        month: Month::from_index(row.integer(1, "month")?)?,
-                        currency: row.currency(3)?,
-                        debts: row.count(4, "debts")?,
-                        placed_minor: row.count(5, "placed_minor")?,
-                        collected_minor,
-                    });
-                }
-                other => return Err(StoreError::Corrupt(format!("unknown portfolio figure {other:?}"))),
-            }
-        }
-        Ok(totals)
+        decode_portfolio_totals(&rows)
     }
+
+    /// Reads as [`KpiStore::portfolio_totals`] does, from the snapshots instead of the
+    /// portfolio summaries. Tests compare the two.
+    async fn portfolio_totals_scanned(&self, filter: &KpiFilter) -> Result<PortfolioTotals, StoreError> {
+        let rows = self.kpi_rows(&KpiStatement::new(Question::Portfolio, filter).scanning()).await?;
+        decode_portfolio_totals(&rows)
+    }
+}
+
+fn decode_portfolio_totals(rows: &[KpiRow]) -> Result<PortfolioTotals, StoreError> {
+    let mut totals = PortfolioTotals::default();
+    for row in rows {
+        match row.text(0, "figure")?.as_deref() {
+            Some("aging") => totals.aging.push(AgingTotals {
+                bucket: row.bucket(2)?,
+                currency: row.currency(3)?,
+                debts: row.count(4, "debts")?,
+                balance_minor: row.count(5, "balance_minor")?,
+            }),
+            Some("cure") => {
+                totals.cure = CureCounts { delinquent: row.count(4, "delinquent")?, cured: row.count(5, "cured")? }
+            }
+            Some("roll") => totals.rolls.push(RollTotals {
+                month: Month::from_index(row.integer(1, "month")?)?,
+                bucket: row.bucket(2)?,
+                currency: row.currency(3)?,
+                debts: row.count(4, "debts")?,
+                balance_minor: row.count(5, "balance_minor")?,
+                rolled_debts: row.count(6, "rolled_debts")?,
+                rolled_balance_minor: row.count(7, "rolled_balance_minor")?,
+            }),
+            Some("recovery") => {
+                let mut collected_minor = [0; RECOVERY_HORIZON_DAYS.len()];
+                for (index, collected) in collected_minor.iter_mut().enumerate() {
+                    *collected = row.count(6 + index, "collected_minor")?;
+                }
+                totals.cohorts.push(CohortTotals {
+                    month: Month::from_index(row.integer(1, "month")?)?,
+                    currency: row.currency(3)?,
+                    debts: row.count(4, "debts")?,
+                    placed_minor: row.count(5, "placed_minor")?,
+                    collected_minor,
+                });
+            }
+            other => return Err(StoreError::Corrupt(format!("unknown portfolio figure {other:?}"))),
+        }
+    }
+    Ok(totals)
+}
+
+fn decode_attempt_counts(rows: &[KpiRow]) -> Result<Vec<AttemptCounts>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            Ok(AttemptCounts {
+                group: row.text(0, "group")?,
+                dials: row.count(1, "dials")?,
+                inbound_calls: row.count(2, "inbound_calls")?,
+                connects: row.count(3, "connects")?,
+                contacts: row.count(4, "contacts")?,
+                right_party_contacts: row.count(5, "right_party_contacts")?,
+                handled_calls: row.count(6, "handled_calls")?,
+                handle_millis: row.count(7, "handle_millis")?,
+                cost_micros: row.count(8, "cost_micros")?,
+            })
+        })
+        .collect()
 }

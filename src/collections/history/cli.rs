@@ -82,7 +82,10 @@ pub async fn run(
         |valid_rows_only| HistoryImportSettings { mode: mode(valid_rows_only), now, grace_days: promises.grace_days };
     let report = match command {
         HistoryCommand::ImportPayments { file, valid_rows_only } => {
-            import_payments_file(store, file, settings(*valid_rows_only)).await?.to_string()
+            let report = import_payments_file(store, file, settings(*valid_rows_only)).await?;
+            // Counting the recovery figures again now spares the next report that work.
+            store.refresh_kpi_summaries().await?;
+            report.to_string()
         }
         HistoryCommand::ImportDnc { file, valid_rows_only } => {
             import_do_not_call_file(store, file, settings(*valid_rows_only)).await?.to_string()
@@ -91,6 +94,7 @@ pub async fn run(
             let report = import_history_dir(store, dir, *as_of, settings(*valid_rows_only)).await?;
             // Checking the new attempts now spares the first compliance count that work.
             let checked = store.check_compliance(&ContactPolicy::embedded()?, CheckScope::Unchecked).await?;
+            store.refresh_kpi_summaries().await?;
             format!("{report}\ncompliance: {checked}")
         }
         HistoryCommand::SettlePromises { as_of } => {

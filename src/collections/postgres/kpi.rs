@@ -2,6 +2,7 @@
 //! the rows.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{Postgres, Row};
 
@@ -9,6 +10,7 @@ use super::PostgresStore;
 use crate::collections::store::StoreError;
 use crate::kpi::sql::Dialect;
 use crate::kpi::store::{ColumnKind, KpiRow, KpiStatement, KpiStore, KpiValue, Param};
+use crate::kpi::summary::{attempt_hours_refresh, hour_ranges, portfolio_refresh, Summary};
 
 /// Memory for each sort and hash of a KPI query, for its transaction only. The default 4 MB
 /// makes the per-debt aggregations over a million debts spill to disk.
@@ -24,6 +26,9 @@ const SERIAL_PLAN: &str = "SET LOCAL max_parallel_workers_per_gather = 0";
 #[async_trait]
 impl KpiStore for PostgresStore {
     async fn kpi_rows(&self, statement: &KpiStatement) -> Result<Vec<KpiRow>, StoreError> {
+        if let Some(summary) = statement.summary() {
+            self.refresh_summary(summary).await?;
+        }
         let (sql, params) = statement.render(Dialect::Postgres);
         let mut transaction = self.pool.begin().await?;
         apply_settings(&mut transaction, statement).await?;
@@ -34,6 +39,55 @@ impl KpiStore for PostgresStore {
 }
 
 impl PostgresStore {
+    /// Brings `summary` up to date with what its triggers marked. One refresh of each summary
+    /// runs at a time across every node, under an advisory lock.
+    pub async fn refresh_summary(&self, summary: Summary) -> Result<(), StoreError> {
+        match summary {
+            Summary::AttemptHours => self.refresh_attempt_hours().await,
+            Summary::Portfolio => self.refresh_portfolio().await,
+        }
+    }
+
+    async fn refresh_attempt_hours(&self) -> Result<(), StoreError> {
+        let refresh = attempt_hours_refresh(Dialect::Postgres);
+        let any_marked: bool = sqlx::query_scalar(refresh.any_marked).fetch_one(&self.pool).await?;
+        if !any_marked {
+            return Ok(());
+        }
+        let mut transaction = self.pool.begin().await?;
+        // Compiling a range's statement took longer than running it.
+        sqlx::query("SET LOCAL jit = off").execute(&mut *transaction).await?;
+        sqlx::query(KPI_WORK_MEM).execute(&mut *transaction).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(refresh.lock_key).execute(&mut *transaction).await?;
+        let hours: Vec<DateTime<Utc>> = sqlx::query_scalar(refresh.take_marks).fetch_all(&mut *transaction).await?;
+        for (start, end) in hour_ranges(&hours) {
+            for statement in &refresh.range_statements {
+                sqlx::query(statement).bind(start).bind(end).execute(&mut *transaction).await?;
+            }
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    async fn refresh_portfolio(&self) -> Result<(), StoreError> {
+        let refresh = portfolio_refresh(Dialect::Postgres);
+        let any_marked: bool = sqlx::query_scalar(refresh.any_marked).fetch_one(&self.pool).await?;
+        if !any_marked {
+            return Ok(());
+        }
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(KPI_WORK_MEM).execute(&mut *transaction).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(refresh.lock_key).execute(&mut *transaction).await?;
+        let marked: i64 = sqlx::query_scalar(&refresh.take_marks).fetch_one(&mut *transaction).await?;
+        if marked > 0 {
+            for statement in &refresh.rebuild {
+                sqlx::query(statement).execute(&mut *transaction).await?;
+            }
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
     /// Runs `statement` under `EXPLAIN (ANALYZE, BUFFERS)` and returns the plan's lines, for the
     /// KPI benchmark.
     pub async fn explain_kpi(&self, statement: &KpiStatement) -> Result<String, StoreError> {
@@ -59,13 +113,13 @@ async fn apply_settings(
     Ok(())
 }
 
-fn bind(
+pub(super) fn bind(
     mut query: sqlx::query::Query<'_, Postgres, PgArguments>,
     params: Vec<Param>,
 ) -> sqlx::query::Query<'_, Postgres, PgArguments> {
     for param in params {
         query = match param {
-            Param::Instant(at) => query.bind(at),
+            Param::Instant(at) | Param::Hour(at) => query.bind(at),
             Param::Day(day) => query.bind(day),
             Param::Text(text) => query.bind(text),
             Param::Integer(value) => query.bind(value),

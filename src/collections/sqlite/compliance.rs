@@ -8,10 +8,12 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use tracing::info;
 
 use super::decode::{time, time_text};
+use super::kpi::bind;
 use super::SqliteStore;
 use crate::collections::store::StoreError;
 use crate::kpi::compliance::tally::{combine, AttemptChecker, LedgerAttempt, OptOutTally};
 use crate::kpi::compliance::{CheckCounts, CheckScope, ComplianceFilter, ComplianceStore, LedgerCounts};
+use crate::kpi::summary::{self, Summary};
 use crate::policy::ContactPolicy;
 
 /// Debts per check transaction.
@@ -181,14 +183,22 @@ impl SqliteStore {
     }
 
     async fn attempt_counts(&self, filter: &ComplianceFilter) -> Result<LedgerCounts, StoreError> {
-        let row = sqlx::query(COUNT_QUERY)
-            .bind(time_text(filter.from))
-            .bind(time_text(filter.to))
-            .bind(filter.country_code())
-            .bind(filter.campaign.clone())
-            .bind(filter.segment.clone())
-            .fetch_one(&self.pool)
-            .await?;
+        let row = match summary::compliance_counts(filter) {
+            Some((sql, params)) => {
+                self.refresh_summary(Summary::AttemptHours).await?;
+                bind(sqlx::query(&sql), params).fetch_one(&self.pool).await?
+            }
+            None => {
+                sqlx::query(COUNT_QUERY)
+                    .bind(time_text(filter.from))
+                    .bind(time_text(filter.to))
+                    .bind(filter.country_code())
+                    .bind(filter.campaign.clone())
+                    .bind(filter.segment.clone())
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+        };
         let count = |column: &str| -> Result<u64, StoreError> {
             let value: i64 = row.try_get(column)?;
             u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{column} is negative: {value}")))
