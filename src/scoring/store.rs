@@ -99,20 +99,14 @@ pub trait ScoreStore {
 }
 
 /// The query behind [`ScoreStore::debt_histories`], the same text on SQLite and PostgreSQL:
-/// `$1` is the as-of date, `$2` its midnight UTC as an instant, `$3` the window's end date, and
-/// the debtors read are those with ids from `$4` up to but not including `$5`, in byte order
-/// (see [`DebtorRange`]). Each grouped step reads only that range's rows, so ranges can be read
-/// side by side.
+/// `$1` is the as-of date, `$2` its midnight UTC as an instant, `$3` the window's end date and
+/// `$4` one debtor's id, or empty for all.
 pub(crate) const DEBT_HISTORY_QUERY: &str = "
     WITH latest AS (
-        SELECT debt_id, MAX(as_of) AS as_of FROM debt_snapshots
-        WHERE as_of <= $1 AND debt_id IN (SELECT id FROM debts WHERE debtor_id >= $4 AND debtor_id < $5)
-        GROUP BY debt_id
+        SELECT debt_id, MAX(as_of) AS as_of FROM debt_snapshots WHERE as_of <= $1 GROUP BY debt_id
     ),
     placed AS (
-        SELECT debt_id, MIN(as_of) AS placed_on FROM debt_snapshots
-        WHERE debt_id IN (SELECT id FROM debts WHERE debtor_id >= $4 AND debtor_id < $5)
-        GROUP BY debt_id
+        SELECT debt_id, MIN(as_of) AS placed_on FROM debt_snapshots GROUP BY debt_id
     ),
     snapshot AS (
         SELECT s.debt_id, s.days_past_due, s.balance_minor
@@ -122,7 +116,7 @@ pub(crate) const DEBT_HISTORY_QUERY: &str = "
         SELECT debtor_id, COUNT(*) AS attempts,
                COUNT(*) FILTER (WHERE right_party_contact) AS right_party_contacts,
                MAX(started_at) FILTER (WHERE right_party_contact) AS last_right_party_contact
-        FROM attempts WHERE started_at < $2 AND debtor_id >= $4 AND debtor_id < $5 GROUP BY debtor_id
+        FROM attempts WHERE started_at < $2 GROUP BY debtor_id
     ),
     paid AS (
         SELECT debt_id,
@@ -130,13 +124,13 @@ pub(crate) const DEBT_HISTORY_QUERY: &str = "
                MAX(paid_on) FILTER (WHERE paid_on < $1) AS last_payment,
                CAST(COALESCE(SUM(amount_minor) FILTER (WHERE paid_on >= $1 AND paid_on < $3), 0) AS BIGINT)
                    AS paid_in_window
-        FROM payments WHERE debt_id IN (SELECT id FROM debts WHERE debtor_id >= $4 AND debtor_id < $5) GROUP BY debt_id
+        FROM payments GROUP BY debt_id
     ),
     kept AS (
         SELECT debt_id,
                COUNT(*) FILTER (WHERE status IN ('kept', 'kept_late') AND settled_on < $1) AS kept,
                COUNT(*) FILTER (WHERE status IN ('broken', 'partly_kept') AND settled_on < $1) AS broken
-        FROM promises WHERE debt_id IN (SELECT id FROM debts WHERE debtor_id >= $4 AND debtor_id < $5) GROUP BY debt_id
+        FROM promises GROUP BY debt_id
     )
     SELECT debt.debtor_id, debtor.time_zone, debt.product, debt.currency,
            COALESCE(snapshot.days_past_due, debt.days_past_due) AS days_past_due,
@@ -154,84 +148,5 @@ pub(crate) const DEBT_HISTORY_QUERY: &str = "
     LEFT JOIN contacts ON contacts.debtor_id = debt.debtor_id
     LEFT JOIN paid ON paid.debt_id = debt.id
     LEFT JOIN kept ON kept.debt_id = debt.id
-    WHERE debt.debtor_id >= $4 AND debt.debtor_id < $5 AND (placed.placed_on IS NULL OR placed.placed_on <= $1)
+    WHERE ($4 = '' OR debt.debtor_id = $4) AND (placed.placed_on IS NULL OR placed.placed_on <= $1)
     ORDER BY debt.debtor_id, debt.id";
-
-/// A range of debtor ids, from `from` up to but not including `until`, compared as bytes (the
-/// stores keep ids in the "C" collation on PostgreSQL and in SQLite's binary one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DebtorRange {
-    pub from: String,
-    pub until: String,
-}
-
-impl DebtorRange {
-    /// Above every id: U+10FFFF is the largest code point, so its UTF-8 bytes sort after the
-    /// first character of any other id.
-    const END: &'static str = "\u{10FFFF}";
-
-    /// Returns the range of exactly one debtor. No id lies between `id` and `id` followed by
-    /// U+0001 but `id` followed by NUL, which neither store accepts in an id.
-    pub fn one(debtor: &DebtorId) -> DebtorRange {
-        DebtorRange { from: debtor.0.clone(), until: format!("{}\u{1}", debtor.0) }
-    }
-
-    /// Splits the ids into ranges at `boundaries`, which are ids in ascending order: the first
-    /// range starts below every id and the last ends above every id.
-    pub fn split_at(boundaries: Vec<String>) -> Vec<DebtorRange> {
-        let mut starts = vec![String::new()];
-        starts.extend(boundaries);
-        let mut ranges = Vec::with_capacity(starts.len());
-        for (index, from) in starts.iter().enumerate() {
-            let until = starts.get(index + 1).cloned().unwrap_or_else(|| DebtorRange::END.to_string());
-            if *from < until {
-                ranges.push(DebtorRange { from: from.clone(), until });
-            }
-        }
-        ranges
-    }
-}
-
-/// Debtors per range below which a store reads every debt history in one query.
-pub(crate) const DEBTORS_PER_READ: u64 = 50_000;
-
-/// Returns how many ranges to read `debtors` in side by side: one per core, at most 8, and
-/// none smaller than [`DEBTORS_PER_READ`].
-pub(crate) fn read_ranges(debtors: u64) -> u64 {
-    let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get() as u64);
-    (debtors / DEBTORS_PER_READ).clamp(1, cores.min(8))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn split_covers_every_id_once() {
-        let ranges = DebtorRange::split_at(vec!["CO-0100".to_string(), "MX-0001".to_string()]);
-        assert_eq!(ranges.len(), 3);
-        assert_eq!(ranges[0], DebtorRange { from: String::new(), until: "CO-0100".to_string() });
-        assert_eq!(ranges[1], DebtorRange { from: "CO-0100".to_string(), until: "MX-0001".to_string() });
-        assert_eq!(ranges[2], DebtorRange { from: "MX-0001".to_string(), until: DebtorRange::END.to_string() });
-        for id in ["", "AR-1", "CO-0100", "CO-01000", "MX-0001", "US-9", "\u{FFFF}zz"] {
-            let holding = ranges.iter().filter(|range| range.from.as_str() <= id && id < range.until.as_str()).count();
-            assert_eq!(holding, 1, "{id:?} is in {holding} ranges");
-        }
-    }
-
-    #[test]
-    fn one_debtor_range_holds_only_that_id() {
-        let range = DebtorRange::one(&DebtorId("MX-0001".to_string()));
-        for (id, inside) in [("MX-0001", true), ("MX-00010", false), ("MX-0001 ", false), ("MX-0000", false)] {
-            assert_eq!(range.from.as_str() <= id && id < range.until.as_str(), inside, "{id}");
-        }
-    }
-
-    #[test]
-    fn duplicate_boundaries_leave_no_empty_range() {
-        let ranges = DebtorRange::split_at(vec!["B".to_string(), "B".to_string()]);
-        assert_eq!(ranges.len(), 2);
-        assert_eq!(ranges[0].until, "B");
-        assert_eq!(ranges[1].from, "B");
-    }
-}

@@ -8,9 +8,7 @@ use sqlx::Row;
 use super::PostgresStore;
 use crate::collections::model::{Currency, DebtorId};
 use crate::collections::StoreError;
-use crate::scoring::store::{
-    read_ranges, DebtHistory, DebtorRange, DebtorScore, ScoreStore, StoredModel, DEBT_HISTORY_QUERY,
-};
+use crate::scoring::store::{DebtHistory, DebtorScore, ScoreStore, StoredModel, DEBT_HISTORY_QUERY};
 
 /// Scores sent per statement, as one array per column.
 const SCORE_ROWS_PER_INSERT: usize = 50_000;
@@ -26,11 +24,16 @@ impl ScoreStore for PostgresStore {
         window_days: u32,
         debtor: Option<&DebtorId>,
     ) -> Result<Vec<DebtHistory>, StoreError> {
-        let ranges = match debtor {
-            Some(debtor) => vec![DebtorRange::one(debtor)],
-            None => self.debtor_ranges().await?,
-        };
-        self.histories_in(as_of, window_days, ranges).await
+        let midnight = as_of.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
+        let window_end = as_of + Duration::days(i64::from(window_days));
+        let rows = sqlx::query(DEBT_HISTORY_QUERY)
+            .bind(as_of)
+            .bind(midnight)
+            .bind(window_end)
+            .bind(debtor.map_or("", |id| id.0.as_str()))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(debt_history).collect()
     }
 
     async fn save_model(&self, model: &StoredModel) -> Result<(), StoreError> {
@@ -93,62 +96,11 @@ impl ScoreStore for PostgresStore {
     }
 
     async fn dial_queue(&self, limit: u32) -> Result<Vec<DebtorScore>, StoreError> {
-        let sql =
-            format!("SELECT {SCORE_COLUMNS} FROM debtor_scores ORDER BY expected_value_usd DESC, debtor_id LIMIT $1");
+        let sql = format!(
+            "SELECT {SCORE_COLUMNS} FROM debtor_scores ORDER BY expected_value_usd DESC, debtor_id LIMIT $1"
+        );
         let rows = sqlx::query(&sql).bind(i64::from(limit)).fetch_all(&self.pool).await?;
         rows.iter().map(debtor_score).collect()
-    }
-}
-
-impl PostgresStore {
-    /// Reads the debt histories of `ranges` side by side, in the order of the ranges.
-    pub(crate) async fn histories_in(
-        &self,
-        as_of: NaiveDate,
-        window_days: u32,
-        ranges: Vec<DebtorRange>,
-    ) -> Result<Vec<DebtHistory>, StoreError> {
-        let midnight = as_of.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
-        let window_end = as_of + Duration::days(i64::from(window_days));
-        // Each range reads on its own connection and decodes on its own task.
-        let reads = ranges.into_iter().map(|range| {
-            let pool = self.pool.clone();
-            tokio::spawn(async move {
-                let rows = sqlx::query(DEBT_HISTORY_QUERY)
-                    .bind(as_of)
-                    .bind(midnight)
-                    .bind(window_end)
-                    .bind(range.from)
-                    .bind(range.until)
-                    .fetch_all(&pool)
-                    .await?;
-                rows.iter().map(debt_history).collect::<Result<Vec<_>, StoreError>>()
-            })
-        });
-        let mut histories = Vec::new();
-        for read in futures_util::future::join_all(reads).await {
-            // A read task only ends early by panicking, and the panic belongs to the caller.
-            let read = read.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
-            histories.extend(read?);
-        }
-        Ok(histories)
-    }
-
-    /// Splits the debtors into [`read_ranges`] ranges of about equal size.
-    async fn debtor_ranges(&self) -> Result<Vec<DebtorRange>, StoreError> {
-        let debtors: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM debtors").fetch_one(&self.pool).await?;
-        let debtors = u64::try_from(debtors).unwrap_or(0);
-        let parts = read_ranges(debtors);
-        let mut boundaries = Vec::new();
-        for part in 1..parts {
-            let offset = i64::try_from(debtors * part / parts).unwrap_or(i64::MAX);
-            let id: String = sqlx::query_scalar("SELECT id FROM debtors ORDER BY id LIMIT 1 OFFSET $1")
-                .bind(offset)
-                .fetch_one(&self.pool)
-                .await?;
-            boundaries.push(id);
-        }
-        Ok(DebtorRange::split_at(boundaries))
     }
 }
 
