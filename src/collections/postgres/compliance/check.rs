@@ -191,7 +191,11 @@ written AS (
     WHERE attempt.id = checked.id
         AND (attempt.outside_window IS DISTINCT FROM checked.outside_window
              OR attempt.over_cap IS DISTINCT FROM checked.over_cap)
-    RETURNING attempt.id
+    RETURNING attempt.started_at
+),
+-- The KPI summaries count the flags per hour, and no trigger marks flag changes.
+marked AS (
+    INSERT INTO kpi_attempt_marks (hour) SELECT DISTINCT date_trunc('hour', started_at, 'UTC') FROM written
 )
 SELECT COUNT(DISTINCT debt_id) AS debts,
        COUNT(*) AS attempts,
