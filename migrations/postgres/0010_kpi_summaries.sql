@@ -53,26 +53,16 @@ LANGUAGE sql STABLE AS $$
     WHERE debt_id = debt AND direction = 'outbound' AND started_at > after
 $$;
 
-CREATE FUNCTION kpi_mark_inserted_attempts() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Marks the hours of the attempts a statement inserted or deleted, and the hours of the next
+-- outbound attempts whose previous one they were or now are. Both triggers name their
+-- transition table `changed`.
+CREATE FUNCTION kpi_mark_changed_attempts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO kpi_attempt_marks (hour)
         SELECT hour FROM (
-            SELECT date_trunc('hour', started_at, 'UTC') FROM inserted
+            SELECT date_trunc('hour', started_at, 'UTC') FROM changed
             UNION
-            SELECT kpi_next_outbound_hour(debt_id, started_at) FROM inserted WHERE direction = 'outbound'
-        ) AS marked (hour)
-        WHERE hour IS NOT NULL;
-    RETURN NULL;
-END;
-$$;
-
-CREATE FUNCTION kpi_mark_deleted_attempts() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO kpi_attempt_marks (hour)
-        SELECT hour FROM (
-            SELECT date_trunc('hour', started_at, 'UTC') FROM deleted
-            UNION
-            SELECT kpi_next_outbound_hour(debt_id, started_at) FROM deleted WHERE direction = 'outbound'
+            SELECT kpi_next_outbound_hour(debt_id, started_at) FROM changed WHERE direction = 'outbound'
         ) AS marked (hour)
         WHERE hour IS NOT NULL;
     RETURN NULL;
@@ -101,9 +91,9 @@ $$;
 -- Inserts and deletes mark each hour once per statement, however many attempts it writes (an
 -- imported history).
 CREATE TRIGGER attempts_kpi_inserted AFTER INSERT ON attempts
-    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION kpi_mark_inserted_attempts();
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION kpi_mark_changed_attempts();
 CREATE TRIGGER attempts_kpi_deleted AFTER DELETE ON attempts
-    REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION kpi_mark_deleted_attempts();
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION kpi_mark_changed_attempts();
 -- Calls update attempts one row at a time. The compliance check writes the flags of thousands
 -- of attempts per statement and marks their hours itself (src/collections/postgres/compliance/
 -- check.rs), because this trigger's cost on each of them doubled the check's time.

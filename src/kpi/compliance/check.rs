@@ -17,6 +17,8 @@ use crate::policy::ContactPolicy;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckScope {
     /// The debts with at least one unchecked outbound attempt. Cheap when few are unchecked.
+    // NOTE: an attempt whose start, debt or direction is updated keeps its flags, so only
+    // `All` rechecks it and the other attempts of its debt.
     Unchecked,
     /// Every debt with an outbound attempt. Run it after the contact rules change, because
     /// the stored flags follow the rules of the check that wrote them.
