@@ -4,21 +4,22 @@
 //! Triggers (migration 0010) mark what changed: the hours of changed attempts, and the whole
 //! portfolio when a snapshot, payment, debt or debtor's country changes. Before a statement
 //! reads a summary, its backend takes the marks and counts those hours again
-//! ([`AttemptHoursRefresh`]) or rebuilds the portfolio summaries ([`PortfolioRefresh`]). So a report after a day of calls counts a few hours, and
-//! the first report after an import rebuilds the portfolio once.
+//! ([`AttemptHoursRefresh`]) or rebuilds the portfolio summaries ([`PortfolioRefresh`]). So a
+//! report after a day of calls counts a few hours again, and the imports rebuild the portfolio
+//! summaries before they exit.
 //!
 //! Every summary counts by the conditions of [`super::sql`], and for every filter without a
 //! campaign or segment a summary gives the same rows as the statement that scans the tables
 //! (tests/kpi_summaries.rs compares them). A campaign or segment narrows the debts to those its
 //! attempts reached, which no summary can know, so such reports scan.
 
+use chrono::{DateTime, Duration, NaiveTime, Timelike, Utc};
+
+use super::compliance::ComplianceFilter;
 use super::sql::{
     aging_bucket, Dialect, Params, CONNECT, CONTACT, DIAL, HANDLED, INBOUND_CALL, RECOVERY_HORIZON_DAYS,
     RIGHT_PARTY_CONTACT,
 };
-use chrono::{DateTime, Duration, NaiveTime, Timelike, Utc};
-
-use super::compliance::ComplianceFilter;
 use super::store::{Grouping, KpiFilter, Month, Param};
 use super::AGING_BUCKETS;
 
