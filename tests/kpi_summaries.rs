@@ -1,8 +1,8 @@
 //! The KPI summaries return exactly what scanning the tables returns, on SQLite and on
-//! PostgreSQL: over the shipped history for many ranges and every country, and again after
-//! each kind of change the triggers must mark (a changed, deleted or earlier attempt, a
-//! mid-month snapshot, a deleted payment, a debtor who moved to another country). The
-//! compliance counts the summaries answer are compared with counts straight from the table.
+//! PostgreSQL, over the shipped history for many ranges and every country. The comparison runs
+//! again after each kind of change the triggers must mark: a changed, deleted or earlier
+//! attempt, a mid-month snapshot, a deleted payment and a debtor who moved country. The
+//! compliance counts from the summaries are compared with counts straight from the table.
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use sqlx::Connection;
@@ -212,7 +212,7 @@ impl Raw {
     }
 }
 
-/// Compares the compliance counts, which the summaries answer for whole UTC days without a
+/// Compares the compliance counts, which the summaries return for whole UTC days without a
 /// campaign or segment, with counts straight from the attempts.
 async fn assert_compliance_matches_table(store: &dyn Store, raw: &mut Raw, when: &str) {
     let policy = ContactPolicy::embedded().unwrap();

@@ -96,7 +96,8 @@ impl Dialect {
         }
     }
 
-    /// The day before every stored date, from which a debt's own figures count.
+    /// Returns the date literal before every stored date, from which a debt's own figures
+    /// count.
     fn first_day(self) -> &'static str {
         match self {
             Dialect::Sqlite => "'1900-01-01'",
@@ -110,8 +111,8 @@ const PORTFOLIO_LOCK: i64 = 0x6b70_6902;
 
 /// The statements that count marked hours of attempts again. The backend takes the marked
 /// hours, merges adjacent ones into ranges and counts each range in one statement, with its
-/// bounds bound as [`Param::Hour`] (`$1` and `$2`). So the planner sees the range: a few hours
-/// search the index of `attempts`, every hour scans the table.
+/// bounds bound as [`Param::Hour`] (`$1` and `$2`). So the planner estimates each range from
+/// its bounds: a few hours search the index of `attempts`, and every hour scans the table.
 pub struct AttemptHoursRefresh {
     /// Returns one row: whether any hour is marked.
     pub any_marked: &'static str,

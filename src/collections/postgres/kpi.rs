@@ -50,15 +50,11 @@ impl PostgresStore {
 
     async fn refresh_attempt_hours(&self) -> Result<(), StoreError> {
         let refresh = attempt_hours_refresh(Dialect::Postgres);
-        let any_marked: bool = sqlx::query_scalar(refresh.any_marked).fetch_one(&self.pool).await?;
-        if !any_marked {
+        let Some(mut transaction) = self.begin_refresh(refresh.any_marked, refresh.lock_key).await? else {
             return Ok(());
-        }
-        let mut transaction = self.pool.begin().await?;
+        };
         // Compiling a range's statement took longer than running it.
         sqlx::query("SET LOCAL jit = off").execute(&mut *transaction).await?;
-        sqlx::query(KPI_WORK_MEM).execute(&mut *transaction).await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(refresh.lock_key).execute(&mut *transaction).await?;
         let hours: Vec<DateTime<Utc>> = sqlx::query_scalar(refresh.take_marks).fetch_all(&mut *transaction).await?;
         for (start, end) in hour_ranges(&hours) {
             for statement in &refresh.range_statements {
@@ -71,13 +67,9 @@ impl PostgresStore {
 
     async fn refresh_portfolio(&self) -> Result<(), StoreError> {
         let refresh = portfolio_refresh(Dialect::Postgres);
-        let any_marked: bool = sqlx::query_scalar(refresh.any_marked).fetch_one(&self.pool).await?;
-        if !any_marked {
+        let Some(mut transaction) = self.begin_refresh(refresh.any_marked, refresh.lock_key).await? else {
             return Ok(());
-        }
-        let mut transaction = self.pool.begin().await?;
-        sqlx::query(KPI_WORK_MEM).execute(&mut *transaction).await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(refresh.lock_key).execute(&mut *transaction).await?;
+        };
         let marked: i64 = sqlx::query_scalar(&refresh.take_marks).fetch_one(&mut *transaction).await?;
         if marked > 0 {
             for statement in &refresh.rebuild {
@@ -86,6 +78,23 @@ impl PostgresStore {
         }
         transaction.commit().await?;
         Ok(())
+    }
+
+    /// Begins a refresh's transaction under the summary's advisory lock, or returns `None` when
+    /// `any_marked` finds nothing to refresh.
+    async fn begin_refresh(
+        &self,
+        any_marked: &str,
+        lock_key: i64,
+    ) -> Result<Option<sqlx::Transaction<'static, Postgres>>, StoreError> {
+        let marked: bool = sqlx::query_scalar(any_marked).fetch_one(&self.pool).await?;
+        if !marked {
+            return Ok(None);
+        }
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(KPI_WORK_MEM).execute(&mut *transaction).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(lock_key).execute(&mut *transaction).await?;
+        Ok(Some(transaction))
     }
 
     /// Runs `statement` under `EXPLAIN (ANALYZE, BUFFERS)` and returns the plan's lines, for the

@@ -36,11 +36,9 @@ impl SqliteStore {
 
     async fn refresh_attempt_hours(&self) -> Result<(), StoreError> {
         let refresh = attempt_hours_refresh(Dialect::Sqlite);
-        let any_marked: bool = sqlx::query_scalar(refresh.any_marked).fetch_one(&self.pool).await?;
-        if !any_marked {
+        let Some(mut transaction) = self.begin_refresh(refresh.any_marked).await? else {
             return Ok(());
-        }
-        let mut transaction = self.begin_write().await?;
+        };
         let marked: Vec<String> = sqlx::query_scalar(refresh.take_marks).fetch_all(&mut *transaction).await?;
         if let Some(clear) = refresh.clear_marks {
             sqlx::query(clear).execute(&mut *transaction).await?;
@@ -58,11 +56,9 @@ impl SqliteStore {
 
     async fn refresh_portfolio(&self) -> Result<(), StoreError> {
         let refresh = portfolio_refresh(Dialect::Sqlite);
-        let any_marked: bool = sqlx::query_scalar(refresh.any_marked).fetch_one(&self.pool).await?;
-        if !any_marked {
+        let Some(mut transaction) = self.begin_refresh(refresh.any_marked).await? else {
             return Ok(());
-        }
-        let mut transaction = self.begin_write().await?;
+        };
         let marked: i64 = sqlx::query_scalar(&refresh.take_marks).fetch_one(&mut *transaction).await?;
         if marked > 0 {
             for statement in &refresh.rebuild {
@@ -71,6 +67,16 @@ impl SqliteStore {
         }
         transaction.commit().await?;
         Ok(())
+    }
+
+    /// Begins a refresh's write transaction, or returns `None` when `any_marked` finds nothing
+    /// to refresh. The check runs first, so a report on an unchanged store takes no write lock.
+    async fn begin_refresh(&self, any_marked: &str) -> Result<Option<sqlx::Transaction<'static, Sqlite>>, StoreError> {
+        let marked: bool = sqlx::query_scalar(any_marked).fetch_one(&self.pool).await?;
+        if !marked {
+            return Ok(None);
+        }
+        Ok(Some(self.begin_write().await?))
     }
 }
 
