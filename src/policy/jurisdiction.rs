@@ -62,11 +62,13 @@ pub struct ContactRules {
     pub calling_hours: CallingHours,
     /// Caps on outbound calls per debt. Every cap must hold.
     pub caps_per_debt: Vec<ContactCap>,
-    /// Channels that may be used in one week once a conversation took place. Stored for the
-    /// dialer, but no check reads it yet.
+    /// Caps on outbound contacts with one debtor over all their debts, for laws that count
+    /// contacts per consumer. The dialer enforces them; the compliance counters count only
+    /// `caps_per_debt`.
+    pub caps_per_debtor: Vec<ContactCap>,
+    /// Channels that may be used in the week after a direct contact (a conversation).
     pub channels_per_week_after_contact: Option<u32>,
-    /// Days without calls about a debt after a conversation about it. Stored for the dialer, but
-    /// no check reads it yet.
+    /// Days without calls about a debt after a conversation about it.
     pub quiet_days_after_conversation: Option<u32>,
 }
 
@@ -78,13 +80,10 @@ impl ContactRules {
             Some(hours) => self.calling_hours.intersect(hours),
             None => self.calling_hours.clone(),
         };
-        let mut caps_per_debt = self.caps_per_debt.clone();
-        caps_per_debt.extend(narrower.caps_per_debt);
-        caps_per_debt.sort();
-        caps_per_debt.dedup();
         ContactRules {
             calling_hours,
-            caps_per_debt,
+            caps_per_debt: combined_caps(&self.caps_per_debt, narrower.caps_per_debt),
+            caps_per_debtor: combined_caps(&self.caps_per_debtor, narrower.caps_per_debtor),
             channels_per_week_after_contact: smaller(
                 self.channels_per_week_after_contact,
                 narrower.channels_per_week_after_contact,
@@ -95,6 +94,14 @@ impl ContactRules {
             ),
         }
     }
+}
+
+fn combined_caps(country: &[ContactCap], region: Vec<ContactCap>) -> Vec<ContactCap> {
+    let mut caps = country.to_vec();
+    caps.extend(region);
+    caps.sort();
+    caps.dedup();
+    caps
 }
 
 fn smaller(a: Option<u32>, b: Option<u32>) -> Option<u32> {
@@ -174,6 +181,7 @@ impl JurisdictionRules {
         let rules = ContactRules {
             calling_hours,
             caps_per_debt: country_caps.caps_per_debt,
+            caps_per_debtor: country_caps.caps_per_debtor,
             channels_per_week_after_contact: country_caps.channels_per_week_after_contact,
             quiet_days_after_conversation: country_caps.quiet_days_after_conversation,
         };
@@ -305,8 +313,8 @@ impl ContactPolicy {
         None
     }
 
-    /// Returns the longest period any cap counts over, or zero without caps. Counting a cap at
-    /// some instant needs the attempts this far back.
+    /// Returns the longest period any cap per debt counts over, or zero without caps. Counting a
+    /// cap at some instant needs the attempts this far back.
     pub fn longest_cap_period(&self) -> Duration {
         self.rule_sets()
             .iter()
@@ -314,6 +322,22 @@ impl ContactPolicy {
             .map(ContactCap::period)
             .max()
             .unwrap_or_else(Duration::zero)
+    }
+
+    /// Returns how far back a contact decision needs the debtor's contacts: the longest cap
+    /// period, quiet period or week of any rule set.
+    pub fn history_needed(&self) -> Duration {
+        let mut needed = Duration::days(7);
+        for set in self.rule_sets() {
+            let rules = set.rules;
+            for cap in rules.caps_per_debt.iter().chain(&rules.caps_per_debtor) {
+                needed = needed.max(cap.period());
+            }
+            if let Some(days) = rules.quiet_days_after_conversation {
+                needed = needed.max(Duration::days(i64::from(days)));
+            }
+        }
+        needed
     }
 }
 
@@ -400,6 +424,8 @@ struct PolicyFile {
 struct CapsFile {
     #[serde(default)]
     per_debt: Vec<CapFile>,
+    #[serde(default)]
+    per_debtor: Vec<CapFile>,
     channels_per_week_after_contact: Option<u32>,
     quiet_days_after_conversation: Option<u32>,
 }
@@ -427,6 +453,7 @@ struct RegionFile {
 struct RegionOverrides {
     calling_hours: Option<CallingHours>,
     caps_per_debt: Vec<ContactCap>,
+    caps_per_debtor: Vec<ContactCap>,
     channels_per_week_after_contact: Option<u32>,
     quiet_days_after_conversation: Option<u32>,
 }
@@ -434,28 +461,36 @@ struct RegionOverrides {
 impl CapsFile {
     /// Validates the caps. `key` is the table's path in the file, for errors.
     fn validate(&self, key: &str) -> Result<RegionOverrides, String> {
-        let mut caps_per_debt = Vec::with_capacity(self.per_debt.len());
-        for (index, cap) in self.per_debt.iter().enumerate() {
-            if cap.attempts == 0 {
-                return Err(format!(
-                    "{key}.per_debt[{index}].attempts: 0 would forbid every call; leave the day out of calling_hours instead"
-                ));
-            }
-            if !(1..=MAX_CAP_DAYS).contains(&cap.days) {
-                return Err(format!(
-                    "{key}.per_debt[{index}].days: {} is not a number of days from 1 to {MAX_CAP_DAYS}",
-                    cap.days
-                ));
-            }
-            caps_per_debt.push(ContactCap { attempts: cap.attempts, days: cap.days });
+        if self.channels_per_week_after_contact == Some(0) {
+            return Err(format!(
+                "{key}.channels_per_week_after_contact: 0 would forbid every contact after a conversation; use 1 or more"
+            ));
         }
         Ok(RegionOverrides {
             calling_hours: None,
-            caps_per_debt,
+            caps_per_debt: validate_caps(&self.per_debt, &format!("{key}.per_debt"))?,
+            caps_per_debtor: validate_caps(&self.per_debtor, &format!("{key}.per_debtor"))?,
             channels_per_week_after_contact: self.channels_per_week_after_contact,
             quiet_days_after_conversation: self.quiet_days_after_conversation,
         })
     }
+}
+
+/// Validates one list of caps. `key` is the list's path in the file, for errors.
+fn validate_caps(caps: &[CapFile], key: &str) -> Result<Vec<ContactCap>, String> {
+    let mut valid = Vec::with_capacity(caps.len());
+    for (index, cap) in caps.iter().enumerate() {
+        if cap.attempts == 0 {
+            return Err(format!(
+                "{key}[{index}].attempts: 0 would forbid every call; leave the day out of calling_hours instead"
+            ));
+        }
+        if !(1..=MAX_CAP_DAYS).contains(&cap.days) {
+            return Err(format!("{key}[{index}].days: {} is not a number of days from 1 to {MAX_CAP_DAYS}", cap.days));
+        }
+        valid.push(ContactCap { attempts: cap.attempts, days: cap.days });
+    }
+    Ok(valid)
 }
 
 impl RegionFile {
