@@ -80,7 +80,7 @@ pub async fn kpis(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(
 }
 
 /// Checks the bearer token in constant time.
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     let Some(expected) = state.api_token.as_deref() else {
         return Err(error(StatusCode::SERVICE_UNAVAILABLE, "the API is off: set COBRANZA_API_TOKEN and restart"));
     };
@@ -97,6 +97,6 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     Err(response)
 }
 
-fn error(status: StatusCode, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }

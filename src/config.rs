@@ -26,6 +26,20 @@ pub struct Config {
     pub currencies: CurrenciesConfig,
     pub scoring: ScoringConfig,
     pub promises: PromisesConfig,
+    pub dialer: DialerConfig,
+}
+
+/// How `cobranza serve` dials: see `[dialer]` in `config/default.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialerConfig {
+    pub enabled: bool,
+    pub tick_ms: u64,
+    pub lease_seconds: u32,
+    pub placement_margin_seconds: u32,
+    pub twilio_api_base_url: String,
+    pub ring_timeout_seconds: u32,
+    pub time_limit_seconds: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

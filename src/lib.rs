@@ -9,6 +9,7 @@ pub mod api;
 pub mod audio;
 pub mod bench;
 pub mod call;
+pub mod campaign;
 pub mod clock;
 pub mod collections;
 pub mod config;

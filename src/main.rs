@@ -101,6 +101,11 @@ enum Command {
     /// Print what the rule-based interpreter understands in each line of standard input, as one
     /// JSON object per line.
     Understand(cobranza::dialog::nlu::cli::UnderstandArgs),
+    /// Create, start, pause, stop and inspect outbound campaigns.
+    Campaign {
+        #[command(subcommand)]
+        command: cobranza::campaign::cli::CampaignCommand,
+    },
     /// Print the collections KPIs of a date range from the store, with each figure's
     /// denominator, and the portfolio's aging distribution.
     Kpi(cobranza::kpi::cli::KpiArgs),
@@ -171,6 +176,20 @@ enum BenchCommand {
         /// seeding it again; --attempts is then ignored.
         #[arg(long)]
         reuse: bool,
+    },
+    /// Simulate a week of one campaign over an invented portfolio on a stopped clock, then audit
+    /// the carrier's call log against the contact rules. Uses a temporary SQLite file, or the
+    /// --database-url store (which must be empty).
+    Week {
+        /// Debtors to invent, spread over Mexico, Colombia, Peru, Chile, Argentina and the US.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        debtors: u64,
+        /// The random seed; the same seed gives the same week.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Print one JSON object instead of the tables.
+        #[arg(long)]
+        json: bool,
     },
     /// The simulated carriers of `bench calls`, run as its child process: reads a plan as JSON on
     /// standard input and writes JSON lines on standard output.
@@ -277,6 +296,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bench_calls(config, concurrent as usize, seconds, json).await
         }
         Command::Bench { command: BenchCommand::Carrier } => bench::carrier::run().await,
+        Command::Bench { command: BenchCommand::Week { debtors, seed, json } } => {
+            let started = std::time::Instant::now();
+            let (store, _scratch) = match cli.database_url.as_deref() {
+                Some(location) => (open_store(Some(location), &data_dir(cli.data_dir)).await?, None),
+                None => {
+                    let scratch = tempfile::tempdir().context("creating a directory for the bench store failed")?;
+                    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&scratch.path().join("week.db")).await?);
+                    (store, Some(scratch))
+                }
+            };
+            let report = bench::week::run(store, &bench::week::WeekOptions::new(debtors as usize, seed)).await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{report}");
+                println!("
+wall time: {:.1} s", started.elapsed().as_secs_f64());
+            }
+            anyhow::ensure!(report.violations.is_empty(), "the audit found {} policy violations", report.violations.len());
+            Ok(())
+        }
         Command::Bench { command: BenchCommand::Score { debtors, json } } => {
             let report =
                 bench::score::run(debtors, cli.database_url.as_deref(), &config.scoring, &config.currencies).await?;
@@ -295,6 +335,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let report =
                 cobranza::kpi::report_with_compliance(store.as_ref(), &filter, args.by, &rates, &policy).await?;
             println!("{}", cobranza::kpi::cli::render(&report, args.json)?);
+            Ok(())
+        }
+        Command::Campaign { command } => {
+            let store = open_store(cli.database_url.as_deref(), &data_dir(cli.data_dir)).await?;
+            let rates = cobranza::kpi::UsdRates::from_config(&config);
+            println!("{}", cobranza::campaign::cli::run(store.as_ref(), &command, &rates, Utc::now()).await?);
             Ok(())
         }
         Command::ComplianceCheck(args) => {

@@ -43,6 +43,9 @@ pub struct AppState {
     pub twilio: TwilioSettings,
     /// Single-use tokens minted by `/twilio/voice`, redeemed by the stream's `start`.
     stream_tokens: Mutex<HashMap<String, AttemptId>>,
+    /// The calls whose media stream this process holds, by call sid, for carrier events that
+    /// arrive over HTTP.
+    live_calls: Mutex<HashMap<String, tokio::sync::mpsc::Sender<crate::telephony::Inbound>>>,
     /// The bearer token of `/api/*`; the API is off without one.
     pub api_token: Option<String>,
     /// Today's KPI gauges of `/metrics`, cached between scrapes.
@@ -58,7 +61,14 @@ impl AppState {
     pub fn with_api_token(services: CallServices, twilio: TwilioSettings, api_token: Option<String>) -> Arc<AppState> {
         let api_token = api_token.filter(|token| !token.trim().is_empty());
         let kpi_gauges = crate::kpi::prometheus::KpiGauges::new(crate::kpi::prometheus::KPI_GAUGE_TTL);
-        Arc::new(AppState { services, twilio, stream_tokens: Mutex::new(HashMap::new()), api_token, kpi_gauges })
+        Arc::new(AppState {
+            services,
+            twilio,
+            stream_tokens: Mutex::new(HashMap::new()),
+            live_calls: Mutex::new(HashMap::new()),
+            api_token,
+            kpi_gauges,
+        })
     }
 
     pub(crate) fn mint_stream_token(&self, attempt: AttemptId) -> String {
@@ -70,16 +80,42 @@ impl AppState {
     pub(crate) fn redeem_stream_token(&self, token: &str) -> Option<AttemptId> {
         self.stream_tokens.lock().expect("token lock").remove(token)
     }
+
+    pub(crate) fn register_live_call(
+        &self,
+        call_sid: &str,
+        events: tokio::sync::mpsc::Sender<crate::telephony::Inbound>,
+    ) {
+        self.live_calls.lock().expect("live call lock").insert(call_sid.to_string(), events);
+    }
+
+    pub(crate) fn unregister_live_call(&self, call_sid: &str) {
+        self.live_calls.lock().expect("live call lock").remove(call_sid);
+    }
+
+    /// Passes a carrier event to the call's session when this process holds its stream. Returns
+    /// false when it does not.
+    pub(crate) async fn send_to_live_call(&self, call_sid: &str, event: crate::telephony::Inbound) -> bool {
+        let sender = self.live_calls.lock().expect("live call lock").get(call_sid).cloned();
+        match sender {
+            Some(sender) => sender.send(event).await.is_ok(),
+            None => false,
+        }
+    }
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/twilio/voice", post(webhooks::voice))
         .route("/twilio/status", post(webhooks::status))
+        .route("/twilio/amd", post(webhooks::answering_machine))
         .route("/twilio/media", get(media::upgrade))
         .route("/health", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics_text))
         .route("/api/kpis", get(crate::api::kpis))
+        .route("/api/campaigns", get(crate::campaign::api::list).post(crate::campaign::api::create))
+        .route("/api/campaigns/{name}", get(crate::campaign::api::show))
+        .route("/api/campaigns/{name}/{action}", post(crate::campaign::api::act))
         .with_state(state)
 }
 

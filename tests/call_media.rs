@@ -87,6 +87,95 @@ impl ComplianceStore for MemoryStore {
     }
 }
 
+/// The media tests place no campaign calls.
+#[async_trait]
+impl cobranza::campaign::store::CampaignStore for MemoryStore {
+    async fn create_campaign(
+        &self,
+        _name: &str,
+        _settings: &cobranza::campaign::CampaignSettings,
+        _at: DateTime<Utc>,
+    ) -> Result<cobranza::campaign::Campaign, StoreError> {
+        Err(unused())
+    }
+    async fn campaign(&self, _name: &str) -> Result<Option<cobranza::campaign::Campaign>, StoreError> {
+        Err(unused())
+    }
+    async fn campaigns(&self) -> Result<Vec<cobranza::campaign::Campaign>, StoreError> {
+        Err(unused())
+    }
+    async fn set_campaign_status(
+        &self,
+        _name: &str,
+        _status: cobranza::campaign::CampaignStatus,
+        _at: DateTime<Utc>,
+    ) -> Result<cobranza::campaign::Campaign, StoreError> {
+        Err(unused())
+    }
+    async fn enrol_targets(
+        &self,
+        _campaign: &str,
+        _targets: &[cobranza::campaign::store::NewTarget],
+    ) -> Result<usize, StoreError> {
+        Err(unused())
+    }
+    async fn follow_up_broken_promises(
+        &self,
+        _campaign: &str,
+        _delay: chrono::Duration,
+        _now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        Err(unused())
+    }
+    async fn claim_targets(
+        &self,
+        _claim: &cobranza::campaign::store::Claim<'_>,
+    ) -> Result<Vec<cobranza::campaign::store::Claimed>, StoreError> {
+        Err(unused())
+    }
+    async fn active_leases(&self, _campaign: &str) -> Result<u32, StoreError> {
+        Err(unused())
+    }
+    async fn renew_leases(&self, _node: &str, _until: DateTime<Utc>) -> Result<u64, StoreError> {
+        Err(unused())
+    }
+    async fn ended_leases(&self, _now: DateTime<Utc>) -> Result<Vec<cobranza::campaign::store::EndedLease>, StoreError> {
+        Err(unused())
+    }
+    async fn release_lease(
+        &self,
+        _lease: &cobranza::campaign::store::EndedLease,
+        _next: Option<DateTime<Utc>>,
+        _now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Err(unused())
+    }
+    async fn record_call_progress(
+        &self,
+        _event: &cobranza::campaign::store::CallProgressEvent,
+    ) -> Result<Option<(AttemptId, String)>, StoreError> {
+        Err(unused())
+    }
+    async fn record_answered_by(&self, _call_sid: &str, _answered_by: &str) -> Result<Option<AttemptId>, StoreError> {
+        Err(unused())
+    }
+    async fn campaign_progress(
+        &self,
+        _campaign: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<cobranza::campaign::CampaignProgress, StoreError> {
+        Err(unused())
+    }
+    async fn policy_skips(
+        &self,
+        _from: DateTime<Utc>,
+        _to: DateTime<Utc>,
+        _campaign: Option<&str>,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        Err(unused())
+    }
+}
+
 #[async_trait]
 impl KpiStore for MemoryStore {
     async fn kpi_rows(&self, _statement: &KpiStatement) -> Result<Vec<KpiRow>, StoreError> {

@@ -71,6 +71,8 @@ impl ComplianceStore for WrappedStore {
     }
 }
 
+cobranza::delegate_campaign_store!(WrappedStore);
+
 #[async_trait]
 impl KpiStore for WrappedStore {
     async fn kpi_rows(&self, statement: &KpiStatement) -> Result<Vec<KpiRow>, StoreError> {

@@ -371,6 +371,8 @@ impl ComplianceStore for FailingWrites {
     }
 }
 
+cobranza::delegate_campaign_store!(FailingWrites);
+
 #[async_trait]
 impl KpiStore for FailingWrites {
     async fn kpi_rows(&self, statement: &KpiStatement) -> Result<Vec<KpiRow>, StoreError> {

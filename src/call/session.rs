@@ -436,6 +436,13 @@ impl Session {
                 }
             }
             Inbound::MarkPlayed(name) => self.on_mark(&name).await,
+            Inbound::AnsweringMachine => {
+                // The bot may be mid-sentence in a greeting meant for a person.
+                if self.may_barge_in() {
+                    self.barge_in().await;
+                }
+                self.act(vec![Event::AnsweringMachine]).await;
+            }
             Inbound::Stop => {}
         }
     }

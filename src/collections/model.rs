@@ -334,10 +334,16 @@ pub enum Disposition {
     /// Every speech-to-text provider failed during the call, so the bot offered a callback on the
     /// keypad. A callback request is stored when the caller pressed for one.
     SpeechUnavailable,
+    /// The carrier reported the line busy; nobody answered.
+    Busy,
+    /// The phone rang until the carrier's ring timeout; nobody answered.
+    NoAnswer,
+    /// The carrier could not place the call (invalid number, network error, rejected request).
+    CallFailed,
 }
 
 impl Disposition {
-    pub const ALL: [Disposition; 20] = [
+    pub const ALL: [Disposition; 23] = [
         Disposition::PromiseToPay,
         Disposition::AlreadyPaid,
         Disposition::RefusedToPay,
@@ -358,6 +364,9 @@ impl Disposition {
         Disposition::StoreFailed,
         Disposition::TechnicalFailure,
         Disposition::SpeechUnavailable,
+        Disposition::Busy,
+        Disposition::NoAnswer,
+        Disposition::CallFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -382,6 +391,9 @@ impl Disposition {
             Disposition::StoreFailed => "store_failed",
             Disposition::TechnicalFailure => "technical_failure",
             Disposition::SpeechUnavailable => "speech_unavailable",
+            Disposition::Busy => "busy",
+            Disposition::NoAnswer => "no_answer",
+            Disposition::CallFailed => "call_failed",
         }
     }
 }

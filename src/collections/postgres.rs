@@ -6,6 +6,7 @@
 //! COMMITTED level, and a transaction has committed when the method returns. Times are stored as
 //! TIMESTAMPTZ, so they keep microseconds and drop any finer part (SQLite keeps nanoseconds).
 
+mod campaigns;
 mod compliance;
 mod decode;
 mod history;

@@ -6,6 +6,7 @@
 //! transaction is on disk when the method returns. The SQL text uses `$1` parameters and
 //! `ON CONFLICT`/`RETURNING`, which PostgreSQL reads the same way.
 
+mod campaigns;
 mod compliance;
 mod decode;
 mod history;

@@ -20,6 +20,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A write that would overwrite something that exists; the message names it and the fix.
+    #[error("{0}")]
+    Conflict(String),
     #[error("{what} not found: {id}")]
     NotFound { what: &'static str, id: String },
     #[error("stored data is invalid: {0}")]
@@ -116,7 +119,14 @@ pub struct ImportCounts {
 /// it is durable, so "write before you speak" holds for any backend.
 #[async_trait]
 pub trait Store:
-    HistoryStore + ScoreStore + crate::kpi::compliance::ComplianceStore + crate::kpi::store::KpiStore + Send + Sync + 'static
+    HistoryStore
+    + ScoreStore
+    + crate::kpi::compliance::ComplianceStore
+    + crate::kpi::store::KpiStore
+    + crate::campaign::store::CampaignStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Inserts or updates debtors and their debts from validated rows, all in one transaction.
     async fn import_portfolio(&self, rows: &[PortfolioRow]) -> Result<ImportCounts, StoreError>;

@@ -5,13 +5,13 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::compliance::{compliance_counters, ComplianceCounters, ComplianceFilter};
 use super::figures::{sum_per_currency, CallKpis, Kpis, PromiseKept};
 use super::portfolio::{aging, recovery, roll_rates, AgingBucket};
 use super::series::{series, Series, SeriesBy};
 use super::store::{Grouping, KpiFilter, KpiStore};
 use super::usd::{CostToCollect, UsdRates};
 use super::Rate;
-use super::compliance::{compliance_counters, ComplianceCounters, ComplianceFilter};
 use crate::collections::store::StoreError;
 use crate::collections::Store;
 use crate::policy::ContactPolicy;
@@ -32,6 +32,9 @@ pub struct KpiReport {
     /// Attempts outside the legal window, cap breaches and opt-out latency; `None` from
     /// [`report`], filled by [`report_with_compliance`].
     pub compliance: Option<ComplianceCounters>,
+    /// How often the dialer passed a debtor over, by contact-policy reason code, most first;
+    /// filled by [`report_with_compliance`].
+    pub policy_skips: Vec<(String, u64)>,
 }
 
 /// Reads the counts of `filter` from the store and computes the report. The queries run at
@@ -78,6 +81,7 @@ pub async fn report<S: KpiStore + ?Sized>(
         aging: aging(&portfolio.aging),
         series,
         compliance: None,
+        policy_skips: Vec::new(),
     })
 }
 
@@ -96,11 +100,13 @@ pub async fn report_with_compliance(
         campaign: filter.campaign.clone(),
         segment: filter.segment.clone(),
     };
-    let (mut report, compliance) = tokio::try_join!(
+    let (mut report, compliance, policy_skips) = tokio::try_join!(
         report(store, filter, series_by, rates),
         compliance_counters(store, policy, &compliance_filter),
+        store.policy_skips(filter.start(), filter.end(), filter.campaign.as_deref()),
     )?;
     report.compliance = Some(compliance);
+    report.policy_skips = policy_skips;
     Ok(report)
 }
 
@@ -123,6 +129,13 @@ impl fmt::Display for KpiReport {
             write!(f, "\ncompliance:")?;
             for line in compliance.to_string().lines() {
                 write!(f, "\n  {line}")?;
+            }
+            write!(f, "\ndebtors the dialer passed over, by contact-policy reason:")?;
+            if self.policy_skips.is_empty() {
+                write!(f, " none")?;
+            }
+            for (reason, count) in &self.policy_skips {
+                write!(f, "\n  {reason:<28} {count}")?;
             }
         }
         if let Some(series) = &self.series {

@@ -26,6 +26,8 @@ pub enum Inbound {
     Dtmf(char),
     /// The carrier echoed a mark: everything queued before it played, or was cleared.
     MarkPlayed(String),
+    /// The carrier's answering-machine detection decided a machine took the call.
+    AnsweringMachine,
     /// The stream ended: the caller hung up or the carrier stopped it.
     Stop,
 }

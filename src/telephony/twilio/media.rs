@@ -93,16 +93,24 @@ async fn serve_stream(state: Arc<AppState>, socket: WebSocket) {
 
     // The call runs on this task and reads the socket itself: the stream ends at `stop`, a close
     // or a read error, and the session takes that as the caller hanging up.
-    let events = futures_util::stream::unfold(Some(source), |source| async move {
-        let mut source = source?;
-        let event = next_inbound(&mut source).await?;
-        let more = (event != Inbound::Stop).then_some(source);
+    // Carrier events that arrive over HTTP (the answering-machine verdict) join the stream's.
+    let call_sid = start.call_sid.clone();
+    let (side_events, side) = mpsc::channel::<Inbound>(4);
+    state.register_live_call(&call_sid, side_events);
+    let events = futures_util::stream::unfold(Some((source, side)), |halves| async move {
+        let (mut source, mut side) = halves?;
+        let event = tokio::select! {
+            event = next_inbound(&mut source) => event?,
+            Some(event) = side.recv() => event,
+        };
+        let more = (event != Inbound::Stop).then_some((source, side));
         Some((event, more))
     });
     match run_call_on(state.services.clone(), start, attempt, Box::pin(events), outbound).await {
         Ok(report) => debug!(%attempt_id, disposition = %report.disposition, "stream finished"),
         Err(error) => warn!(%attempt_id, %error, "call could not run"),
     }
+    state.unregister_live_call(&call_sid);
     let _ = writer.await;
 }
 

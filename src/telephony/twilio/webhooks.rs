@@ -12,9 +12,11 @@ use axum::response::{IntoResponse, Response};
 use tracing::{info, warn};
 
 use super::{signature, twiml};
-use crate::collections::model::{mask_phone, AttemptId, CallSid};
-use crate::collections::{Direction, NewAttempt};
+use crate::campaign::store::CallProgressEvent;
+use crate::collections::model::{mask_phone, AttemptId, CallSid, Disposition};
+use crate::collections::{AttemptOutcome, Direction, NewAttempt, StoreError};
 use crate::server::AppState;
+use crate::telephony::Inbound;
 
 pub const SIGNATURE_HEADER: &str = "x-twilio-signature";
 
@@ -138,7 +140,10 @@ async fn inbound_attempt(state: &AppState, from: &str) -> Option<AttemptId> {
     }
 }
 
-/// `POST /twilio/status`: call progress. Logged; the dialer orders and uses them.
+/// `POST /twilio/status`: call progress. Callbacks may arrive out of order, so the store keeps
+/// each by its `SequenceNumber` and the call's status is the one with the highest. A call that
+/// ended unanswered (busy, no answer, failed, canceled) gets its outcome here, since no media
+/// stream will write one.
 pub async fn status(
     State(state): State<Arc<AppState>>,
     OriginalUri(uri): OriginalUri,
@@ -149,12 +154,99 @@ pub async fn status(
         Ok(params) => params,
         Err(rejection) => return rejection,
     };
-    let field = |name: &str| params.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str()).to_string();
-    info!(
-        call_sid = %field("CallSid"),
-        call_status = %field("CallStatus"),
-        sequence_number = %field("SequenceNumber"),
-        "call status callback"
-    );
+    let field = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let (Some(call_sid), Some(status)) = (field("CallSid"), field("CallStatus")) else {
+        warn!("status callback without CallSid or CallStatus; ignored");
+        return (StatusCode::BAD_REQUEST, "CallSid and CallStatus are required\n").into_response();
+    };
+    let Some(sequence) = field("SequenceNumber").and_then(|n| n.parse::<u32>().ok()) else {
+        warn!(%call_sid, "status callback without a numeric SequenceNumber; ignored");
+        return (StatusCode::BAD_REQUEST, "SequenceNumber must be a number\n").into_response();
+    };
+    let now = state.services.clock.now();
+    let store = &state.services.store;
+
+    // The callback can beat the REST response that tells the dialer the call's sid.
+    if let Some(Ok(attempt_id)) = query_param(&uri, "attempt").map(|id| id.parse::<i64>()) {
+        if let Ok(Some(attempt)) = store.attempt(AttemptId(attempt_id)).await {
+            if attempt.call_sid.is_none() {
+                let _ = store.set_call_sid(AttemptId(attempt_id), &CallSid(call_sid.to_string())).await;
+            }
+        }
+    }
+
+    let event = CallProgressEvent {
+        call_sid: call_sid.to_string(),
+        sequence,
+        status: status.to_string(),
+        duration_secs: field("CallDuration").and_then(|d| d.parse().ok()),
+        received_at: now,
+    };
+    let (attempt_id, latest) = match store.record_call_progress(&event).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            info!(%call_sid, call_status = %status, sequence, "status callback for a call without an attempt");
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        Err(error) => {
+            warn!(%call_sid, %error, "status callback could not be stored; the carrier will retry");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    info!(%attempt_id, %call_sid, call_status = %status, sequence, latest = %latest, "call status callback");
+
+    let unanswered = match latest.as_str() {
+        "busy" => Some(Disposition::Busy),
+        "no-answer" => Some(Disposition::NoAnswer),
+        "failed" | "canceled" => Some(Disposition::CallFailed),
+        _ => None,
+    };
+    if let Some(disposition) = unanswered {
+        let outcome = AttemptOutcome {
+            disposition,
+            answered: false,
+            right_party_contact: false,
+            ended_at: now,
+            recording_path: None,
+            costs: Vec::new(),
+        };
+        match store.finish_attempt(attempt_id, &outcome).await {
+            Ok(()) => info!(%attempt_id, %disposition, "unanswered call finished"),
+            // A second terminal callback, or a stream that already wrote the outcome.
+            Err(StoreError::NotFound { .. }) => {}
+            Err(error) => warn!(%attempt_id, %error, "outcome of an unanswered call could not be stored"),
+        }
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /twilio/amd`: the asynchronous answering-machine verdict. A machine gets the
+/// jurisdiction's limited-content message from the call's own session, or a hang-up where the
+/// jurisdiction prefers that; a person (or `unknown`) keeps talking to the bot.
+pub async fn answering_machine(
+    State(state): State<Arc<AppState>>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match verified_form(&state, &uri, &headers, &body) {
+        Ok(params) => params,
+        Err(rejection) => return rejection,
+    };
+    let field = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let (Some(call_sid), Some(answered_by)) = (field("CallSid"), field("AnsweredBy")) else {
+        warn!("answering-machine callback without CallSid or AnsweredBy; ignored");
+        return (StatusCode::BAD_REQUEST, "CallSid and AnsweredBy are required\n").into_response();
+    };
+    if let Err(error) = state.services.store.record_answered_by(call_sid, answered_by).await {
+        warn!(%call_sid, %error, "answering-machine verdict could not be stored");
+    }
+    let machine = answered_by.starts_with("machine") || answered_by == "fax";
+    if machine && !state.send_to_live_call(call_sid, Inbound::AnsweringMachine).await {
+        // NOTE: behind a load balancer the verdict can reach a node that does not hold the
+        // stream; the session then treats the greeting as a silent caller.
+        warn!(%call_sid, "answering machine detected for a call whose stream this node does not hold");
+    }
+    info!(%call_sid, %answered_by, "answering-machine verdict");
     StatusCode::NO_CONTENT.into_response()
 }
