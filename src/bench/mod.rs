@@ -22,6 +22,8 @@ pub mod score;
 pub mod speech;
 mod stream;
 mod target;
+pub mod week;
+pub mod week_audit;
 
 pub use calls::{run, BenchOptions};
 pub use report::{AudioFigures, BenchReport, BenchSettings, CarrierFigures, ServerFigures};
