@@ -7,7 +7,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use super::placer::{CallPlacer, OutboundCall};
 use super::settings::{NextTry, TryOutcome};
@@ -169,7 +169,7 @@ impl Dialer {
                         report.decisions.push(self.place(&campaign.settings, attempt_id, &facts).await);
                     }
                     Claimed::Skipped { debtor_id, reason, next_allowed, .. } => {
-                        debug!(campaign = %campaign.name, debtor_id = %debtor_id.0, %reason, ?next_allowed, "debtor skipped");
+                        info!(campaign = %campaign.name, debtor_id = %debtor_id.0, %reason, ?next_allowed, "debtor skipped by the contact policy");
                         report.decisions.push(DialDecision::Skipped {
                             campaign: campaign.name.clone(),
                             debtor_id,

@@ -30,6 +30,8 @@ pub struct CampaignSettings {
     #[serde(default = "yes")]
     pub answering_machine_detection: bool,
     /// The strategy (from `config/strategy.toml`) per segment, over the segment's default.
+    // NOTE: stored with the campaign, but calls do not apply strategies yet; the creditor's
+    // policy alone bounds the offers.
     #[serde(default)]
     pub strategies: BTreeMap<String, String>,
 }
