@@ -334,10 +334,15 @@ pub enum Disposition {
     /// Every speech-to-text provider failed during the call, so the bot offered a callback on the
     /// keypad. A callback request is stored when the caller pressed for one.
     SpeechUnavailable,
+    /// An inbound caller matched no single debt, by number or by account number, so the bot
+    /// gave only the agency's number. Stored on the inbound call and never on an attempt, which
+    /// exists only once a caller is matched. So for the KPIs it is neither a dial nor a contact
+    /// nor a right-party contact.
+    UnidentifiedCaller,
 }
 
 impl Disposition {
-    pub const ALL: [Disposition; 20] = [
+    pub const ALL: [Disposition; 21] = [
         Disposition::PromiseToPay,
         Disposition::AlreadyPaid,
         Disposition::RefusedToPay,
@@ -358,6 +363,7 @@ impl Disposition {
         Disposition::StoreFailed,
         Disposition::TechnicalFailure,
         Disposition::SpeechUnavailable,
+        Disposition::UnidentifiedCaller,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -382,6 +388,7 @@ impl Disposition {
             Disposition::StoreFailed => "store_failed",
             Disposition::TechnicalFailure => "technical_failure",
             Disposition::SpeechUnavailable => "speech_unavailable",
+            Disposition::UnidentifiedCaller => "unidentified_caller",
         }
     }
 }

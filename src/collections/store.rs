@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::history::HistoryStore;
 use super::import::PortfolioRow;
+use super::inbound::InboundStore;
 use super::model::{
     Account, AttemptId, CallSid, DebtId, DebtorId, Disposition, PaymentClaim, Promise, PromiseId, TranscriptLine,
 };
@@ -116,7 +117,14 @@ pub struct ImportCounts {
 /// it is durable, so "write before you speak" holds for any backend.
 #[async_trait]
 pub trait Store:
-    HistoryStore + ScoreStore + crate::kpi::compliance::ComplianceStore + crate::kpi::store::KpiStore + Send + Sync + 'static
+    HistoryStore
+    + InboundStore
+    + ScoreStore
+    + crate::kpi::compliance::ComplianceStore
+    + crate::kpi::store::KpiStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Inserts or updates debtors and their debts from validated rows, all in one transaction.
     async fn import_portfolio(&self, rows: &[PortfolioRow]) -> Result<ImportCounts, StoreError>;
@@ -128,7 +136,9 @@ pub trait Store:
 
     async fn account_by_debt(&self, debt_id: DebtId) -> Result<Option<Account>, StoreError>;
 
-    /// Finds the first account (by account reference) of the debtor with this phone number on file.
+    /// Finds the first account (by account reference) of the one debtor with this phone number
+    /// on file. Returns `None` when no debtor or several debtors have the number, so a caller
+    /// is never matched to a debtor by a guess.
     async fn account_by_phone(&self, phone: &str) -> Result<Option<Account>, StoreError>;
 
     /// Creates the attempt row; done before a call is placed so a crash never dials twice.
