@@ -10,8 +10,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tracing::info;
 
-use crate::call::CallServices;
-use crate::collections::model::AttemptId;
+use crate::call::{CallRecord, CallServices};
 use crate::telephony::twilio::{media, webhooks};
 
 /// The Twilio account the server answers for.
@@ -42,7 +41,7 @@ pub struct AppState {
     pub services: CallServices,
     pub twilio: TwilioSettings,
     /// Single-use tokens minted by `/twilio/voice`, redeemed by the stream's `start`.
-    stream_tokens: Mutex<HashMap<String, AttemptId>>,
+    stream_tokens: Mutex<HashMap<String, CallRecord>>,
     /// The bearer token of `/api/*`; the API is off without one.
     pub api_token: Option<String>,
     /// Today's KPI gauges of `/metrics`, cached between scrapes.
@@ -61,13 +60,13 @@ impl AppState {
         Arc::new(AppState { services, twilio, stream_tokens: Mutex::new(HashMap::new()), api_token, kpi_gauges })
     }
 
-    pub(crate) fn mint_stream_token(&self, attempt: AttemptId) -> String {
+    pub(crate) fn mint_stream_token(&self, record: CallRecord) -> String {
         let token = uuid::Uuid::new_v4().simple().to_string();
-        self.stream_tokens.lock().expect("token lock").insert(token.clone(), attempt);
+        self.stream_tokens.lock().expect("token lock").insert(token.clone(), record);
         token
     }
 
-    pub(crate) fn redeem_stream_token(&self, token: &str) -> Option<AttemptId> {
+    pub(crate) fn redeem_stream_token(&self, token: &str) -> Option<CallRecord> {
         self.stream_tokens.lock().expect("token lock").remove(token)
     }
 }
