@@ -18,6 +18,7 @@ const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 pub struct Config {
     pub server: ServerConfig,
     pub agency: AgencyConfig,
+    pub inbound: InboundConfig,
     pub call: CallConfig,
     pub dialog: DialogSettings,
     pub speech: SpeechConfig,
@@ -54,6 +55,17 @@ pub struct ServerConfig {
 pub struct AgencyConfig {
     pub name: String,
     pub bot_name: String,
+}
+
+/// How the bot answers a caller the portfolio cannot match to one debtor.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboundConfig {
+    /// The locale of the prompts such a caller hears, e.g. `es-MX`.
+    pub locale: String,
+    /// The country (ISO 3166-1) whose `config/jurisdictions/<country>.toml` gives the agency's
+    /// callback number that the caller hears when no account matches.
+    pub country: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

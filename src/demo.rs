@@ -250,9 +250,26 @@ impl EmbeddedServer {
             server_url: self.base_url.clone(),
             account_sid: self.twilio.account_sid.clone(),
             auth_token: self.twilio.auth_token.clone(),
-            attempt_id: attempt_id.0,
+            attempt_id: Some(attempt_id.0),
             from: "+15005550006".to_string(),
             to: account.debtor.phone.clone(),
+            persona,
+            voice: self.voice.clone(),
+            persona_voice: voice,
+        }
+    }
+
+    /// Builds a simulated inbound call to this server from the number `from`, played by
+    /// `persona`: the server finds the caller by that number or asks who is calling.
+    pub fn simulated_inbound_call(&self, from: &str, persona: persona::Persona, config: &Config) -> SimulatedCall {
+        let voice = persona_voice(config, persona.language);
+        SimulatedCall {
+            server_url: self.base_url.clone(),
+            account_sid: self.twilio.account_sid.clone(),
+            auth_token: self.twilio.auth_token.clone(),
+            attempt_id: None,
+            from: from.to_string(),
+            to: "+15005550006".to_string(),
             persona,
             voice: self.voice.clone(),
             persona_voice: voice,

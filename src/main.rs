@@ -486,7 +486,7 @@ async fn simulate(
         server_url: url,
         account_sid: std::env::var("COBRANZA_TWILIO_ACCOUNT_SID").unwrap_or_else(|_| "ACsimulator".to_string()),
         auth_token,
-        attempt_id: attempt_id.0,
+        attempt_id: Some(attempt_id.0),
         from: "+15005550006".to_string(),
         to: account.debtor.phone.clone(),
         persona,

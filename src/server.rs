@@ -10,8 +10,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tracing::info;
 
-use crate::call::CallServices;
-use crate::collections::model::AttemptId;
+use crate::call::{CallRecord, CallServices};
 use crate::telephony::twilio::{media, webhooks};
 
 /// The Twilio account the server answers for.
@@ -42,7 +41,7 @@ pub struct AppState {
     pub services: CallServices,
     pub twilio: TwilioSettings,
     /// Single-use tokens minted by `/twilio/voice`, redeemed by the stream's `start`.
-    stream_tokens: Mutex<HashMap<String, AttemptId>>,
+    stream_tokens: Mutex<HashMap<String, CallRecord>>,
     /// The calls whose media stream this process holds, by call sid, for carrier events that
     /// arrive over HTTP.
     live_calls: Mutex<HashMap<String, tokio::sync::mpsc::Sender<crate::telephony::Inbound>>>,
@@ -71,13 +70,13 @@ impl AppState {
         })
     }
 
-    pub(crate) fn mint_stream_token(&self, attempt: AttemptId) -> String {
+    pub(crate) fn mint_stream_token(&self, record: CallRecord) -> String {
         let token = uuid::Uuid::new_v4().simple().to_string();
-        self.stream_tokens.lock().expect("token lock").insert(token.clone(), attempt);
+        self.stream_tokens.lock().expect("token lock").insert(token.clone(), record);
         token
     }
 
-    pub(crate) fn redeem_stream_token(&self, token: &str) -> Option<AttemptId> {
+    pub(crate) fn redeem_stream_token(&self, token: &str) -> Option<CallRecord> {
         self.stream_tokens.lock().expect("token lock").remove(token)
     }
 

@@ -275,6 +275,53 @@ impl Store for MemoryStore {
     }
 }
 
+/// The media tests have no unidentified inbound calls.
+#[async_trait]
+impl cobranza::collections::InboundStore for MemoryStore {
+    async fn account_by_reference_digits(&self, _digits: &str) -> Result<Option<Account>, StoreError> {
+        Err(unused())
+    }
+    async fn create_inbound_call(
+        &self,
+        _call: &cobranza::collections::NewInboundCall,
+    ) -> Result<cobranza::collections::InboundCallId, StoreError> {
+        Err(unused())
+    }
+    async fn inbound_call(
+        &self,
+        _id: cobranza::collections::InboundCallId,
+    ) -> Result<Option<cobranza::collections::InboundCall>, StoreError> {
+        Err(unused())
+    }
+    async fn append_inbound_transcript(
+        &self,
+        _id: cobranza::collections::InboundCallId,
+        _line: &TranscriptLine,
+    ) -> Result<(), StoreError> {
+        Err(unused())
+    }
+    async fn inbound_transcript(
+        &self,
+        _id: cobranza::collections::InboundCallId,
+    ) -> Result<Vec<TranscriptLine>, StoreError> {
+        Err(unused())
+    }
+    async fn identify_inbound_call(
+        &self,
+        _id: cobranza::collections::InboundCallId,
+        _attempt: &NewAttempt,
+    ) -> Result<AttemptId, StoreError> {
+        Err(unused())
+    }
+    async fn finish_inbound_call(
+        &self,
+        _id: cobranza::collections::InboundCallId,
+        _outcome: &cobranza::collections::InboundCallOutcome,
+    ) -> Result<(), StoreError> {
+        Err(unused())
+    }
+}
+
 /// The media tests read and write no history.
 #[async_trait]
 impl history::HistoryStore for MemoryStore {

@@ -498,6 +498,53 @@ impl cobranza::scoring::store::ScoreStore for FailingWrites {
     }
 }
 
+/// Unidentified inbound calls go to SQLite unchanged.
+#[async_trait]
+impl cobranza::collections::InboundStore for FailingWrites {
+    async fn account_by_reference_digits(&self, digits: &str) -> Result<Option<Account>, StoreError> {
+        self.0.account_by_reference_digits(digits).await
+    }
+    async fn create_inbound_call(
+        &self,
+        call: &cobranza::collections::NewInboundCall,
+    ) -> Result<cobranza::collections::InboundCallId, StoreError> {
+        self.0.create_inbound_call(call).await
+    }
+    async fn inbound_call(
+        &self,
+        id: cobranza::collections::InboundCallId,
+    ) -> Result<Option<cobranza::collections::InboundCall>, StoreError> {
+        self.0.inbound_call(id).await
+    }
+    async fn append_inbound_transcript(
+        &self,
+        id: cobranza::collections::InboundCallId,
+        line: &TranscriptLine,
+    ) -> Result<(), StoreError> {
+        self.0.append_inbound_transcript(id, line).await
+    }
+    async fn inbound_transcript(
+        &self,
+        id: cobranza::collections::InboundCallId,
+    ) -> Result<Vec<TranscriptLine>, StoreError> {
+        self.0.inbound_transcript(id).await
+    }
+    async fn identify_inbound_call(
+        &self,
+        id: cobranza::collections::InboundCallId,
+        attempt: &NewAttempt,
+    ) -> Result<AttemptId, StoreError> {
+        self.0.identify_inbound_call(id, attempt).await
+    }
+    async fn finish_inbound_call(
+        &self,
+        id: cobranza::collections::InboundCallId,
+        outcome: &cobranza::collections::InboundCallOutcome,
+    ) -> Result<(), StoreError> {
+        self.0.finish_inbound_call(id, outcome).await
+    }
+}
+
 /// History reads and writes go to SQLite unchanged.
 #[async_trait]
 impl history::HistoryStore for FailingWrites {

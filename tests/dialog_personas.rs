@@ -134,6 +134,7 @@ fn names(actions: &[Action]) -> Vec<String> {
             Action::StoreDispute => "store_dispute".to_string(),
             Action::StoreHardship { .. } => "store_hardship".to_string(),
             Action::Transfer { .. } => "transfer".to_string(),
+            Action::FindAccount { digits } => format!("find_account:{digits}"),
             Action::RightPartyVerified => "right_party_verified".to_string(),
             Action::Dispose(disposition) => format!("dispose:{disposition}"),
             Action::Hangup => "hangup".to_string(),

@@ -56,6 +56,10 @@ on_sqlite!(
     latest_snapshot_sets_debt_figures,
     debt_history_reads_before_as_of,
     scores_round_trip_in_queue_order,
+    phone_shared_by_debtors_matches_none,
+    reference_digits_match_one_debt,
+    inbound_call_identified_once,
+    unidentified_call_finishes_once,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -134,7 +134,7 @@ impl TargetServer {
 fn planned_stream(state: &AppState, attempt: AttemptId) -> PlannedStream {
     PlannedStream {
         attempt_id: attempt.0,
-        token: state.mint_stream_token(attempt),
+        token: state.mint_stream_token(crate::call::CallRecord::Attempt(attempt)),
         call_sid: format!("CA{}", uuid::Uuid::new_v4().simple()),
         stream_sid: format!("MZ{}", uuid::Uuid::new_v4().simple()),
     }

@@ -14,13 +14,13 @@ use tokio::sync::broadcast;
 
 use crate::clock::Clock;
 use crate::collections::model::{AttemptId, Disposition, TranscriptLine};
-use crate::collections::Store;
+use crate::collections::{InboundCallId, Store};
 use crate::config::Config;
 use crate::dialog::Interpreter;
 use crate::speech::stt::SpeechToText;
 use crate::speech::tts::TextToSpeech;
 
-pub use session::{run_call, run_call_on, CallError, CallReport};
+pub use session::{run_call, run_call_on, run_unidentified_call_on, CallError, CallReport};
 
 /// Everything a call needs from outside itself; shared by all calls of a process.
 #[derive(Clone)]
@@ -36,7 +36,26 @@ pub struct CallServices {
     pub bus: broadcast::Sender<CallEvent>,
 }
 
-/// What calls publish for supervisors, the demo and the store's listeners.
+/// The store row a call writes its transcript and outcome to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallRecord {
+    Attempt(AttemptId),
+    /// A call that came in unidentified, until its caller is matched to a debt and it gets an
+    /// attempt.
+    InboundCall(InboundCallId),
+}
+
+impl std::fmt::Display for CallRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallRecord::Attempt(id) => write!(f, "attempt {id}"),
+            CallRecord::InboundCall(id) => write!(f, "inbound call {id}"),
+        }
+    }
+}
+
+/// Events that calls publish for supervisors, the demo and the store's listeners. A call that
+/// came in unidentified publishes nothing until its caller is matched and it has an attempt.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CallEvent {

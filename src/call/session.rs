@@ -1,6 +1,10 @@
 //! The call session: one task per call that turns carrier events into dialog events and dialog
 //! actions into speech, store writes and, at the end, a hang-up.
 
+mod unidentified;
+
+pub use unidentified::run_unidentified_call_on;
+
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
@@ -14,17 +18,18 @@ use tracing::{debug, info, warn};
 
 use super::mouth::{self, Mouth, MouthParts, MouthReport, Phrase, SAMPLES_PER_MS};
 use super::playout::{CutPhrase, Playout, QueuedPhrase};
-use super::{CallEvent, CallServices, TurnTimings};
+use super::{CallEvent, CallRecord, CallServices, TurnTimings};
 use crate::audio::mulaw;
 use crate::audio::recording::{CallRecorder, WINDOW_SAMPLES};
 use crate::audio::vad::{VadConfig, VadEvent, VoiceActivityDetector};
-use crate::collections::model::{mask_phone, Account, AttemptId, Disposition, Speaker, TranscriptLine};
-use crate::collections::{Attempt, AttemptOutcome, StoreError};
+use crate::collections::model::{mask_phone, Account, Disposition, Speaker, TranscriptLine};
+use crate::collections::{Attempt, AttemptOutcome, Direction, InboundCall, StoreError};
 use crate::cost::{self, CallMeter, CostCategory};
 use crate::dialog::nlu::{is_backchannel, Expecting};
 use crate::dialog::script::Prompt;
 use crate::dialog::{
-    Action, CallContext, ConversationLine, Event, Interpretation, Language, Machine, Script, Utterance,
+    Action, CallContext, CallerMatch, Conversation, ConversationLine, Event, Interpretation, Language, Machine, Script,
+    Utterance,
 };
 use crate::metrics::{metrics, Provider, TurnStage};
 use crate::speech::stt::{SttEvent, SttInput, SttStream};
@@ -44,6 +49,8 @@ pub enum CallError {
     Speech(#[from] SpeechError),
     #[error("dialog for debtor {debtor}: {reason}")]
     Dialog { debtor: String, reason: String },
+    #[error("config [inbound]: {0}")]
+    Inbound(String),
 }
 
 /// The outcome of one call, for the caller of [`run_call`].
@@ -137,13 +144,14 @@ pub async fn run_call_on(
     services: CallServices,
     start: StreamStart,
     attempt: Attempt,
-    mut inbound: impl Stream<Item = Inbound> + Unpin + Send,
+    inbound: impl Stream<Item = Inbound> + Unpin + Send,
     outbound: mpsc::Sender<Outbound>,
 ) -> Result<CallReport, CallError> {
     let account = services.store.account_by_debt(attempt.debt_id).await?.ok_or(CallError::NoAccount(attempt.id.0))?;
     let language = Language::from_locale(&account.debtor.locale);
-    let script = Script::embedded(&account.debtor.locale)
-        .map_err(|e| CallError::Script { locale: account.debtor.locale.clone(), reason: e.to_string() })?;
+    // An inbound attempt that reaches here was matched by the caller's number in the voice webhook.
+    let matched = (attempt.direction == Direction::Inbound).then_some(CallerMatch::Phone);
+    let machine = debtor_machine(&services, &account, matched)?;
     // NOTE: the speech-to-text language stays the debtor's locale even when the dialog switches
     // language mid-call.
     // The meter is in scope while speech-to-text opens, so a provider chain records to it.
@@ -158,9 +166,23 @@ pub async fn run_call_on(
     );
     let _ = services.bus.send(CallEvent::Started { attempt_id: attempt.id, call_sid: start.call_sid.clone() });
 
-    let zone = account.debtor.time_zone;
-    let local = services.clock.now().with_timezone(&zone).naive_local();
-    let config = Arc::clone(&services.config);
+    let record = CallRecord::Attempt(attempt.id);
+    let conversation = Conversation::Debtor(Box::new(machine));
+    let parts = SessionParts { record, account: Some(account), inbound_call: None, conversation, stt, outbound, meter };
+    run_session(services, parts, inbound).await
+}
+
+/// Builds the dialog of `account`'s debt as of the debtor's local time now. `matched` says how
+/// the caller of a call nobody dialled was matched, and is `None` for a call the bot placed.
+fn debtor_machine(
+    services: &CallServices,
+    account: &Account,
+    matched: Option<CallerMatch>,
+) -> Result<Machine, CallError> {
+    let script = Script::embedded(&account.debtor.locale)
+        .map_err(|e| CallError::Script { locale: account.debtor.locale.clone(), reason: e.to_string() })?;
+    let local = services.clock.now().with_timezone(&account.debtor.time_zone).naive_local();
+    let config = &services.config;
     let context = CallContext::embedded(
         account.clone(),
         local.date(),
@@ -170,8 +192,32 @@ pub async fn run_call_on(
         config.dialog,
     )
     .map_err(|error| CallError::Dialog { debtor: account.debtor.id.0.clone(), reason: error.to_string() })?;
-    cost::metered(meter.clone(), async move {
-        let mut session = Session::new(services, attempt, account, context, script, stt, outbound, meter);
+    Ok(match matched {
+        None => Machine::new(context, script),
+        Some(matched) => Machine::answering(context, script, matched),
+    })
+}
+
+/// The parts a session starts from, besides the services every call shares.
+struct SessionParts {
+    record: CallRecord,
+    account: Option<Account>,
+    inbound_call: Option<InboundCall>,
+    conversation: Conversation,
+    stt: SttStream,
+    outbound: mpsc::Sender<Outbound>,
+    meter: CallMeter,
+}
+
+/// Runs a session from its first phrase to its end and returns the call's report.
+async fn run_session(
+    services: CallServices,
+    parts: SessionParts,
+    mut inbound: impl Stream<Item = Inbound> + Unpin + Send,
+) -> Result<CallReport, CallError> {
+    let meter = parts.meter.clone();
+    cost::metered(meter, async move {
+        let mut session = Session::new(services, parts);
         session.act(vec![Event::CallStarted]).await;
         session.run(&mut inbound).await;
         Ok(session.finish().await)
@@ -181,9 +227,14 @@ pub async fn run_call_on(
 
 struct Session {
     services: CallServices,
-    attempt: Attempt,
-    account: Account,
-    machine: Machine,
+    /// The row the transcript and outcome go to: the attempt, or the inbound call until its
+    /// caller is identified.
+    record: CallRecord,
+    /// The debtor the call is about; `None` until an unidentified caller is matched to a debt.
+    account: Option<Account>,
+    /// The row of a call that came in unidentified, kept after the caller is matched.
+    inbound_call: Option<InboundCall>,
+    machine: Conversation,
     stt: SttStream,
     vad: VoiceActivityDetector,
     recorder: Arc<Mutex<CallRecorder>>,
@@ -191,6 +242,8 @@ struct Session {
     outbound: mpsc::Sender<Outbound>,
     playout: Arc<Mutex<Playout>>,
     stream_start: Instant,
+    /// The recording's file, named after the row the call started with.
+    recording_file: std::path::PathBuf,
 
     phrase_count: u64,
     last_sent_mark: Option<String>,
@@ -235,20 +288,13 @@ struct Session {
 }
 
 impl Session {
-    fn new(
-        services: CallServices,
-        attempt: Attempt,
-        account: Account,
-        context: CallContext,
-        script: Script,
-        stt: SttStream,
-        outbound: mpsc::Sender<Outbound>,
-        meter: CallMeter,
-    ) -> Session {
+    fn new(services: CallServices, parts: SessionParts) -> Session {
+        let SessionParts { record, account, inbound_call, conversation, stt, outbound, meter } = parts;
         let config = Arc::clone(&services.config);
         let vad_config =
             VadConfig { end_of_turn_silence_ms: config.call.end_of_turn_silence_ms, ..VadConfig::default() };
-        let recorder = Arc::new(Mutex::new(open_recorder(&services, attempt.id)));
+        let recording_file = recording_path(&services, record);
+        let recorder = Arc::new(Mutex::new(open_recorder(&recording_file, &services)));
         let playout = Arc::new(Mutex::new(Playout::new()));
         let stream_start = Instant::now();
         let mouth = mouth::spawn(MouthParts {
@@ -261,19 +307,21 @@ impl Session {
             meter: meter.clone(),
         });
         Session {
-            machine: Machine::new(context, script),
+            machine: conversation,
             vad: VoiceActivityDetector::new(vad_config, 8_000),
             call_deadline: stream_start + config.call.max_call(),
             time_up: false,
             services,
-            attempt,
+            record,
             account,
+            inbound_call,
             stt,
             recorder,
             mouth,
             outbound,
             playout,
             stream_start,
+            recording_file,
             phrase_count: 0,
             last_sent_mark: None,
             caller_samples: 0,
@@ -382,7 +430,7 @@ impl Session {
         let passed = |deadline: Option<Instant>| deadline.is_some_and(|at| at <= now);
         if passed(self.hangup_deadline) {
             let pending = self.playout().len();
-            warn!(attempt_id = %self.attempt.id, pending, "goodbye mark did not come back in time");
+            warn!(call = %self.record, pending, "goodbye mark did not come back in time");
             return Continue::Stop;
         }
         if self.call_deadline <= now {
@@ -390,7 +438,7 @@ impl Session {
                 return Continue::Stop;
             }
             // The dialog says its closing line; the goodbye wait bounds how long that may take.
-            warn!(attempt_id = %self.attempt.id, "maximum call length reached");
+            warn!(call = %self.record, "maximum call length reached");
             self.time_up = true;
             self.call_deadline = now + self.services.config.call.goodbye_wait();
             self.act(vec![Event::MaxDurationReached]).await;
@@ -399,7 +447,7 @@ impl Session {
             }
         }
         if matches!(self.overlap, Overlap::AwaitingTranscript { until } if until <= now) {
-            warn!(attempt_id = %self.attempt.id, "no transcript came for speech over the bot; resuming");
+            warn!(call = %self.record, "no transcript came for speech over the bot; resuming");
             self.overlap = Overlap::None;
             self.mouth.resume();
         }
@@ -530,7 +578,7 @@ impl Session {
         }
         let chunk = std::mem::replace(&mut self.stt_audio, Vec::with_capacity(STT_CHUNK_SAMPLES + 320));
         if self.stt.input.send(SttInput::Audio(chunk)).await.is_err() {
-            warn!(attempt_id = %self.attempt.id, "speech-to-text stream closed");
+            warn!(call = %self.record, "speech-to-text stream closed");
         }
     }
 
@@ -540,7 +588,7 @@ impl Session {
             SttEvent::Partial { .. } => return,
             SttEvent::Error(error) => {
                 metrics().provider_error(Provider::SpeechToText);
-                warn!(attempt_id = %self.attempt.id, %error, "speech-to-text failed for a turn");
+                warn!(call = %self.record, %error, "speech-to-text failed for a turn");
                 String::new()
             }
             SttEvent::Unavailable { reason } => {
@@ -629,7 +677,7 @@ impl Session {
         }
         self.fillers_this_turn += 1;
         metrics().filler();
-        info!(attempt_id = %self.attempt.id, "reply is late; saying the filler");
+        info!(call = %self.record, "reply is late; saying the filler");
         let filler = self.machine.filler();
         let awaiting_reply = self.awaiting_reply;
         self.say(filler);
@@ -644,7 +692,7 @@ impl Session {
         }
         self.speech_lost = true;
         metrics().provider_error(Provider::SpeechToText);
-        warn!(attempt_id = %self.attempt.id, %reason, "speech-to-text lost for the rest of the call; moving to the keypad");
+        warn!(call = %self.record, %reason, "speech-to-text lost for the rest of the call; moving to the keypad");
         self.transcripts_due = 0;
         self.filler_deadline = None;
         if self.overlap != Overlap::None {
@@ -703,12 +751,12 @@ impl Session {
                 return;
             }
             MouthReport::Sent { mark } => {
-                debug!(attempt_id = %self.attempt.id, %mark, "phrase sent");
+                debug!(call = %self.record, %mark, "phrase sent");
                 mark
             }
             MouthReport::Failed { mark, reason } => {
                 metrics().provider_error(Provider::TextToSpeech);
-                warn!(attempt_id = %self.attempt.id, %mark, %reason, "a phrase could not be spoken");
+                warn!(call = %self.record, %mark, %reason, "a phrase could not be spoken");
                 mark
             }
         };
@@ -760,7 +808,7 @@ impl Session {
         self.recorder.lock().expect("recorder lock").cut_bot_after(now_sample);
         let (played, cut) = self.playout().clear(now_sample);
         metrics().barge_in();
-        info!(attempt_id = %self.attempt.id, cut = cut.len(), "caller spoke over the bot; playback cleared");
+        info!(call = %self.record, cut = cut.len(), "caller spoke over the bot; playback cleared");
         self.heard(&played).await;
         let mut events = Vec::new();
         for CutPhrase { utterance, heard_text, .. } in cut {
@@ -777,7 +825,7 @@ impl Session {
     async fn send_or_give_up(&self, command: Outbound) {
         match tokio::time::timeout(CARRIER_WAIT, self.outbound.send(command)).await {
             Ok(_) => {}
-            Err(_) => warn!(attempt_id = %self.attempt.id, "carrier stopped reading; a command was dropped"),
+            Err(_) => warn!(call = %self.record, "carrier stopped reading; a command was dropped"),
         }
     }
 
@@ -793,7 +841,7 @@ impl Session {
     async fn on_mark(&mut self, name: &str) {
         let played = self.playout().echoed(name);
         let Some(last) = played.last() else {
-            debug!(attempt_id = %self.attempt.id, mark = name, "echo of a cleared or unknown mark ignored");
+            debug!(call = %self.record, mark = name, "echo of a cleared or unknown mark ignored");
             return;
         };
         self.heard(&played).await;
@@ -835,7 +883,7 @@ impl Session {
             first_frame_ms: turn.since_speech(turn.first_frame),
             first_mark_ms: turn.since_speech(echoed),
         };
-        let _ = self.services.bus.send(CallEvent::TurnTimings { attempt_id: self.attempt.id, timings });
+        self.publish(|attempt_id| CallEvent::TurnTimings { attempt_id, timings });
     }
 
     /// Feeds events to the machine and carries out its actions, feeding back the results of
@@ -861,10 +909,8 @@ impl Session {
         let mut queue: VecDeque<Event> = events.into();
         while let Some(event) = queue.pop_front() {
             let actions = self.machine.on(event);
-            let _ = self
-                .services
-                .bus
-                .send(CallEvent::StateChanged { attempt_id: self.attempt.id, state: self.machine.state().to_string() });
+            let state = self.machine.state().to_string();
+            self.publish(|attempt_id| CallEvent::StateChanged { attempt_id, state });
             for action in actions {
                 if let Some(result) = self.execute(action).await {
                     queue.push_back(result);
@@ -876,7 +922,9 @@ impl Session {
     async fn execute(&mut self, action: Action) -> Option<Event> {
         let now = self.services.clock.now();
         let store = Arc::clone(&self.services.store);
-        let id = self.attempt.id;
+        let CallRecord::Attempt(id) = self.record else {
+            return self.execute_unidentified(action).await;
+        };
         match action {
             Action::Say(utterance) => {
                 self.say(utterance);
@@ -898,7 +946,12 @@ impl Session {
                 Some(self.stored(store.record_callback_request(id, requested_for, now).await, "callback request"))
             }
             Action::StoreOptOut { channel } => {
-                let debtor = self.account.debtor.id.clone();
+                let Some(debtor) = self.account.as_ref().map(|account| account.debtor.id.clone()) else {
+                    return Some(self.stored(
+                        Err(StoreError::NotFound { what: "debtor of attempt", id: id.to_string() }),
+                        "opt-out",
+                    ));
+                };
                 Some(self.stored(store.record_opt_out(&debtor, &channel, now).await, "opt-out"))
             }
             Action::StoreDispute => Some(self.stored(store.record_dispute(id, now).await, "dispute")),
@@ -920,20 +973,26 @@ impl Session {
                 None
             }
             Action::Hangup => {
-                // The session returns once every pending mark is back, or when the wait that
-                // starts after the last phrase is sent runs out.
-                self.hanging_up = true;
-                self.reply_deadline = None;
-                self.start_goodbye_wait_if_sent();
+                self.begin_hangup();
                 None
             }
+            // Only an identification asks for a lookup, and it runs before the call has an attempt.
+            Action::FindAccount { .. } => None,
         }
+    }
+
+    /// Starts ending the call: the session returns once every pending mark is back, or when the
+    /// wait that starts after the last phrase is sent runs out.
+    fn begin_hangup(&mut self) {
+        self.hanging_up = true;
+        self.reply_deadline = None;
+        self.start_goodbye_wait_if_sent();
     }
 
     fn stored(&self, result: Result<(), StoreError>, what: &str) -> Event {
         if let Err(error) = &result {
             metrics().provider_error(Provider::Store);
-            warn!(attempt_id = %self.attempt.id, %error, what, "outcome could not be stored");
+            warn!(call = %self.record, %error, what, "outcome could not be stored");
         }
         Event::OutcomeStored { ok: result.is_ok() }
     }
@@ -959,11 +1018,15 @@ impl Session {
         }
         self.history.push_back(ConversationLine { bot: speaker == Speaker::Bot, text: text.to_string() });
         let line = TranscriptLine { speaker, text: text.to_string(), at: self.services.clock.now() };
-        if let Err(error) = self.services.store.append_transcript(self.attempt.id, &line).await {
+        let stored = match self.record {
+            CallRecord::Attempt(id) => self.services.store.append_transcript(id, &line).await,
+            CallRecord::InboundCall(id) => self.services.store.append_inbound_transcript(id, &line).await,
+        };
+        if let Err(error) = stored {
             metrics().provider_error(Provider::Store);
-            warn!(attempt_id = %self.attempt.id, %error, "transcript line could not be stored");
+            warn!(call = %self.record, %error, "transcript line could not be stored");
         }
-        let _ = self.services.bus.send(CallEvent::Transcript { attempt_id: self.attempt.id, line });
+        self.publish(|attempt_id| CallEvent::Transcript { attempt_id, line });
     }
 
     /// Stores the outcome and the recording, then closes the stream unless the caller already
@@ -988,11 +1051,15 @@ impl Session {
             recording_path: recording_path.clone(),
             costs,
         };
-        if let Err(error) = self.services.store.finish_attempt(self.attempt.id, &outcome).await {
-            warn!(attempt_id = %self.attempt.id, %error, "call outcome could not be stored");
+        let stored = match self.record {
+            CallRecord::Attempt(id) => self.services.store.finish_attempt(id, &outcome).await,
+            CallRecord::InboundCall(id) => self.finish_unidentified(id, &outcome).await,
+        };
+        if let Err(error) = stored {
+            warn!(call = %self.record, %error, "call outcome could not be stored");
         }
-        info!(attempt_id = %self.attempt.id, %disposition, right_party = self.right_party, "call ended");
-        let _ = self.services.bus.send(CallEvent::Ended { attempt_id: self.attempt.id, disposition });
+        info!(call = %self.record, %disposition, right_party = self.right_party, "call ended");
+        self.publish(|attempt_id| CallEvent::Ended { attempt_id, disposition });
         if !self.caller_hung_up {
             self.send_or_give_up(Outbound::Hangup).await;
         }
@@ -1014,25 +1081,27 @@ impl Session {
     }
 
     fn write_recording(&self) -> Option<String> {
-        let path = recording_path(&self.services, self.attempt.id);
-        match self.recorder.lock().expect("recorder lock").finish(&path) {
+        match self.recorder.lock().expect("recorder lock").finish(&self.recording_file) {
             Ok(path) => Some(path.display().to_string()),
             Err(error) => {
-                warn!(attempt_id = %self.attempt.id, %error, "recording could not be written");
+                warn!(call = %self.record, %error, "recording could not be written");
                 None
             }
         }
     }
 }
 
-fn recording_path(services: &CallServices, attempt: AttemptId) -> std::path::PathBuf {
-    services.data_dir.join(&services.config.call.recordings_dir).join(format!("attempt-{attempt}.wav"))
+fn recording_path(services: &CallServices, record: CallRecord) -> std::path::PathBuf {
+    let name = match record {
+        CallRecord::Attempt(id) => format!("attempt-{id}.wav"),
+        CallRecord::InboundCall(id) => format!("inbound-call-{id}.wav"),
+    };
+    services.data_dir.join(&services.config.call.recordings_dir).join(name)
 }
 
 /// Opens a recorder that streams to the call's WAV file, so a long call does not grow in memory.
 /// When the file cannot be created, the recording is kept in memory and written at the end.
-fn open_recorder(services: &CallServices, attempt: AttemptId) -> CallRecorder {
-    let path = recording_path(services, attempt);
+fn open_recorder(path: &std::path::Path, services: &CallServices) -> CallRecorder {
     let created = match path.parent() {
         Some(dir) => std::fs::create_dir_all(dir).map_err(|e| e.to_string()),
         None => Ok(()),
@@ -1040,10 +1109,10 @@ fn open_recorder(services: &CallServices, attempt: AttemptId) -> CallRecorder {
     .and_then(|()| {
         // The bot's audio is written as it is sent, up to the pacing lead ahead of the caller's.
         let lead = services.config.call.pacing_lead().as_millis() as u64 * SAMPLES_PER_MS;
-        CallRecorder::create_with_window(&path, WINDOW_SAMPLES + lead).map_err(|e| e.to_string())
+        CallRecorder::create_with_window(path, WINDOW_SAMPLES + lead).map_err(|e| e.to_string())
     });
     created.unwrap_or_else(|error| {
-        warn!(%attempt, %error, "recording file could not be created; keeping the recording in memory");
+        warn!(path = %path.display(), %error, "recording file could not be created; keeping the recording in memory");
         CallRecorder::new()
     })
 }

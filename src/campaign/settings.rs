@@ -160,7 +160,8 @@ impl TryOutcome {
             | Disposition::RightPartyNoCommitment
             | Disposition::StopContact
             | Disposition::Transferred
-            | Disposition::Abusive => TryOutcome::Finished,
+            | Disposition::Abusive
+            | Disposition::UnidentifiedCaller => TryOutcome::Finished,
         }
     }
 }

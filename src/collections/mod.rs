@@ -3,6 +3,7 @@
 
 pub mod history;
 pub mod import;
+pub mod inbound;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;
@@ -12,6 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use history::HistoryStore;
+pub use inbound::{InboundCall, InboundCallId, InboundCallOutcome, InboundStore, NewInboundCall};
 pub use model::*;
 pub use store::{Attempt, AttemptOutcome, Direction, NewAttempt, Store, StoreError, StoredPromise};
 

@@ -340,10 +340,15 @@ pub enum Disposition {
     NoAnswer,
     /// The carrier could not place the call (invalid number, network error, rejected request).
     CallFailed,
+    /// An inbound caller matched no single debt, by number or by account number, so the bot
+    /// gave only the agency's number. Stored on the inbound call and never on an attempt, which
+    /// exists only once a caller is matched. So for the KPIs it is neither a dial nor a contact
+    /// nor a right-party contact.
+    UnidentifiedCaller,
 }
 
 impl Disposition {
-    pub const ALL: [Disposition; 23] = [
+    pub const ALL: [Disposition; 24] = [
         Disposition::PromiseToPay,
         Disposition::AlreadyPaid,
         Disposition::RefusedToPay,
@@ -367,6 +372,7 @@ impl Disposition {
         Disposition::Busy,
         Disposition::NoAnswer,
         Disposition::CallFailed,
+        Disposition::UnidentifiedCaller,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -394,6 +400,7 @@ impl Disposition {
             Disposition::Busy => "busy",
             Disposition::NoAnswer => "no_answer",
             Disposition::CallFailed => "call_failed",
+            Disposition::UnidentifiedCaller => "unidentified_caller",
         }
     }
 }

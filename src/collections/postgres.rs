@@ -10,6 +10,7 @@ mod campaigns;
 mod compliance;
 mod decode;
 mod history;
+mod inbound;
 mod kpi;
 mod scoring;
 
@@ -249,11 +250,10 @@ impl Store for PostgresStore {
     }
 
     async fn account_by_phone(&self, phone: &str) -> Result<Option<Account>, StoreError> {
-        // NOTE: when several debtors share a number, the one with it as primary, then the lowest
-        // debtor id, gets the call.
+        // A number on file for several debtors matches none of them.
         let sql = format!(
-            "{ACCOUNT_QUERY} WHERE debtor.id = (SELECT debtor_id FROM phones WHERE number = $1
-                 ORDER BY is_primary DESC, debtor_id LIMIT 1)
+            "{ACCOUNT_QUERY} WHERE debtor.id = (SELECT MIN(debtor_id) FROM phones WHERE number = $1
+                 GROUP BY number HAVING COUNT(DISTINCT debtor_id) = 1)
              ORDER BY debt.account_ref LIMIT 1"
         );
         let row = sqlx::query(&sql).bind(phone).fetch_optional(&self.pool).await?;

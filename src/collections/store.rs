@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::history::HistoryStore;
 use super::import::PortfolioRow;
+use super::inbound::InboundStore;
 use super::model::{
     Account, AttemptId, CallSid, DebtId, DebtorId, Disposition, PaymentClaim, Promise, PromiseId, TranscriptLine,
 };
@@ -120,6 +121,7 @@ pub struct ImportCounts {
 #[async_trait]
 pub trait Store:
     HistoryStore
+    + InboundStore
     + ScoreStore
     + crate::kpi::compliance::ComplianceStore
     + crate::kpi::store::KpiStore
@@ -138,7 +140,9 @@ pub trait Store:
 
     async fn account_by_debt(&self, debt_id: DebtId) -> Result<Option<Account>, StoreError>;
 
-    /// Finds the first account (by account reference) of the debtor with this phone number on file.
+    /// Finds the first account (by account reference) of the one debtor with this phone number
+    /// on file. Returns `None` when no debtor or several debtors have the number, so a caller
+    /// is never matched to a debtor by a guess.
     async fn account_by_phone(&self, phone: &str) -> Result<Option<Account>, StoreError>;
 
     /// Creates the attempt row; done before a call is placed so a crash never dials twice.

@@ -331,6 +331,9 @@ impl ChatSession {
                 self.record.transfer_to = Some(to);
                 return None;
             }
+            // Only the identification of an unknown caller asks for a lookup, and a chat always
+            // starts from a debtor's account.
+            Action::FindAccount { .. } => return None,
             Action::RightPartyVerified => {
                 self.right_party = true;
                 return None;

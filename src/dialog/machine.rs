@@ -22,6 +22,7 @@ mod verification;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
+use super::inbound::CallerMatch;
 use super::jurisdiction::Placed;
 use super::negotiation::{Counter, Limits, Offer, Rung};
 use super::nlu::{
@@ -174,6 +175,9 @@ pub struct Machine {
     hardship_declared: bool,
     /// How the debtor said they paid, kept until the payment claim is stored.
     payment_channel: Option<&'static str>,
+    /// How the caller of a call nobody dialled was matched to the debt; `None` when the bot
+    /// placed the call.
+    caller_match: Option<CallerMatch>,
 }
 
 impl Machine {
@@ -201,7 +205,16 @@ impl Machine {
             third_party: false,
             hardship_declared: false,
             payment_channel: None,
+            caller_match: None,
         }
+    }
+
+    /// Builds the dialog of a call the debtor placed, matched to the debt by `matched`. A caller
+    /// matched by phone hears the inbound greeting, which never says the bot is calling them, and
+    /// then the outbound identity question. A caller matched by account number already heard the
+    /// opening notice, so the bot asks at once for the verification data.
+    pub fn answering(ctx: CallContext, script: Script, matched: CallerMatch) -> Machine {
+        Machine { caller_match: Some(matched), ..Machine::new(ctx, script) }
     }
 
     /// Advances the conversation by one event and returns what the session must do, in order.
@@ -227,6 +240,8 @@ impl Machine {
             Event::AnsweringMachine => self.answering_machine(),
             Event::MaxDurationReached => self.max_duration_reached(),
             Event::SpeechUnavailable => self.speech_unavailable(),
+            // Only an identification asks for a lookup.
+            Event::AccountNotFound => Vec::new(),
         }
     }
 
@@ -306,15 +321,20 @@ impl Machine {
         if self.state != State::NotStarted {
             return Vec::new();
         }
+        let greeting = match self.caller_match {
+            None => Prompt::Greeting,
+            Some(CallerMatch::Phone) => Prompt::InboundGreeting,
+            Some(CallerMatch::AccountReference) => return self.ask_verification(),
+        };
         self.state = State::ConfirmingIdentity;
-        vec![self.say(Prompt::Greeting, true)]
+        vec![self.say(greeting, true)]
     }
 
     /// Remembers what the caller missed of a cut phrase. Only what is needed later is kept: the
     /// opening notice, and the promise's terms.
     fn playback_cut(&mut self, key: &str) -> Vec<Action> {
         match Prompt::from_key(key) {
-            Some(Prompt::Greeting | Prompt::Disclosure) => self.disclosure_owed = true,
+            Some(Prompt::Greeting | Prompt::InboundGreeting | Prompt::Disclosure) => self.disclosure_owed = true,
             Some(Prompt::ReadBack | Prompt::ReadBackPlan | Prompt::ReadBackPartial) => self.unheard_read_back = true,
             _ => {}
         }

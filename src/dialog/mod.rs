@@ -6,6 +6,7 @@
 //! come from the machine and the templates in `prompts/`, never from the interpreter.
 
 pub mod chat;
+pub mod inbound;
 pub mod jurisdiction;
 pub mod machine;
 pub mod negotiation;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::collections::model::{Account, Disposition, Money, PaymentClaim, Promise};
 
+pub use inbound::{CallerMatch, Conversation, Identification};
 pub use jurisdiction::Jurisdiction;
 pub use machine::Machine;
 pub use nlu::{ConversationLine, Intent, Interpretation, Interpreter, RuleInterpreter};
@@ -140,7 +142,8 @@ pub struct DialogSettings {
     pub max_reprompts: u32,
     /// Times the bot asks again when it did not understand an answer.
     pub max_clarifications: u32,
-    /// Tries at the identity question before the bot ends without discussing the debt.
+    /// Tries at the identity question before the bot ends without discussing the debt, and at the
+    /// account number a caller the portfolio cannot match is asked for.
     pub max_verification_tries: u32,
 }
 
@@ -177,6 +180,8 @@ pub enum Event {
     PlaybackCut { key: String, heard_text: String },
     /// Every speech-to-text provider failed: only the keypad reaches the bot from now on.
     SpeechUnavailable,
+    /// The answer to an [`Action::FindAccount`] that matched no single debt.
+    AccountNotFound,
 }
 
 /// A phrase for the bot to speak.
@@ -216,6 +221,12 @@ pub enum Action {
     /// person call them back; answer with [`Event::OutcomeStored`].
     StoreHardship {
         person_callback: bool,
+    },
+    /// Look up the one debt whose account reference has these digits, for a caller the portfolio
+    /// could not match by number. A match replaces the [`Identification`] with a [`Machine`] for
+    /// that debt; no match answers with [`Event::AccountNotFound`].
+    FindAccount {
+        digits: String,
     },
     /// Hand the call to a person at this number.
     Transfer {

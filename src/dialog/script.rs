@@ -22,6 +22,14 @@ pub use crate::dialog::nlu::{spell_number, spoken_date, spoken_money};
 pub enum Prompt {
     Greeting,
     Disclosure,
+    /// The first sentence of a call the debtor placed from a number on file.
+    InboundGreeting,
+    /// The first sentence of a call from a number the portfolio cannot match to one debtor.
+    UnidentifiedGreeting,
+    AskAccountReference,
+    AccountReferenceRetry,
+    /// The end of a call whose caller was never identified: the agency's number and nothing else.
+    UnidentifiedGoodbye,
     AskIdentity,
     WhoIsCalling,
     VerifyIdentity,
@@ -36,6 +44,8 @@ pub enum Prompt {
     WrongPersonGoodbye,
     DebtCollectorNotice,
     StateDebt,
+    /// The debt, stated on a call the debtor placed.
+    StateDebtInbound,
     PaymentsOnlyToCreditor,
     StateBalance,
     OfferFullPayment,
@@ -93,9 +103,14 @@ pub enum Prompt {
 }
 
 impl Prompt {
-    pub const ALL: [Prompt; 64] = [
+    pub const ALL: [Prompt; 70] = [
         Prompt::Greeting,
         Prompt::Disclosure,
+        Prompt::InboundGreeting,
+        Prompt::UnidentifiedGreeting,
+        Prompt::AskAccountReference,
+        Prompt::AccountReferenceRetry,
+        Prompt::UnidentifiedGoodbye,
         Prompt::AskIdentity,
         Prompt::WhoIsCalling,
         Prompt::VerifyIdentity,
@@ -110,6 +125,7 @@ impl Prompt {
         Prompt::WrongPersonGoodbye,
         Prompt::DebtCollectorNotice,
         Prompt::StateDebt,
+        Prompt::StateDebtInbound,
         Prompt::PaymentsOnlyToCreditor,
         Prompt::StateBalance,
         Prompt::OfferFullPayment,
@@ -164,6 +180,11 @@ impl Prompt {
     pub fn key(self) -> &'static str {
         match self {
             Prompt::Greeting => "greeting",
+            Prompt::InboundGreeting => "inbound_greeting",
+            Prompt::UnidentifiedGreeting => "unidentified_greeting",
+            Prompt::AskAccountReference => "ask_account_reference",
+            Prompt::AccountReferenceRetry => "account_reference_retry",
+            Prompt::UnidentifiedGoodbye => "unidentified_goodbye",
             Prompt::Disclosure => "disclosure",
             Prompt::AskIdentity => "ask_identity",
             Prompt::WhoIsCalling => "who_is_calling",
@@ -179,6 +200,7 @@ impl Prompt {
             Prompt::WrongPersonGoodbye => "wrong_person_goodbye",
             Prompt::DebtCollectorNotice => "debt_collector_notice",
             Prompt::StateDebt => "state_debt",
+            Prompt::StateDebtInbound => "state_debt_inbound",
             Prompt::PaymentsOnlyToCreditor => "payments_only_to_creditor",
             Prompt::StateBalance => "state_balance",
             Prompt::OfferFullPayment => "offer_full_payment",
@@ -241,6 +263,7 @@ impl Prompt {
             self,
             Prompt::DebtCollectorNotice
                 | Prompt::StateDebt
+                | Prompt::StateDebtInbound
                 | Prompt::PaymentsOnlyToCreditor
                 | Prompt::StateBalance
                 | Prompt::OfferFullPayment
@@ -270,6 +293,26 @@ impl Prompt {
                 | Prompt::HardshipCallbackAck
                 | Prompt::HardshipNoted
                 | Prompt::RefusedGoodbye
+        )
+    }
+
+    /// Tells whether the bot may say this prompt before it knows who is calling, so it has no
+    /// debtor's values to fill it with: a caller the portfolio cannot match hears only these.
+    pub fn said_before_identification(self) -> bool {
+        matches!(
+            self,
+            Prompt::UnidentifiedGreeting
+                | Prompt::AskAccountReference
+                | Prompt::AccountReferenceRetry
+                | Prompt::UnidentifiedGoodbye
+                | Prompt::Disclosure
+                | Prompt::WhoIsCalling
+                | Prompt::Reprompt
+                | Prompt::NotUnderstood
+                | Prompt::Goodbye
+                | Prompt::AbusiveGoodbye
+                | Prompt::TimeLimitGoodbye
+                | Prompt::Filler
         )
     }
 
@@ -307,6 +350,12 @@ impl Prompt {
     fn check(self, placeholder: Placeholder) -> Result<(), &'static str> {
         if placeholder.reveals_debt() && self.said_before_verification() {
             return Err("this prompt can be said before identity verification, so it must not disclose the debt");
+        }
+        let names_nobody =
+            matches!(placeholder, Placeholder::Agency | Placeholder::BotName | Placeholder::CallbackNumber);
+        if self.said_before_identification() && !names_nobody {
+            return Err("this prompt can be said before the caller is identified, so it may use only {agency}, \
+                 {bot_name} and {callback_number}");
         }
         let allowed = match placeholder {
             Placeholder::Amount | Placeholder::Date | Placeholder::Schedule => self.knows_offer(),

@@ -17,7 +17,8 @@ use super::AGING_BUCKETS;
 /// A dial: an attempt we placed, whatever its outcome.
 pub const DIAL: &str = "a.direction = 'outbound'";
 
-/// An inbound call: an attempt the debtor placed.
+/// An inbound call: an attempt the debtor placed. A call whose caller was never identified has
+/// no attempt, so it is not counted here or anywhere else.
 pub const INBOUND_CALL: &str = "a.direction = 'inbound'";
 
 /// A connect: a dial answered by a person or a machine.

@@ -15,6 +15,7 @@ use cobranza::collections::history::{
     HistoryImportSettings, Loaded, PromiseStatus, SettleScope, SettledPromise,
 };
 use cobranza::collections::import::{ImportMode, NewDebt, PortfolioRow};
+use cobranza::collections::inbound::{InboundCall, InboundCallId, InboundCallOutcome, NewInboundCall};
 use cobranza::collections::model::{
     Account, AttemptId, CallSid, Currency, DebtId, Debtor, DebtorId, Disposition, Installment, Money, PaymentClaim,
     Promise, PromiseId, Speaker, TranscriptLine,
@@ -1042,4 +1043,153 @@ pub async fn scores_round_trip_in_queue_order(store: &dyn Store) {
     // Saving a version again replaces it.
     store.save_model(&model("ptp30-20261001", at(11, 0, 0))).await.unwrap();
     assert_eq!(store.latest_model().await.unwrap(), Some(model("ptp30-20261001", at(11, 0, 0))));
+}
+
+pub async fn phone_shared_by_debtors_matches_none(store: &dyn Store) {
+    let mut own = row("CO-0001", "BC-5", Money::new(185_000_000, Currency::Cop));
+    own.debtor.phone = "+576045550101".to_string();
+    let rows = [
+        row("MX-0001", "BA-1", Money::new(450_000, Currency::Mxn)),
+        row("MX-0001", "BA-2", Money::new(99, Currency::Mxn)),
+        row("MX-0002", "FC-7", Money::new(1_200_050, Currency::Mxn)),
+        own,
+    ];
+    store.import_portfolio(&rows).await.unwrap();
+
+    // MX-0001 and MX-0002 both have +525550100001 on file.
+    assert_eq!(store.account_by_phone("+525550100001").await.unwrap(), None);
+    let colombian = store.account_by_phone("+576045550101").await.unwrap().expect("one debtor has the number");
+    assert_eq!(colombian.debtor.id, DebtorId("CO-0001".to_string()));
+    assert_eq!(colombian.debt.account_ref, "BC-5");
+    assert_eq!(store.account_by_phone("+15005550006").await.unwrap(), None);
+}
+
+pub async fn reference_digits_match_one_debt(store: &dyn Store) {
+    let rows = [
+        row("MX-0001", "BA-TC-100001", Money::new(450_000, Currency::Mxn)),
+        row("MX-0002", "FC-200002", Money::new(99, Currency::Mxn)),
+        row("MX-0003", "GX-200002", Money::new(100, Currency::Mxn)),
+    ];
+    store.import_portfolio(&rows).await.unwrap();
+
+    let found = store.account_by_reference_digits("100001").await.unwrap().expect("one debt matches");
+    assert_eq!(found.debt.account_ref, "BA-TC-100001");
+    assert_eq!(found.debtor.id, DebtorId("MX-0001".to_string()));
+    // Two debts have the digits 200002: neither is guessed.
+    assert_eq!(store.account_by_reference_digits("200002").await.unwrap(), None);
+    // The text ends in 00001, but the reference's digits are 100001.
+    assert_eq!(store.account_by_reference_digits("00001").await.unwrap(), None);
+    assert_eq!(store.account_by_reference_digits("999").await.unwrap(), None);
+    assert_eq!(store.account_by_reference_digits("").await.unwrap(), None);
+    assert_eq!(store.account_by_reference_digits("%1").await.unwrap(), None);
+}
+
+fn inbound_line(speaker: Speaker, text: &str, second: u32) -> TranscriptLine {
+    TranscriptLine { speaker, text: text.to_string(), at: at(18, 0, second) }
+}
+
+pub async fn inbound_call_identified_once(store: &dyn Store) {
+    let debt_id = one_debt(store).await;
+    let call = NewInboundCall {
+        call_sid: CallSid("CA00000000000000000000000000000001".to_string()),
+        phone: Some("+15005550006".to_string()),
+        started_at: at(18, 0, 0),
+    };
+    let id = store.create_inbound_call(&call).await.unwrap();
+    assert_eq!(store.create_inbound_call(&call).await.unwrap(), id, "a repeated webhook gets the same row");
+    assert_eq!(
+        store.inbound_call(id).await.unwrap(),
+        Some(InboundCall {
+            id,
+            call_sid: call.call_sid.clone(),
+            phone: Some("+15005550006".to_string()),
+            started_at: at(18, 0, 0),
+            attempt_id: None,
+            ended_at: None,
+            disposition: None,
+            recording_path: None,
+            cost_micros: 0,
+        })
+    );
+
+    let lines = vec![
+        inbound_line(Speaker::Bot, "Gracias por comunicarse.", 1),
+        inbound_line(Speaker::Debtor, "[DTMF ••••••]", 9),
+    ];
+    for line in &lines {
+        store.append_inbound_transcript(id, line).await.unwrap();
+    }
+    assert_eq!(store.inbound_transcript(id).await.unwrap(), lines);
+
+    let attempt = NewAttempt {
+        debt_id,
+        phone: "+15005550006".to_string(),
+        direction: Direction::Inbound,
+        started_at: at(18, 0, 0),
+    };
+    let attempt_id = store.identify_inbound_call(id, &attempt).await.unwrap();
+    let stored = store.attempt(attempt_id).await.unwrap().expect("attempt created");
+    assert_eq!(stored.debt_id, debt_id);
+    assert_eq!(stored.direction, Direction::Inbound);
+    assert_eq!(stored.phone, "+15005550006");
+    assert_eq!(stored.started_at, at(18, 0, 0));
+    assert_eq!(stored.call_sid, Some(call.call_sid.clone()));
+    assert_eq!(stored.ended_at, None);
+    assert_eq!(store.transcript(attempt_id).await.unwrap(), lines);
+    assert_eq!(store.inbound_call(id).await.unwrap().unwrap().attempt_id, Some(attempt_id));
+
+    // The attempt's transcript goes on after the copied lines.
+    let next = inbound_line(Speaker::Bot, "Para proteger sus datos...", 12);
+    store.append_transcript(attempt_id, &next).await.unwrap();
+    assert_eq!(store.transcript(attempt_id).await.unwrap().len(), 3);
+
+    let again = store.identify_inbound_call(id, &attempt).await.unwrap_err();
+    assert!(matches!(again, StoreError::NotFound { what: "unidentified inbound call", .. }), "{again}");
+    let outcome = InboundCallOutcome {
+        disposition: Disposition::UnidentifiedCaller,
+        ended_at: at(18, 2, 0),
+        recording_path: None,
+        cost_micros: 0,
+    };
+    let finished = store.finish_inbound_call(id, &outcome).await.unwrap_err();
+    assert!(matches!(finished, StoreError::NotFound { what: "unidentified inbound call", .. }), "{finished}");
+}
+
+pub async fn unidentified_call_finishes_once(store: &dyn Store) {
+    let debt_id = one_debt(store).await;
+    let call = NewInboundCall {
+        call_sid: CallSid("CA00000000000000000000000000000002".to_string()),
+        phone: None,
+        started_at: at(19, 0, 0),
+    };
+    let id = store.create_inbound_call(&call).await.unwrap();
+    let outcome = InboundCallOutcome {
+        disposition: Disposition::UnidentifiedCaller,
+        ended_at: at(19, 1, 30),
+        recording_path: Some("recordings/inbound-call-1.wav".to_string()),
+        cost_micros: 14_000,
+    };
+    store.finish_inbound_call(id, &outcome).await.unwrap();
+    let stored = store.inbound_call(id).await.unwrap().expect("stored");
+    assert_eq!(stored.phone, None);
+    assert_eq!(stored.attempt_id, None);
+    assert_eq!(stored.disposition, Some(Disposition::UnidentifiedCaller));
+    assert_eq!(stored.ended_at, Some(at(19, 1, 30)));
+    assert_eq!(stored.recording_path.as_deref(), Some("recordings/inbound-call-1.wav"));
+    assert_eq!(stored.cost_micros, 14_000);
+
+    let second = InboundCallOutcome { disposition: Disposition::HungUp, ..outcome.clone() };
+    let error = store.finish_inbound_call(id, &second).await.unwrap_err();
+    assert!(matches!(error, StoreError::NotFound { what: "unidentified inbound call", .. }), "{error}");
+    assert_eq!(store.inbound_call(id).await.unwrap().unwrap().disposition, Some(Disposition::UnidentifiedCaller));
+    let attempt = NewAttempt { debt_id, phone: String::new(), direction: Direction::Inbound, started_at: at(19, 0, 0) };
+    let late = store.identify_inbound_call(id, &attempt).await.unwrap_err();
+    assert!(matches!(late, StoreError::NotFound { what: "unidentified inbound call", .. }), "{late}");
+
+    // Nothing was dialled and nobody was reached: the KPI attempts do not see the call.
+    assert_eq!(store.attempts_between(at(0, 0, 0), at(23, 59, 59)).await.unwrap(), vec![]);
+    assert_eq!(store.inbound_call(InboundCallId(999_999)).await.unwrap(), None);
+    let line = inbound_line(Speaker::Bot, "Hola", 1);
+    let missing = store.append_inbound_transcript(InboundCallId(999_999), &line).await.unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound { what: "inbound call", .. }), "{missing}");
 }

@@ -128,6 +128,7 @@ fn names(actions: &[Action]) -> Vec<String> {
             Action::StoreDispute => "store_dispute".to_string(),
             Action::StoreHardship { person_callback } => format!("store_hardship:{person_callback}"),
             Action::Transfer { to } => format!("transfer:{to}"),
+            Action::FindAccount { digits } => format!("find_account:{digits}"),
             Action::RightPartyVerified => "right_party_verified".to_string(),
             Action::Dispose(disposition) => format!("dispose:{disposition}"),
             Action::Hangup => "hangup".to_string(),

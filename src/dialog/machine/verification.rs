@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 
 use super::{Machine, State};
 use crate::collections::model::Disposition;
+use crate::dialog::inbound::CallerMatch;
 use crate::dialog::nlu::{Intent, Interpretation};
 use crate::dialog::policy::VerificationMethod;
 use crate::dialog::script::Prompt;
@@ -27,7 +28,7 @@ impl Machine {
         }
     }
 
-    fn ask_verification(&mut self) -> Vec<Action> {
+    pub(super) fn ask_verification(&mut self) -> Vec<Action> {
         self.state = State::Verifying;
         self.clarifications = 0;
         vec![self.say(self.verification_prompt(), true)]
@@ -42,8 +43,12 @@ impl Machine {
     }
 
     /// Whoever answered is not the debtor: ask when the debtor can be reached, saying nothing
-    /// about why.
+    /// about why. A caller who only gave an account number never hears whose it is, so they
+    /// get a goodbye instead.
     fn ask_third_party_time(&mut self) -> Vec<Action> {
+        if self.caller_match == Some(CallerMatch::AccountReference) {
+            return self.finish(&[Prompt::ThirdPartyGoodbye], Disposition::ThirdParty);
+        }
         self.third_party = true;
         self.clarifications = 0;
         self.state = State::AskingThirdPartyTime;
@@ -134,7 +139,9 @@ impl Machine {
         if disclosures.debt_collector_notice {
             actions.push(self.say(Prompt::DebtCollectorNotice, false));
         }
-        actions.push(self.say(Prompt::StateDebt, false));
+        // On a call the debtor placed, the bot does not say it is calling them.
+        let state_debt = if self.caller_match.is_some() { Prompt::StateDebtInbound } else { Prompt::StateDebt };
+        actions.push(self.say(state_debt, false));
         if disclosures.payments_only_to_creditor {
             actions.push(self.say(Prompt::PaymentsOnlyToCreditor, false));
         }

@@ -190,7 +190,8 @@ impl std::str::FromStr for Intent {
 pub enum Expecting {
     /// "¿Hablo con María López?"
     Identity,
-    /// Digits that verify the debtor: the last digits of the national id, or the postal code.
+    /// Digits that identify or verify the caller: an account number, the last digits of the
+    /// national id, or the postal code.
     VerificationDigits,
     /// The debtor's date of birth, to verify them: dates point back, and years are read whole
     /// ("quince de marzo del ochenta y cinco").
@@ -233,8 +234,10 @@ impl Expecting {
     /// to what it asks for. Prompts that ask nothing specific give `Other`.
     pub fn from_prompt_key(key: &str) -> Expecting {
         match key {
-            "greeting" | "ask_identity" => Expecting::Identity,
-            "verify_identity" | "verification_retry" => Expecting::VerificationDigits,
+            "greeting" | "inbound_greeting" | "ask_identity" => Expecting::Identity,
+            "verify_identity" | "verification_retry" | "ask_account_reference" | "account_reference_retry" => {
+                Expecting::VerificationDigits
+            }
             "ask_payment" => Expecting::PaymentOffer,
             "ask_amount" => Expecting::Amount,
             "ask_date" => Expecting::Date,

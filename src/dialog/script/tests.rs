@@ -158,6 +158,25 @@ fn debt_placeholder_before_verification_is_rejected() {
 }
 
 #[test]
+fn name_before_identification_is_rejected() {
+    let dir = prompts_dir_with("es-MX", "reprompt = \"¿Sigue en la línea, {first_name}?\"\n");
+    let error = Script::load(dir.path(), "es-MX").expect_err("a name in a prompt an unknown caller hears");
+    assert!(
+        matches!(error, ScriptError::PlaceholderNotAllowed { ref key, ref placeholder, .. }
+        if key == "reprompt" && placeholder == "first_name"),
+        "{error}"
+    );
+}
+
+#[test]
+fn unidentified_goodbye_may_give_the_callback_number() {
+    let overlay = "unidentified_goodbye = \"Llame a {agency}, al {callback_number}.\"\n";
+    let dir = prompts_dir_with("es-MX", overlay);
+    let script = Script::load(dir.path(), "es-MX").expect("agency and number are allowed");
+    assert_eq!(script.render(Prompt::UnidentifiedGoodbye, &values()), "Llame a Cobranzas del Centro, al cinco cinco.");
+}
+
+#[test]
 fn promise_terms_outside_read_back_are_rejected() {
     let dir = prompts_dir_with("es-MX", "state_debt = \"Debe {amount}.\"\n");
     let error = Script::load(dir.path(), "es-MX").expect_err("amount in state_debt");

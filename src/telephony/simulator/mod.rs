@@ -54,7 +54,11 @@ pub struct SimulatedCall {
     pub account_sid: String,
     pub auth_token: String,
     /// The attempt the voice webhook bridges (`?attempt=ID`, as the dialer's Twilio URL has it).
-    pub attempt_id: i64,
+    /// `None` places an inbound call: the webhook carries `Direction=inbound` and no attempt, and
+    /// the server finds the caller by `from`.
+    pub attempt_id: Option<i64>,
+    /// The caller: the agency's number on an outbound call, the debtor's (or a stranger's, or
+    /// `anonymous`) on an inbound one.
     pub from: String,
     pub to: String,
     pub persona: Persona,
@@ -304,16 +308,20 @@ async fn advance(
     })
 }
 
-/// POSTs the signed voice webhook as Twilio does when the call is answered, and reads the
-/// stream it asks for.
+/// POSTs the signed voice webhook as Twilio does when an outbound call is answered or an
+/// inbound one rings, and reads the stream it asks for.
 async fn fetch_twiml(call: &SimulatedCall, call_sid: &str) -> Result<twiml::StreamTarget, SimulatorError> {
-    let url = format!("{}/twilio/voice?attempt={}", call.server_url.trim_end_matches('/'), call.attempt_id);
+    let base = call.server_url.trim_end_matches('/');
+    let (url, direction, status) = match call.attempt_id {
+        Some(attempt_id) => (format!("{base}/twilio/voice?attempt={attempt_id}"), "outbound-api", "in-progress"),
+        None => (format!("{base}/twilio/voice"), "inbound", "ringing"),
+    };
     let params: Vec<(String, String)> = [
         ("AccountSid", call.account_sid.as_str()),
         ("ApiVersion", "2010-04-01"),
         ("CallSid", call_sid),
-        ("CallStatus", "in-progress"),
-        ("Direction", "outbound-api"),
+        ("CallStatus", status),
+        ("Direction", direction),
         ("From", call.from.as_str()),
         ("To", call.to.as_str()),
     ]

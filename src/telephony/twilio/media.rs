@@ -14,7 +14,7 @@ use tracing::{debug, info, warn};
 use super::messages::{MediaFrame, OutboundMessage, StreamMessage};
 use super::signature;
 use super::webhooks::SIGNATURE_HEADER;
-use crate::call::run_call_on;
+use crate::call::{run_call_on, run_unidentified_call_on, CallRecord};
 use crate::server::AppState;
 use crate::telephony::{Inbound, Outbound, StreamStart};
 
@@ -46,15 +46,15 @@ async fn serve_stream(state: Arc<AppState>, socket: WebSocket) {
         let _ = sink.send(Message::Close(Some(CloseFrame { code: 1008, reason: "no start message".into() }))).await;
         return;
     };
-    let Some(attempt_id) = start.custom_parameters.get("token").and_then(|t| state.redeem_stream_token(t)) else {
+    let Some(record) = start.custom_parameters.get("token").and_then(|t| state.redeem_stream_token(t)) else {
         warn!(call_sid = %start.call_sid, "media stream presented no valid token; closing");
         let _ = sink.send(Message::Close(Some(CloseFrame { code: 1008, reason: "invalid stream token".into() }))).await;
         return;
     };
-    let attempt = match state.services.store.attempt(attempt_id).await {
-        Ok(Some(attempt)) => attempt,
-        Ok(None) | Err(_) => {
-            warn!(%attempt_id, "media stream for an attempt the store does not have; closing");
+    let call = match read_call(&state, record).await {
+        Some(call) => call,
+        None => {
+            warn!(call = %record, "media stream for a call the store does not have; closing");
             let _ = sink.send(Message::Close(None)).await;
             return;
         }
@@ -106,12 +106,36 @@ async fn serve_stream(state: Arc<AppState>, socket: WebSocket) {
         let more = (event != Inbound::Stop).then_some((source, side));
         Some((event, more))
     });
-    match run_call_on(state.services.clone(), start, attempt, Box::pin(events), outbound).await {
-        Ok(report) => debug!(%attempt_id, disposition = %report.disposition, "stream finished"),
-        Err(error) => warn!(%attempt_id, %error, "call could not run"),
+    let services = state.services.clone();
+    let result = match call {
+        StoredCall::Attempt(attempt) => run_call_on(services, start, attempt, Box::pin(events), outbound).await,
+        StoredCall::Inbound(call) => run_unidentified_call_on(services, start, call, Box::pin(events), outbound).await,
+    };
+    match result {
+        Ok(report) => debug!(call = %record, disposition = %report.disposition, "stream finished"),
+        Err(error) => warn!(call = %record, %error, "call could not run"),
     }
     state.unregister_live_call(&call_sid);
     let _ = writer.await;
+}
+
+/// The stored row a stream's token points to.
+enum StoredCall {
+    Attempt(crate::collections::Attempt),
+    Inbound(crate::collections::InboundCall),
+}
+
+/// Reads the row a stream's token points to; `None` when the store does not have it or fails.
+async fn read_call(state: &AppState, record: CallRecord) -> Option<StoredCall> {
+    let store = &state.services.store;
+    let read = match record {
+        CallRecord::Attempt(id) => store.attempt(id).await.map(|attempt| attempt.map(StoredCall::Attempt)),
+        CallRecord::InboundCall(id) => store.inbound_call(id).await.map(|call| call.map(StoredCall::Inbound)),
+    };
+    read.unwrap_or_else(|error| {
+        warn!(call = %record, %error, "call could not be read for its media stream");
+        None
+    })
 }
 
 /// Reads until `start`; `connected` and anything else before it is ignored.

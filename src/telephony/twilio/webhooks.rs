@@ -11,10 +11,12 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tracing::{info, warn};
 
+use super::inbound::{self, Answer};
 use super::{signature, twiml};
+use crate::call::CallRecord;
 use crate::campaign::store::CallProgressEvent;
-use crate::collections::model::{mask_phone, AttemptId, CallSid, Disposition};
-use crate::collections::{AttemptOutcome, Direction, NewAttempt, StoreError};
+use crate::collections::model::{AttemptId, CallSid, Disposition};
+use crate::collections::{AttemptOutcome, StoreError};
 use crate::server::AppState;
 use crate::telephony::Inbound;
 
@@ -60,7 +62,8 @@ fn xml(body: String) -> Response {
 }
 
 /// `POST /twilio/voice`: the call was answered (outbound, `?attempt=ID` in the URL we gave
-/// Twilio) or is ringing in (inbound, found by the caller's number).
+/// Twilio) or is ringing in (inbound: found by the caller's number, or asked for an account
+/// number when no single debtor has it).
 pub async fn voice(
     State(state): State<Arc<AppState>>,
     OriginalUri(uri): OriginalUri,
@@ -80,7 +83,11 @@ pub async fn voice(
             warn!(%call_sid, "voice webhook has an attempt parameter that is not a number");
             None
         }
-        None => inbound_attempt(&state, fields.get("From").copied().unwrap_or_default()).await,
+        None => match inbound::answer(&state, &fields).await {
+            Answer::Known(attempt_id) => Some(attempt_id),
+            Answer::Unidentified(id) => return xml(inbound::bridge_unidentified(&state, id)),
+            Answer::Failed => None,
+        },
     };
     let Some(attempt_id) = attempt_id else {
         return xml(twiml::hangup());
@@ -105,39 +112,11 @@ pub async fn voice(
         return xml(twiml::hangup());
     }
 
-    let token = state.mint_stream_token(attempt_id);
+    let token = state.mint_stream_token(CallRecord::Attempt(attempt_id));
     let stream_url = format!("{}/twilio/media", state.twilio.stream_base_url());
     let attempt = attempt_id.to_string();
     info!(%attempt_id, %call_sid, "bridging call to the media stream");
     xml(twiml::connect_stream(&stream_url, &[("attempt", &attempt), ("token", &token)]))
-}
-
-/// Creates an inbound attempt for a caller whose number is in the portfolio.
-async fn inbound_attempt(state: &AppState, from: &str) -> Option<AttemptId> {
-    let account = match state.services.store.account_by_phone(from).await {
-        Ok(Some(account)) => account,
-        Ok(None) => {
-            info!(from = %mask_phone(from), "inbound call from a number not in the portfolio; hanging up");
-            return None;
-        }
-        Err(error) => {
-            warn!(%error, "the caller's account could not be read for an inbound call");
-            return None;
-        }
-    };
-    let attempt = NewAttempt {
-        debt_id: account.debt.id,
-        phone: from.to_string(),
-        direction: Direction::Inbound,
-        started_at: state.services.clock.now(),
-    };
-    match state.services.store.create_attempt(&attempt).await {
-        Ok(id) => Some(id),
-        Err(error) => {
-            warn!(%error, "inbound attempt could not be created");
-            None
-        }
-    }
 }
 
 /// `POST /twilio/status`: call progress. Callbacks may arrive out of order, so the store keeps
