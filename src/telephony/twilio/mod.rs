@@ -1,8 +1,9 @@
-//! Twilio: Media Streams messages, TwiML, webhook signatures, and the WebSocket and webhook
-//! handlers the server mounts.
+//! Twilio: Media Streams messages, TwiML, webhook signatures, the call-progress callbacks, and
+//! the WebSocket and webhook handlers the server mounts.
 
 pub mod media;
 pub mod messages;
 pub mod signature;
+pub mod status;
 pub mod twiml;
 pub mod webhooks;
