@@ -3,6 +3,7 @@
 
 pub mod simulator;
 pub mod twilio;
+pub mod twilio_fake;
 
 use std::collections::BTreeMap;
 

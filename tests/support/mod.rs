@@ -1,6 +1,7 @@
 //! Speech stand-ins shared by the integration tests. Each test file uses what it needs.
 #![allow(dead_code)]
 
+pub mod callback_sink;
 pub mod fake_elevenlabs;
 pub mod fake_openai_speech;
 pub mod fake_transcription;

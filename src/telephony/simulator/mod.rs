@@ -66,6 +66,78 @@ pub struct SimulatedCall {
     pub persona_voice: EspeakVoice,
 }
 
+impl SimulatedCall {
+    /// Splits the call into a leg with a fresh call sid and the party that answers it.
+    fn into_leg(self) -> (CallLeg, CalledParty) {
+        let call_sid = format!("CA{}", uuid::Uuid::new_v4().simple());
+        let base = self.server_url.trim_end_matches('/');
+        let (voice_url, direction, status) = match self.attempt_id {
+            Some(attempt_id) => (format!("{base}/twilio/voice?attempt={attempt_id}"), "outbound-api", "in-progress"),
+            None => (format!("{base}/twilio/voice"), "inbound", "ringing"),
+        };
+        let webhook_params = [
+            ("AccountSid", self.account_sid.as_str()),
+            ("ApiVersion", "2010-04-01"),
+            ("CallSid", call_sid.as_str()),
+            ("CallStatus", status),
+            ("Direction", direction),
+            ("From", self.from.as_str()),
+            ("To", self.to.as_str()),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+        let leg =
+            CallLeg { call_sid, account_sid: self.account_sid, auth_token: self.auth_token, voice_url, webhook_params };
+        let party = CalledParty {
+            persona: self.persona,
+            voice: self.voice,
+            persona_voice: self.persona_voice,
+            opening: Vec::new(),
+        };
+        (leg, party)
+    }
+}
+
+/// The carrier's side of one answered call: its identity, and the voice webhook that tells the
+/// carrier which media stream to open.
+#[derive(Clone)]
+pub struct CallLeg {
+    pub call_sid: String,
+    pub account_sid: String,
+    /// Signs the webhook and the stream upgrade.
+    pub auth_token: String,
+    /// The voice webhook, requested with a signed POST as Twilio does when a call is answered.
+    pub voice_url: String,
+    /// The voice webhook's form parameters, e.g. `CallSid`, `From`, `To`, `CallStatus`, `Direction`.
+    pub webhook_params: Vec<(String, String)>,
+}
+
+/// Whoever answers a simulated call: a persona with its voice, and what it plays on answering.
+pub struct CalledParty {
+    pub persona: Persona,
+    pub voice: Arc<EspeakTts>,
+    pub persona_voice: EspeakVoice,
+    /// μ-law 8 kHz audio sent as soon as the stream starts, such as an answering machine's
+    /// greeting. It is empty for a person, who waits for the bot to speak first.
+    pub opening: Vec<u8>,
+}
+
+/// The reason a simulated media stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamEnd {
+    /// The server closed the socket.
+    #[default]
+    Server,
+    /// The persona hung up.
+    Callee,
+    /// The carrier ended the call: a REST hang-up, new TwiML or the call's time limit.
+    Carrier,
+    /// Nobody ended the call within the simulator's maximum call length.
+    MaxDuration,
+}
+
 /// The record of what the simulated debtor heard and did.
 #[derive(Debug, Clone, Default)]
 pub struct SimulationReport {
@@ -75,6 +147,7 @@ pub struct SimulationReport {
     /// What the persona said or keyed, in order.
     pub persona_turns: Vec<String>,
     pub persona_hung_up: bool,
+    pub ended_by: StreamEnd,
     pub frames_sent: u64,
     pub bot_frames_played: u64,
 }
@@ -134,13 +207,26 @@ enum Turn {
 
 /// Places one simulated call and runs it until either side hangs up.
 pub async fn run(call: SimulatedCall) -> Result<SimulationReport, SimulatorError> {
-    let call_sid = format!("CA{}", uuid::Uuid::new_v4().simple());
+    let (leg, party) = call.into_leg();
+    run_leg(leg, party, std::future::pending()).await
+}
+
+/// Runs one answered call: fetches the TwiML from the leg's voice webhook, opens the media stream
+/// it names and plays `party` until the server closes the stream, the persona hangs up, or
+/// `carrier_end` completes. In the last case the carrier sends `stop` and closes the socket, as
+/// Twilio does when a call is ended over REST.
+pub async fn run_leg(
+    leg: CallLeg,
+    party: CalledParty,
+    carrier_end: impl std::future::Future<Output = ()>,
+) -> Result<SimulationReport, SimulatorError> {
+    let call_sid = leg.call_sid.clone();
     let stream_sid = format!("MZ{}", uuid::Uuid::new_v4().simple());
-    let target = fetch_twiml(&call, &call_sid).await?;
+    let target = fetch_twiml(&leg).await?;
 
     let stream_error = |reason: String| SimulatorError::Stream { url: target.url.clone(), reason };
     let mut request = target.url.as_str().into_client_request().map_err(|e| stream_error(e.to_string()))?;
-    let signed = signature::compute(&call.auth_token, &target.url, &[]);
+    let signed = signature::compute(&leg.auth_token, &target.url, &[]);
     request
         .headers_mut()
         .insert("x-twilio-signature", signed.parse().map_err(|_| stream_error("bad signature header".into()))?);
@@ -153,7 +239,7 @@ pub async fn run(call: SimulatedCall) -> Result<SimulationReport, SimulatorError
     let start = json!({
         "event": "start", "sequenceNumber": "1", "streamSid": stream_sid,
         "start": {
-            "streamSid": stream_sid, "accountSid": call.account_sid, "callSid": call_sid,
+            "streamSid": stream_sid, "accountSid": leg.account_sid, "callSid": call_sid,
             "tracks": ["inbound"], "customParameters": custom,
             "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}
         }
@@ -161,12 +247,18 @@ pub async fn run(call: SimulatedCall) -> Result<SimulationReport, SimulatorError
     for message in [connected, start] {
         sink.send(Message::Text(message.to_string().into())).await.map_err(|e| stream_error(e.to_string()))?;
     }
-    info!(persona = call.persona.name, %call_sid, "simulated call connected");
+    info!(persona = party.persona.name, %call_sid, "simulated call connected");
 
     let mut report = SimulationReport { call_sid: call_sid.clone(), ..Default::default() };
     let mut sequence: u64 = 1;
     let mut playout = Playout::default();
-    let mut turn = Turn::Listening;
+    let mut turn = if party.opening.is_empty() {
+        Turn::Listening
+    } else {
+        Turn::Speaking(party.opening.iter().copied().collect())
+    };
+    let stop_message = json!({"event": "stop", "stop": {"accountSid": leg.account_sid, "callSid": call_sid}});
+    tokio::pin!(carrier_end);
     let began = Instant::now();
     let mut ticker = interval_at(began, Duration::from_millis(20));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
@@ -180,6 +272,13 @@ pub async fn run(call: SimulatedCall) -> Result<SimulationReport, SimulatorError
 
     loop {
         tokio::select! {
+            () = &mut carrier_end => {
+                debug!(%call_sid, "carrier ended the call");
+                let _ = sink.send(next_message(&mut sequence, stop_message.clone())).await;
+                let _ = sink.close().await;
+                report.ended_by = StreamEnd::Carrier;
+                break;
+            }
             received = source.next() => {
                 let text = match received {
                     Some(Ok(Message::Text(text))) => text,
@@ -210,6 +309,7 @@ pub async fn run(call: SimulatedCall) -> Result<SimulationReport, SimulatorError
             _ = ticker.tick() => {
                 let now = Instant::now();
                 if now.duration_since(began) > MAX_CALL {
+                    report.ended_by = StreamEnd::MaxDuration;
                     break;
                 }
                 let (played, due) = playout.tick();
@@ -220,16 +320,16 @@ pub async fn run(call: SimulatedCall) -> Result<SimulationReport, SimulatorError
                     let echo = next_message(&mut sequence, json!({"event": "mark", "mark": {"name": name}}));
                     sink.send(echo).await.map_err(|e| stream_error(e.to_string()))?;
                     let times_asked = report.heard_prompts.iter().filter(|heard| **heard == key).count() - 1;
-                    if let Some(reply) = call.persona.reply_to(&key, times_asked) {
+                    if let Some(reply) = party.persona.reply_to(&key, times_asked) {
                         turn = Turn::About(now + RESPONSE_DELAY, reply.clone());
                     }
                 }
 
-                turn = advance(turn, now, &playout, &call, &mut report).await?;
+                turn = advance(turn, now, &playout, &party, &mut report).await?;
                 if report.persona_hung_up {
-                    let stop = next_message(&mut sequence, json!({"event": "stop", "stop": {"accountSid": call.account_sid, "callSid": call_sid}}));
-                    let _ = sink.send(stop).await;
+                    let _ = sink.send(next_message(&mut sequence, stop_message.clone())).await;
                     let _ = sink.close().await;
+                    report.ended_by = StreamEnd::Callee;
                     break;
                 }
 
@@ -269,7 +369,7 @@ pub async fn run(call: SimulatedCall) -> Result<SimulationReport, SimulatorError
             }
         }
     }
-    info!(persona = call.persona.name, %call_sid, frames = report.frames_sent, "simulated call ended");
+    info!(persona = party.persona.name, %call_sid, frames = report.frames_sent, "simulated call ended");
     Ok(report)
 }
 
@@ -278,15 +378,15 @@ async fn advance(
     turn: Turn,
     now: Instant,
     playout: &Playout,
-    call: &SimulatedCall,
+    party: &CalledParty,
     report: &mut SimulationReport,
 ) -> Result<Turn, SimulatorError> {
     Ok(match turn {
         Turn::About(at, reply) if now >= at && playout.is_idle() => match reply {
             Reply::Say(text) => {
-                let pcm = call
+                let pcm = party
                     .voice
-                    .render(&text, &call.persona_voice)
+                    .render(&text, &party.persona_voice)
                     .await
                     .map_err(|e| SimulatorError::Speech(e.to_string()))?;
                 report.persona_turns.push(text);
@@ -308,32 +408,16 @@ async fn advance(
     })
 }
 
-/// POSTs the signed voice webhook as Twilio does when an outbound call is answered or an
-/// inbound one rings, and reads the stream it asks for.
-async fn fetch_twiml(call: &SimulatedCall, call_sid: &str) -> Result<twiml::StreamTarget, SimulatorError> {
-    let base = call.server_url.trim_end_matches('/');
-    let (url, direction, status) = match call.attempt_id {
-        Some(attempt_id) => (format!("{base}/twilio/voice?attempt={attempt_id}"), "outbound-api", "in-progress"),
-        None => (format!("{base}/twilio/voice"), "inbound", "ringing"),
-    };
-    let params: Vec<(String, String)> = [
-        ("AccountSid", call.account_sid.as_str()),
-        ("ApiVersion", "2010-04-01"),
-        ("CallSid", call_sid),
-        ("CallStatus", status),
-        ("Direction", direction),
-        ("From", call.from.as_str()),
-        ("To", call.to.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let signed = signature::compute(&call.auth_token, &url, &params);
+/// POSTs the signed voice webhook as Twilio does when the call is answered, and reads the
+/// stream it asks for.
+async fn fetch_twiml(leg: &CallLeg) -> Result<twiml::StreamTarget, SimulatorError> {
+    let url = leg.voice_url.clone();
+    let signed = signature::compute(&leg.auth_token, &url, &leg.webhook_params);
     let webhook_error = |reason: String| SimulatorError::Webhook { url: url.clone(), reason };
     let response = reqwest::Client::new()
         .post(&url)
         .header("x-twilio-signature", signed)
-        .form(&params)
+        .form(&leg.webhook_params)
         .send()
         .await
         .map_err(|e| webhook_error(e.to_string()))?;
