@@ -53,9 +53,15 @@ enum Command {
         #[arg(long, value_name = "RFC3339")]
         now: Option<DateTime<Utc>>,
     },
-    /// Serve the Twilio webhooks and media stream. Needs COBRANZA_TWILIO_ACCOUNT_SID and
-    /// COBRANZA_TWILIO_AUTH_TOKEN.
-    Serve,
+    /// Serve the Twilio webhooks and media stream, and dial the running campaigns. Needs
+    /// COBRANZA_TWILIO_ACCOUNT_SID and COBRANZA_TWILIO_AUTH_TOKEN; COBRANZA_NODE_NAME names this
+    /// node in its leases (by default the host name and process id).
+    Serve {
+        /// The instant the server treats as now when it starts, in RFC 3339; its clock runs on
+        /// from there. For tests and rehearsals; by default the real time.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<DateTime<Utc>>,
+    },
     /// Import a portfolio CSV (debtors and debts) into the store.
     Import {
         /// The portfolio CSV: one line per debt, with a header.
@@ -254,7 +260,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             demo::run(DemoOptions { data_dir, now, config }, cancel).await?;
             Ok(())
         }
-        Command::Serve => serve(config, cli.database_url, data_dir(cli.data_dir)).await,
+        Command::Serve { now } => serve(config, cli.database_url, data_dir(cli.data_dir), now).await,
         Command::Import { file, valid_rows_only, as_of } => {
             let store = open_store(cli.database_url.as_deref(), &data_dir(cli.data_dir)).await?;
             let mode = if valid_rows_only { ImportMode::ValidRowsOnly } else { ImportMode::AllOrNothing };
@@ -311,10 +317,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
                 print!("{report}");
-                println!("
-wall time: {:.1} s", started.elapsed().as_secs_f64());
+                println!(
+                    "
+wall time: {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
             }
-            anyhow::ensure!(report.violations.is_empty(), "the audit found {} policy violations", report.violations.len());
+            anyhow::ensure!(
+                report.violations.is_empty(),
+                "the audit found {} policy violations",
+                report.violations.len()
+            );
             Ok(())
         }
         Command::Bench { command: BenchCommand::Score { debtors, json } } => {
@@ -429,7 +442,12 @@ async fn open_store(database_url: Option<&str>, data_dir: &std::path::Path) -> a
     Ok(Arc::new(store))
 }
 
-async fn serve(config: Config, database_url: Option<String>, data_dir: PathBuf) -> anyhow::Result<()> {
+async fn serve(
+    config: Config,
+    database_url: Option<String>,
+    data_dir: PathBuf,
+    now: Option<DateTime<Utc>>,
+) -> anyhow::Result<()> {
     let secrets = Secrets::from_env().map_err(anyhow::Error::msg)?;
     let store = open_store(database_url.as_deref(), &data_dir).await?;
     let providers = cobranza::providers::build(&config)?;
@@ -437,27 +455,95 @@ async fn serve(config: Config, database_url: Option<String>, data_dir: PathBuf) 
         .await
         .with_context(|| format!("binding {} (server.listen)", config.server.listen))?;
     let twilio = TwilioSettings {
-        account_sid: secrets.twilio_account_sid,
-        auth_token: secrets.twilio_auth_token,
+        account_sid: secrets.twilio_account_sid.clone(),
+        auth_token: secrets.twilio_auth_token.clone(),
         public_base_url: config.server.public_base_url.clone(),
     };
+    let clock = now.map_or_else(Clock::system, Clock::starting_at);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let dialer = if config.dialer.enabled {
+        Some(start_dialer(&config, &secrets, &store, &clock, stopped.clone())?)
+    } else {
+        None
+    };
+
     let config = Arc::new(config);
     let services = CallServices {
         store,
         stt: providers.stt,
         tts: providers.tts,
         interpreter: providers.interpreter,
-        clock: Clock::system(),
+        clock,
         config,
         data_dir,
         bus: event_bus(),
     };
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
     };
     let api_token = std::env::var("COBRANZA_API_TOKEN").ok();
     server::serve(listener, AppState::with_api_token(services, twilio, api_token), shutdown).await?;
+    if let Some(dialer) = dialer {
+        let _ = dialer.await;
+    }
     Ok(())
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
+/// Starts this node's dialer, which places the running campaigns' calls through Twilio's REST
+/// API until `stopped` turns true.
+fn start_dialer(
+    config: &Config,
+    secrets: &Secrets,
+    store: &Arc<dyn Store>,
+    clock: &Arc<Clock>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    use cobranza::campaign::{twilio_placer::TwilioPlacer, Dialer, DialerSettings};
+    let rest = cobranza::telephony::twilio::rest::TwilioRest::new(
+        &config.dialer.twilio_api_base_url,
+        &secrets.twilio_account_sid,
+        &secrets.twilio_auth_token,
+    )
+    .with_context(|| format!("dialer.twilio_api_base_url '{}'", config.dialer.twilio_api_base_url))?;
+    let node = std::env::var("COBRANZA_NODE_NAME").ok().filter(|name| !name.trim().is_empty()).unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "node".to_string());
+        format!("{}-{}", host.trim(), std::process::id())
+    });
+    let mut settings = DialerSettings::new(node, config.server.public_base_url.clone());
+    settings.tick = std::time::Duration::from_millis(config.dialer.tick_ms.max(10));
+    settings.lease_for = chrono::Duration::seconds(i64::from(config.dialer.lease_seconds.max(1)));
+    settings.placement_margin = chrono::Duration::seconds(i64::from(config.dialer.placement_margin_seconds));
+    let dialer = Dialer::new(
+        store.clone(),
+        Arc::new(cobranza::policy::ContactPolicy::embedded()?),
+        Arc::new(TwilioPlacer::new(rest, &config.dialer)),
+        clock.clone(),
+        settings,
+    );
+    Ok(tokio::spawn(async move {
+        dialer
+            .run(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await;
+    }))
 }
 
 async fn simulate(
