@@ -1,5 +1,8 @@
-//! `cobranza demo`: a fresh SQLite store, the sample portfolio, the server on loopback, and one
-//! simulated call per persona, run at once; then each call's transcript and the KPIs.
+//! `cobranza demo`: a fresh SQLite store, the sample portfolio scored, the server on loopback,
+//! and a small campaign dialled through the Twilio fake, where the six personas answer their
+//! debtors' phones; then each call's transcript, the dialer's decisions and the KPIs.
+
+mod dialing;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +20,7 @@ use crate::clock::Clock;
 use crate::collections::import::parse_portfolio_bytes;
 use crate::collections::model::{Account, AttemptId, Currency, DebtorId, Money, Speaker};
 use crate::collections::sqlite::SqliteStore;
-use crate::collections::{NewAttempt, Store};
+use crate::collections::Store;
 use crate::config::Config;
 use crate::cost::{format_dollars, CostLine};
 use crate::dialog::{Language, RuleInterpreter};
@@ -27,7 +30,7 @@ use crate::server::{self, AppState, TwilioSettings};
 use crate::speech::stt::SpeechToText;
 use crate::speech::tts::espeak::{EspeakTts, EspeakVoice};
 use crate::telephony::simulator::persona::{self, IntendedPromise};
-use crate::telephony::simulator::{self, SimulatedCall, SimulationReport};
+use crate::telephony::simulator::SimulatedCall;
 
 /// The sample portfolio, compiled in so the demo runs from any directory.
 pub const SAMPLE_PORTFOLIO: &[u8] = include_bytes!("../fixtures/portfolio.csv");
@@ -58,7 +61,8 @@ pub fn default_now(today: chrono::NaiveDate) -> DateTime<Utc> {
 pub struct CallSummary {
     pub persona: String,
     pub debtor_id: DebtorId,
-    pub attempt_id: AttemptId,
+    /// `None` when the dialer did not call the debtor.
+    pub attempt_id: Option<AttemptId>,
     pub disposition: Option<String>,
     pub right_party_contact: bool,
     pub promise: Option<PromiseSummary>,
@@ -126,44 +130,29 @@ pub async fn run(options: DemoOptions, cancel: impl std::future::Future<Output =
             .await?;
     let bus = server.bus.clone();
 
-    let calls = plan_calls(store.as_ref(), &clock).await?;
-    println!("Calling {} debtors, one per persona, at {} UTC...\n", calls.len(), options.now.format("%Y-%m-%d %H:%M"));
-    let events = bus.subscribe();
-    let printer =
-        tokio::spawn(print_calls_as_they_end(events, store.clone(), calls.iter().map(|c| c.attempt_id).collect()));
-
-    let mut simulations = Vec::new();
-    for planned in &calls {
-        let call = server.simulated_call(planned.attempt_id, &planned.account, planned.persona.clone(), &config);
-        simulations.push(tokio::spawn(simulator::run(call)));
-    }
-
-    let mut reports: HashMap<AttemptId, Result<SimulationReport, String>> = HashMap::new();
-    let aborts: Vec<_> = simulations.iter().map(|task| task.abort_handle()).collect();
-    let all = futures_util::future::join_all(simulations);
-    tokio::select! {
-        results = all => {
-            for (planned, result) in calls.iter().zip(results) {
-                let result = match result {
-                    Ok(Ok(report)) => Ok(report),
-                    Ok(Err(error)) => Err(error.to_string()),
-                    Err(error) => Err(error.to_string()),
-                };
-                reports.insert(planned.attempt_id, result);
-            }
-        }
+    let personas = personas(store.as_ref(), &clock).await?;
+    let fake = dialing::start_fake(store.as_ref(), &server, &personas, &config, clock.clone()).await?;
+    println!(
+        "Campaign `demo` at {} UTC: the six personas' debtors and five more, dialled by priority through \
+         the Twilio fake.\n",
+        options.now.format("%Y-%m-%d %H:%M")
+    );
+    let printer = tokio::spawn(print_calls_as_they_end(bus.subscribe(), store.clone()));
+    let dialled = tokio::select! {
+        dialled = dialing::run_campaign(store.clone(), &server, &fake, &config, clock.clone()) => Some(dialled?),
         () = cancel => {
-            // Dropping a simulated call closes its socket, as a caller hanging up would, so the
-            // server still stores how each call ended.
             println!("\nInterrupted: hanging up the calls in progress.");
-            aborts.iter().for_each(|abort| abort.abort());
+            None
         }
-    }
-    // The printer ends once every call's outcome is stored.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), printer).await;
+    };
+    fake.stop().await;
+    // Calls end a moment after their stream closes; the printer shows each as it ends.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    printer.abort();
     server.stop().await;
 
-    let summary = summarise(store.as_ref(), &calls, &reports, options.now, &options.config, started).await?;
+    let attempts = dialled.unwrap_or_default();
+    let summary = summarise(store.as_ref(), &personas, &attempts, options.now, &options.config, started).await?;
     std::fs::write(options.data_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;
     print_summary(&summary);
     println!("\nWrote {}", options.data_dir.join("summary.json").display());
@@ -320,10 +309,10 @@ async fn fresh_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
     Ok(SqliteStore::open(&data_dir.join("cobranza.db")).await?)
 }
 
-struct PlannedCall {
-    attempt_id: AttemptId,
-    account: Account,
-    persona: persona::Persona,
+/// A persona and the sample debtor it plays.
+pub(crate) struct PlannedPersona {
+    pub(crate) account: Account,
+    pub(crate) persona: persona::Persona,
 }
 
 /// The sample debtor each persona plays. The negotiator's debtor owes 10,000 MXN so that its
@@ -337,9 +326,9 @@ pub const PERSONA_DEBTORS: [(&str, &str); 6] = [
     ("silent", "CO-0002"),
 ];
 
-/// Pairs each persona with its debtor and creates the attempts.
-async fn plan_calls(store: &dyn Store, clock: &Clock) -> anyhow::Result<Vec<PlannedCall>> {
-    let mut calls = Vec::new();
+/// Pairs each persona with its debtor.
+async fn personas(store: &dyn Store, clock: &Clock) -> anyhow::Result<Vec<PlannedPersona>> {
+    let mut personas = Vec::new();
     for (name, debtor_id) in PERSONA_DEBTORS {
         let account = store
             .account_by_debtor(&DebtorId(debtor_id.to_string()))
@@ -347,25 +336,20 @@ async fn plan_calls(store: &dyn Store, clock: &Clock) -> anyhow::Result<Vec<Plan
             .ok_or_else(|| anyhow::anyhow!("debtor {debtor_id} is not in the sample portfolio"))?;
         let today = clock.now().with_timezone(&account.debtor.time_zone).date_naive();
         let persona = persona::build(name, &account, today).expect("every listed persona builds");
-        let attempt_id = store.create_attempt(&NewAttempt::outbound(&account, clock.now())).await?;
-        calls.push(PlannedCall { attempt_id, account, persona });
+        personas.push(PlannedPersona { account, persona });
     }
-    Ok(calls)
+    Ok(personas)
 }
 
-async fn print_calls_as_they_end(
-    mut events: broadcast::Receiver<CallEvent>,
-    store: Arc<SqliteStore>,
-    mut waiting: Vec<AttemptId>,
-) {
-    while !waiting.is_empty() {
+/// Prints each call's transcript as it ends, until aborted.
+async fn print_calls_as_they_end(mut events: broadcast::Receiver<CallEvent>, store: Arc<SqliteStore>) {
+    loop {
         let event = match events.recv().await {
             Ok(event) => event,
             Err(broadcast::error::RecvError::Lagged(_)) => continue,
             Err(broadcast::error::RecvError::Closed) => return,
         };
         let CallEvent::Ended { attempt_id, disposition } = event else { continue };
-        waiting.retain(|id| *id != attempt_id);
         let transcript = store.transcript(attempt_id).await.unwrap_or_default();
         println!("── call {attempt_id} ended: {disposition}");
         for line in transcript {
@@ -381,40 +365,55 @@ async fn print_calls_as_they_end(
 
 async fn summarise(
     store: &dyn Store,
-    calls: &[PlannedCall],
-    reports: &HashMap<AttemptId, Result<SimulationReport, String>>,
+    personas: &[PlannedPersona],
+    attempts: &HashMap<DebtorId, AttemptId>,
     now: DateTime<Utc>,
     config: &Config,
     started: Instant,
 ) -> anyhow::Result<DemoSummary> {
     let mut summaries = Vec::new();
-    for planned in calls {
-        let attempt = store.attempt(planned.attempt_id).await?;
-        let promise =
-            store.promises_for_attempt(planned.attempt_id).await?.into_iter().next().map(|stored| PromiseSummary {
-                amount_minor: stored.promise.amount.amount_minor,
-                currency: stored.promise.amount.currency.code().to_string(),
-                due_date: stored.promise.due_date,
+    for planned in personas {
+        let Some(&attempt_id) = attempts.get(&planned.account.debtor.id) else {
+            summaries.push(CallSummary {
+                persona: planned.persona.name.to_string(),
+                debtor_id: planned.account.debtor.id.clone(),
+                attempt_id: None,
+                disposition: None,
+                right_party_contact: false,
+                promise: None,
+                intended_promise: planned.persona.intended_promise.clone(),
+                transcript: Vec::new(),
+                recording: None,
+                cost_micros: 0,
+                costs: Vec::new(),
+                error: Some("the dialer did not call this debtor".to_string()),
             });
+            continue;
+        };
+        let attempt = store.attempt(attempt_id).await?;
+        let promise = store.promises_for_attempt(attempt_id).await?.into_iter().next().map(|stored| PromiseSummary {
+            amount_minor: stored.promise.amount.amount_minor,
+            currency: stored.promise.amount.currency.code().to_string(),
+            due_date: stored.promise.due_date,
+        });
         let transcript = store
-            .transcript(planned.attempt_id)
+            .transcript(attempt_id)
             .await?
             .into_iter()
             .map(|line| LineSummary { speaker: line.speaker, text: line.text })
             .collect();
-        let costs = store.attempt_costs(planned.attempt_id).await?;
-        let error = match reports.get(&planned.attempt_id) {
-            Some(Err(error)) => {
-                warn!(attempt_id = %planned.attempt_id, %error, "simulated call failed");
-                Some(error.clone())
+        let costs = store.attempt_costs(attempt_id).await?;
+        let error = match attempt.as_ref().and_then(|attempt| attempt.ended_at) {
+            Some(_) => None,
+            None => {
+                warn!(%attempt_id, "demo call had not ended when the demo stopped");
+                Some("interrupted".to_string())
             }
-            Some(Ok(_)) => None,
-            None => Some("interrupted".to_string()),
         };
         summaries.push(CallSummary {
             persona: planned.persona.name.to_string(),
             debtor_id: planned.account.debtor.id.clone(),
-            attempt_id: planned.attempt_id,
+            attempt_id: Some(attempt_id),
             disposition: attempt.as_ref().and_then(|a| a.disposition).map(|d| d.as_str().to_string()),
             right_party_contact: attempt.as_ref().is_some_and(|a| a.right_party_contact),
             promise,

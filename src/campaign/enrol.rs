@@ -37,6 +37,9 @@ pub fn targets(
 }
 
 fn takes(filter: &PortfolioFilter, account: &Account, score: Option<&DebtorScore>, rates: &UsdRates) -> bool {
+    if !filter.debtor_ids.is_empty() && !filter.debtor_ids.contains(&account.debtor.id.0) {
+        return false;
+    }
     if !filter.countries.is_empty()
         && !filter.countries.iter().any(|country| country.eq_ignore_ascii_case(&account.debtor.country))
     {

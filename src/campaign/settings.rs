@@ -40,6 +40,9 @@ pub struct CampaignSettings {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PortfolioFilter {
+    /// A list of debtors, such as a creditor's upload for one campaign.
+    #[serde(default)]
+    pub debtor_ids: Vec<String>,
     /// Segments from scoring, like `medium_risk.late.large`.
     #[serde(default)]
     pub segments: Vec<String>,
