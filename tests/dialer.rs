@@ -14,10 +14,10 @@ use cobranza::campaign::store::{CallProgressEvent, CampaignStatus, CarrierReport
 use cobranza::clock::Clock;
 use cobranza::collections::history::DoNotCallEntry;
 use cobranza::collections::import::parse_portfolio_bytes_as_of;
-use cobranza::collections::model::{AttemptId, DebtId, DebtorId, Disposition};
+use cobranza::collections::model::{AttemptId, CallSid, DebtId, DebtorId, Disposition};
 use cobranza::collections::postgres::PostgresStore;
 use cobranza::collections::sqlite::SqliteStore;
-use cobranza::collections::{AttemptOutcome, Store};
+use cobranza::collections::{AttemptOutcome, NewAttempt, Store};
 use cobranza::policy::{ContactPolicy, Refusal};
 use cobranza::scoring::store::DebtorScore;
 use sqlx::Connection;
@@ -396,6 +396,41 @@ async fn carrier_report_keeps_highest_sequence() {
         let expected = CarrierReport { call_status: Some("ringing".into()), answered_by: Some("human".into()) };
         assert_eq!(report, Some(expected), "{}", backend.name);
         assert_eq!(store.carrier_report(AttemptId(attempt_id.0 + 1000)).await.unwrap(), None, "{}", backend.name);
+        backend.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_callbacks_keep_highest_sequence() {
+    for backend in backends("concurrent_progress").await {
+        let store = backend.store.clone();
+        import_debtors(store.as_ref(), 1).await;
+        let account = store.account_by_debtor(&DebtorId("MX-00".into())).await.unwrap().unwrap();
+        for round in 0..40 {
+            let attempt_id = store.create_attempt(&NewAttempt::outbound(&account, monday_morning())).await.unwrap();
+            let call_sid = format!("CA{round:032}");
+            store.set_call_sid(attempt_id, &CallSid(call_sid.clone())).await.unwrap();
+            let event = |sequence: u32, status: &str| CallProgressEvent {
+                call_sid: call_sid.clone(),
+                sequence,
+                status: status.to_string(),
+                duration_secs: None,
+                received_at: monday_morning(),
+            };
+            let (completed, ringing) = (event(3, "completed"), event(1, "ringing"));
+            let (first, second) = (store.clone(), store.clone());
+            // Twilio sends each callback as its own request, so a late one can be stored while
+            // the one after it is still being stored.
+            let (left, right) = tokio::join!(
+                tokio::spawn(async move { first.record_call_progress(&completed).await }),
+                tokio::spawn(async move { second.record_call_progress(&ringing).await }),
+            );
+            left.unwrap().unwrap();
+            right.unwrap().unwrap();
+
+            let report = store.carrier_report(attempt_id).await.unwrap().unwrap();
+            assert_eq!(report.call_status.as_deref(), Some("completed"), "{} round {round}", backend.name);
+        }
         backend.finish().await;
     }
 }

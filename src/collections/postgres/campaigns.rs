@@ -495,6 +495,13 @@ impl CampaignStore for PostgresStore {
 
     async fn record_call_progress(&self, event: &CallProgressEvent) -> Result<Option<(AttemptId, String)>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // Callbacks of one call may be stored at once. Locking the attempt row makes them take
+        // turns, so under READ COMMITTED each one reads the rows committed before it and a late
+        // callback cannot overwrite the status of a higher sequence number.
+        sqlx::query("SELECT 1 FROM attempts WHERE call_sid = $1 FOR UPDATE")
+            .bind(&event.call_sid)
+            .fetch_optional(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO call_progress (call_sid, sequence, status, duration_secs, received_at)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (call_sid, sequence) DO NOTHING",
