@@ -159,6 +159,19 @@ impl cobranza::campaign::store::CampaignStore for MemoryStore {
     async fn record_answered_by(&self, _call_sid: &str, _answered_by: &str) -> Result<Option<AttemptId>, StoreError> {
         Err(unused())
     }
+    async fn carrier_report(
+        &self,
+        _attempt_id: AttemptId,
+    ) -> Result<Option<cobranza::campaign::store::CarrierReport>, StoreError> {
+        Err(unused())
+    }
+    async fn campaign_target(
+        &self,
+        _campaign: &str,
+        _debt_id: cobranza::collections::model::DebtId,
+    ) -> Result<Option<cobranza::campaign::store::StoredTarget>, StoreError> {
+        Err(unused())
+    }
     async fn campaign_progress(
         &self,
         _campaign: &str,

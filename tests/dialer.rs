@@ -10,14 +10,14 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use cobranza::campaign::dialer::{DialDecision, Dialer, DialerSettings};
 use cobranza::campaign::placer::{CallPlacer, OutboundCall};
 use cobranza::campaign::settings::CampaignSettings;
-use cobranza::campaign::store::CampaignStatus;
+use cobranza::campaign::store::{CallProgressEvent, CampaignStatus, CarrierReport, TargetState};
 use cobranza::clock::Clock;
 use cobranza::collections::history::DoNotCallEntry;
 use cobranza::collections::import::parse_portfolio_bytes_as_of;
-use cobranza::collections::model::{AttemptId, DebtorId, Disposition};
+use cobranza::collections::model::{AttemptId, CallSid, DebtId, DebtorId, Disposition};
 use cobranza::collections::postgres::PostgresStore;
 use cobranza::collections::sqlite::SqliteStore;
-use cobranza::collections::{AttemptOutcome, Store};
+use cobranza::collections::{AttemptOutcome, NewAttempt, Store};
 use cobranza::policy::{ContactPolicy, Refusal};
 use cobranza::scoring::store::DebtorScore;
 use sqlx::Connection;
@@ -315,6 +315,122 @@ async fn ended_call_is_retried_after_its_outcome_backoff() {
         assert_eq!(dialled(&dialer.tick().await.unwrap().decisions).len(), 0, "{}", backend.name);
         clock.advance(Duration::minutes(1));
         assert_eq!(dialled(&dialer.tick().await.unwrap().decisions), ["MX-00"], "{}", backend.name);
+        backend.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn campaign_target_reads_queue_and_outcome() {
+    for backend in backends("target_read").await {
+        let store = backend.store.clone();
+        import_debtors(store.as_ref(), 1).await;
+        start_campaign(store.as_ref(), &settings(5, 5), monday_morning()).await;
+        let debt_id = store.account_by_debtor(&DebtorId("MX-00".into())).await.unwrap().unwrap().debt.id;
+        let placer = RecordingPlacer::new(store.clone());
+        let clock = Clock::stopped_at(monday_morning());
+        let dialer = dialer(&store, placer.clone(), &clock, "a");
+
+        let enrolled = store.campaign_target("reminders", debt_id).await.unwrap().unwrap();
+        assert_eq!(enrolled.campaign, "reminders", "{}", backend.name);
+        assert_eq!(enrolled.debt_id, debt_id, "{}", backend.name);
+        assert_eq!(enrolled.debtor_id, DebtorId("MX-00".into()), "{}", backend.name);
+        assert_eq!(enrolled.state, TargetState::Waiting, "{}", backend.name);
+        assert_eq!(enrolled.due_at, monday_morning(), "{}", backend.name);
+        assert_eq!(enrolled.tries, 0, "{}", backend.name);
+        assert_eq!(enrolled.last_outcome, None, "{}", backend.name);
+
+        dialer.tick().await.unwrap();
+        let dialing = store.campaign_target("reminders", debt_id).await.unwrap().unwrap();
+        assert_eq!((dialing.state, dialing.tries), (TargetState::Dialing, 1), "{}", backend.name);
+
+        let ended_at = monday_morning() + Duration::seconds(20);
+        finish(store.as_ref(), placer.calls()[0].attempt_id, Disposition::Busy, ended_at).await;
+        clock.advance(Duration::seconds(30));
+        dialer.tick().await.unwrap();
+        let waiting = store.campaign_target("reminders", debt_id).await.unwrap().unwrap();
+        assert_eq!(waiting.state, TargetState::Waiting, "{}", backend.name);
+        // Busy waits 30 minutes after the first try.
+        assert_eq!(waiting.due_at, ended_at + Duration::minutes(30), "{}", backend.name);
+        assert_eq!(waiting.last_outcome.as_deref(), Some("busy"), "{}", backend.name);
+        assert_eq!(waiting.last_refusal, None, "{}", backend.name);
+
+        assert_eq!(
+            store.campaign_target("reminders", DebtId(debt_id.0 + 1000)).await.unwrap(),
+            None,
+            "{}",
+            backend.name
+        );
+        assert_eq!(store.campaign_target("other", debt_id).await.unwrap(), None, "{}", backend.name);
+        backend.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn carrier_report_keeps_highest_sequence() {
+    for backend in backends("carrier_report").await {
+        let store = backend.store.clone();
+        import_debtors(store.as_ref(), 1).await;
+        start_campaign(store.as_ref(), &settings(5, 5), monday_morning()).await;
+        let placer = RecordingPlacer::new(store.clone());
+        let clock = Clock::stopped_at(monday_morning());
+        dialer(&store, placer.clone(), &clock, "a").tick().await.unwrap();
+        let attempt_id = placer.calls()[0].attempt_id;
+        let call_sid = format!("CA{:032}", attempt_id.0);
+
+        let before = store.carrier_report(attempt_id).await.unwrap();
+        assert_eq!(before, Some(CarrierReport::default()), "{}", backend.name);
+
+        for (sequence, status) in [(2, "completed"), (0, "initiated"), (3, "ringing"), (1, "in-progress")] {
+            let event = CallProgressEvent {
+                call_sid: call_sid.clone(),
+                sequence,
+                status: status.to_string(),
+                duration_secs: None,
+                received_at: monday_morning(),
+            };
+            store.record_call_progress(&event).await.unwrap();
+        }
+        store.record_answered_by(&call_sid, "human").await.unwrap();
+
+        let report = store.carrier_report(attempt_id).await.unwrap();
+        let expected = CarrierReport { call_status: Some("ringing".into()), answered_by: Some("human".into()) };
+        assert_eq!(report, Some(expected), "{}", backend.name);
+        assert_eq!(store.carrier_report(AttemptId(attempt_id.0 + 1000)).await.unwrap(), None, "{}", backend.name);
+        backend.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_callbacks_keep_highest_sequence() {
+    for backend in backends("concurrent_progress").await {
+        let store = backend.store.clone();
+        import_debtors(store.as_ref(), 1).await;
+        let account = store.account_by_debtor(&DebtorId("MX-00".into())).await.unwrap().unwrap();
+        for round in 0..40 {
+            let attempt_id = store.create_attempt(&NewAttempt::outbound(&account, monday_morning())).await.unwrap();
+            let call_sid = format!("CA{round:032}");
+            store.set_call_sid(attempt_id, &CallSid(call_sid.clone())).await.unwrap();
+            let event = |sequence: u32, status: &str| CallProgressEvent {
+                call_sid: call_sid.clone(),
+                sequence,
+                status: status.to_string(),
+                duration_secs: None,
+                received_at: monday_morning(),
+            };
+            let (completed, ringing) = (event(3, "completed"), event(1, "ringing"));
+            let (first, second) = (store.clone(), store.clone());
+            // Twilio sends each callback as its own request, so a late one can be stored while
+            // the one after it is still being stored.
+            let (left, right) = tokio::join!(
+                tokio::spawn(async move { first.record_call_progress(&completed).await }),
+                tokio::spawn(async move { second.record_call_progress(&ringing).await }),
+            );
+            left.unwrap().unwrap();
+            right.unwrap().unwrap();
+
+            let report = store.carrier_report(attempt_id).await.unwrap().unwrap();
+            assert_eq!(report.call_status.as_deref(), Some("completed"), "{} round {round}", backend.name);
+        }
         backend.finish().await;
     }
 }

@@ -156,6 +156,57 @@ pub struct CampaignProgress {
     pub skips: Vec<(String, u64)>,
 }
 
+/// The state of a target in its campaign's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetState {
+    /// Due at `due_at`.
+    Waiting,
+    /// A lease holds the debtor while a call is placed or in progress.
+    Dialing,
+    /// No further try is planned until a broken promise reopens the target.
+    Done,
+}
+
+impl FromStr for TargetState {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "waiting" => Ok(TargetState::Waiting),
+            "dialing" => Ok(TargetState::Dialing),
+            "done" => Ok(TargetState::Done),
+            other => Err(format!("unknown target state '{other}'; expected waiting, dialing or done")),
+        }
+    }
+}
+
+/// A campaign target as stored: its place in the queue and how its last try went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredTarget {
+    pub campaign: String,
+    pub debt_id: DebtId,
+    pub debtor_id: DebtorId,
+    pub state: TargetState,
+    /// The earliest instant the next try may start.
+    pub due_at: DateTime<Utc>,
+    /// Tries so far.
+    pub tries: u32,
+    /// The last try's disposition name, or `broken_promise` after a follow-up was scheduled.
+    pub last_outcome: Option<String>,
+    /// The contact-policy reason code of the last skip.
+    pub last_refusal: Option<String>,
+}
+
+/// The carrier's report on an attempt's call, from its status and detection callbacks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CarrierReport {
+    /// Twilio's `CallStatus` of the callback with the highest `SequenceNumber` so far.
+    pub call_status: Option<String>,
+    /// Twilio's `AnsweredBy` from answering-machine detection.
+    pub answered_by: Option<String>,
+}
+
 /// One status callback from the carrier.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallProgressEvent {
@@ -233,6 +284,13 @@ pub trait CampaignStore: Send + Sync {
 
     /// Stores what answering-machine detection said about the attempt's call.
     async fn record_answered_by(&self, call_sid: &str, answered_by: &str) -> Result<Option<AttemptId>, StoreError>;
+
+    /// Reads the call status and answering-machine verdict stored for an attempt; `None` when
+    /// the attempt does not exist.
+    async fn carrier_report(&self, attempt_id: AttemptId) -> Result<Option<CarrierReport>, StoreError>;
+
+    /// Reads one target of a campaign; `None` when the campaign has no target for the debt.
+    async fn campaign_target(&self, campaign: &str, debt_id: DebtId) -> Result<Option<StoredTarget>, StoreError>;
 
     async fn campaign_progress(&self, campaign: &str, now: DateTime<Utc>) -> Result<CampaignProgress, StoreError>;
 
@@ -337,6 +395,19 @@ macro_rules! delegate_campaign_store {
                 answered_by: &str,
             ) -> Result<Option<$crate::collections::model::AttemptId>, $crate::collections::StoreError> {
                 self.0.record_answered_by(call_sid, answered_by).await
+            }
+            async fn carrier_report(
+                &self,
+                attempt_id: $crate::collections::model::AttemptId,
+            ) -> Result<Option<$crate::campaign::store::CarrierReport>, $crate::collections::StoreError> {
+                self.0.carrier_report(attempt_id).await
+            }
+            async fn campaign_target(
+                &self,
+                campaign: &str,
+                debt_id: $crate::collections::model::DebtId,
+            ) -> Result<Option<$crate::campaign::store::StoredTarget>, $crate::collections::StoreError> {
+                self.0.campaign_target(campaign, debt_id).await
             }
             async fn campaign_progress(
                 &self,

@@ -10,8 +10,8 @@ use super::decode;
 use super::{PostgresStore, ACCOUNT_QUERY};
 use crate::campaign::settings::CampaignSettings;
 use crate::campaign::store::{
-    CallProgressEvent, Campaign, CampaignProgress, CampaignStatus, CampaignStore, Claim, Claimed, DialFacts,
-    EndedLease, NewTarget, Target,
+    CallProgressEvent, Campaign, CampaignProgress, CampaignStatus, CampaignStore, CarrierReport, Claim, Claimed,
+    DialFacts, EndedLease, NewTarget, StoredTarget, Target,
 };
 use crate::collections::model::{AttemptId, DebtId, DebtorId, Disposition};
 use crate::collections::StoreError;
@@ -495,6 +495,13 @@ impl CampaignStore for PostgresStore {
 
     async fn record_call_progress(&self, event: &CallProgressEvent) -> Result<Option<(AttemptId, String)>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // Callbacks of one call may be stored at once. Locking the attempt row makes them take
+        // turns, so under READ COMMITTED each one reads the rows committed before it and a late
+        // callback cannot overwrite the status of a higher sequence number.
+        sqlx::query("SELECT 1 FROM attempts WHERE call_sid = $1 FOR UPDATE")
+            .bind(&event.call_sid)
+            .fetch_optional(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO call_progress (call_sid, sequence, status, duration_secs, received_at)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (call_sid, sequence) DO NOTHING",
@@ -529,6 +536,38 @@ impl CampaignStore for PostgresStore {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(attempt.map(AttemptId))
+    }
+
+    async fn carrier_report(&self, attempt_id: AttemptId) -> Result<Option<CarrierReport>, StoreError> {
+        let row: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT call_status, answered_by FROM attempts WHERE id = $1")
+                .bind(attempt_id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(call_status, answered_by)| CarrierReport { call_status, answered_by }))
+    }
+
+    async fn campaign_target(&self, campaign: &str, debt_id: DebtId) -> Result<Option<StoredTarget>, StoreError> {
+        let row = sqlx::query(
+            "SELECT campaign, debt_id, debtor_id, state, due_at, tries, last_outcome, last_refusal
+             FROM campaign_targets WHERE campaign = $1 AND debt_id = $2",
+        )
+        .bind(campaign)
+        .bind(debt_id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let state: String = row.try_get("state")?;
+        Ok(Some(StoredTarget {
+            campaign: row.try_get("campaign")?,
+            debt_id: DebtId(row.try_get("debt_id")?),
+            debtor_id: DebtorId(row.try_get("debtor_id")?),
+            state: state.parse().map_err(StoreError::Corrupt)?,
+            due_at: row.try_get("due_at")?,
+            tries: u32::try_from(row.try_get::<i64, _>("tries")?).unwrap_or(0),
+            last_outcome: row.try_get("last_outcome")?,
+            last_refusal: row.try_get("last_refusal")?,
+        }))
     }
 
     async fn campaign_progress(&self, campaign: &str, now: DateTime<Utc>) -> Result<CampaignProgress, StoreError> {
