@@ -36,7 +36,7 @@ pub struct CampaignSettings {
     pub strategies: BTreeMap<String, String>,
 }
 
-/// Which debts the campaign takes. An empty list or a missing bound does not filter.
+/// The debts a campaign takes. An empty list or a missing bound does not filter.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PortfolioFilter {
@@ -70,7 +70,7 @@ impl Schedule {
     }
 }
 
-/// What the dialer does after each kind of outcome: wait and try again, up to a number of tries.
+/// The retry rules per kind of outcome: how long to wait before the next try, and how many tries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetryPolicy {

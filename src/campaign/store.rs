@@ -1,5 +1,5 @@
-//! What the dialer needs from the collections store: campaigns, their targets, the leases that
-//! keep two nodes from calling one debtor, and the carrier's call progress. SQLite implements it
+//! The dialer's part of the collections store: campaigns, their targets, the leases that keep
+//! two nodes from calling one debtor, and the carrier's call progress. SQLite implements it
 //! for one node; PostgreSQL for several, with `FOR UPDATE SKIP LOCKED`.
 
 use std::fmt;
@@ -14,7 +14,7 @@ use crate::collections::model::{Account, AttemptId, DebtId, DebtorId, Dispositio
 use crate::collections::StoreError;
 use crate::policy::{Decision, PastContact, Refusal};
 
-/// Where a campaign stands. Only a running campaign dials.
+/// The state of a campaign. Only a running campaign dials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignStatus {
@@ -88,7 +88,7 @@ pub struct Target {
     pub tries: u32,
 }
 
-/// What the store knows about a target's debtor that the contact policy reads.
+/// The facts about a target's debtor that the contact policy reads.
 #[derive(Debug, Clone)]
 pub struct DialFacts {
     pub target: Target,
@@ -114,7 +114,7 @@ pub struct Claim<'a> {
     pub decide: &'a (dyn Fn(&DialFacts) -> Decision + Send + Sync),
 }
 
-/// What a claim round did with one target.
+/// The result of a claim round for one target.
 #[derive(Debug, Clone)]
 pub enum Claimed {
     /// Leased, and its attempt row written: the call may be placed.
@@ -232,7 +232,7 @@ pub trait CampaignStore: Send + Sync {
 
     async fn campaign(&self, name: &str) -> Result<Option<Campaign>, StoreError>;
 
-    /// Every campaign, by name.
+    /// Lists every campaign, by name.
     async fn campaigns(&self) -> Result<Vec<Campaign>, StoreError>;
 
     async fn set_campaign_status(
@@ -282,7 +282,7 @@ pub trait CampaignStore: Send + Sync {
     /// so far, with its attempt.
     async fn record_call_progress(&self, event: &CallProgressEvent) -> Result<Option<(AttemptId, String)>, StoreError>;
 
-    /// Stores what answering-machine detection said about the attempt's call.
+    /// Stores the answering-machine verdict of the attempt's call.
     async fn record_answered_by(&self, call_sid: &str, answered_by: &str) -> Result<Option<AttemptId>, StoreError>;
 
     /// Reads the call status and answering-machine verdict stored for an attempt; `None` when

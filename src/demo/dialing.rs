@@ -30,10 +30,10 @@ const CAMPAIGN: &str = "demo";
 /// Time between two rounds of the demo's dialer.
 const TICK: StdDuration = StdDuration::from_millis(500);
 
-/// The longest the demo waits for its campaign to finish.
+/// The maximum time the demo waits for its campaign to finish.
 const MAX_RUN: StdDuration = StdDuration::from_secs(600);
 
-/// What happens to the debtors the campaign dials besides the personas'.
+/// The fake's answer for each debtor the campaign dials besides the personas'.
 #[derive(Debug, Clone, Copy)]
 enum Other {
     /// An answering machine takes the call: the bot leaves the voicemail message.
