@@ -33,7 +33,8 @@ struct Cli {
     #[arg(long, global = true, env = "COBRANZA_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// The store to use instead of the data directory's SQLite file: a postgres:// or
-    /// postgresql:// URL, or the path of a SQLite file. `demo` always uses its own SQLite file.
+    /// postgresql:// URL (`?schema=NAME` keeps the tables in that schema), or the path of a SQLite
+    /// file. `demo` always uses its own SQLite file.
     #[arg(long, global = true, env = "COBRANZA_DATABASE_URL", hide_env_values = true, value_name = "URL")]
     database_url: Option<String>,
     /// A TOML file whose keys override config/default.toml.

@@ -129,10 +129,14 @@ async fn start_campaign(store: &dyn Store, settings: &CampaignSettings, now: Dat
     store.set_campaign_status("reminders", CampaignStatus::Running, now).await.unwrap();
 }
 
-/// A carrier stand-in that records each call and whether its attempt row was already stored.
+/// A carrier stand-in that records each call and whether its attempt row was already stored, and
+/// each hang-up.
 struct RecordingPlacer {
     store: Arc<dyn Store>,
     calls: Mutex<Vec<Placed>>,
+    hang_ups: Mutex<Vec<String>>,
+    /// The error every hang-up returns, when set.
+    hang_up_error: Mutex<Option<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -144,11 +148,20 @@ struct Placed {
 
 impl RecordingPlacer {
     fn new(store: Arc<dyn Store>) -> Arc<RecordingPlacer> {
-        Arc::new(RecordingPlacer { store, calls: Mutex::new(Vec::new()) })
+        Arc::new(RecordingPlacer {
+            store,
+            calls: Mutex::new(Vec::new()),
+            hang_ups: Mutex::new(Vec::new()),
+            hang_up_error: Mutex::new(None),
+        })
     }
 
     fn calls(&self) -> Vec<Placed> {
         self.calls.lock().unwrap().clone()
+    }
+
+    fn hang_ups(&self) -> Vec<String> {
+        self.hang_ups.lock().unwrap().clone()
     }
 }
 
@@ -160,6 +173,14 @@ impl CallPlacer for RecordingPlacer {
         let attempt_stored = stored.is_some_and(|attempt| attempt.ended_at.is_none() && attempt.phone == call.to);
         self.calls.lock().unwrap().push(Placed { to: call.to.clone(), attempt_id: AttemptId(id), attempt_stored });
         Ok(format!("CA{id:032}"))
+    }
+
+    async fn hang_up(&self, call_sid: &str) -> Result<(), String> {
+        self.hang_ups.lock().unwrap().push(call_sid.to_string());
+        match self.hang_up_error.lock().unwrap().clone() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
     }
 }
 
@@ -454,6 +475,8 @@ async fn expired_lease_of_a_dead_node_is_reclaimed_without_a_second_dial() {
         clock.advance(Duration::seconds(31));
         let report = node_b.tick().await.unwrap();
         assert_eq!((report.settled, report.expired, placer.calls().len()), (1, 1, 1), "{}", backend.name);
+        // The carrier may still ring node A's call, so node B hangs it up before the next try.
+        assert_eq!(placer.hang_ups(), vec![format!("CA{:032}", first.0)], "{}", backend.name);
 
         let attempt = store.attempt(first).await.unwrap().unwrap();
         assert_eq!(attempt.disposition, Some(Disposition::TechnicalFailure), "{}", backend.name);
@@ -463,6 +486,39 @@ async fn expired_lease_of_a_dead_node_is_reclaimed_without_a_second_dial() {
         let calls = placer.calls();
         assert_eq!(calls.len(), 2, "{}", backend.name);
         assert_ne!(calls[0].attempt_id, calls[1].attempt_id, "{}", backend.name);
+        backend.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn failed_hang_up_keeps_the_expired_lease() {
+    for backend in backends("hang_up_fails").await {
+        let store = backend.store.clone();
+        import_debtors(store.as_ref(), 1).await;
+        start_campaign(store.as_ref(), &settings(5, 5), monday_morning()).await;
+        let placer = RecordingPlacer::new(store.clone());
+        let clock = Clock::stopped_at(monday_morning());
+        dialer(&store, placer.clone(), &clock, "node-a").tick().await.unwrap();
+        let first = placer.calls()[0].attempt_id;
+        let node_b = dialer(&store, placer.clone(), &clock, "node-b");
+        *placer.hang_up_error.lock().unwrap() = Some("connection refused".into());
+
+        clock.advance(Duration::seconds(91));
+        let report = node_b.tick().await.unwrap();
+
+        assert_eq!((report.settled, report.expired), (0, 0), "{}", backend.name);
+        assert_eq!(placer.calls().len(), 1, "{}", backend.name);
+        assert_eq!(store.active_leases("reminders").await.unwrap(), 1, "{}", backend.name);
+        let attempt = store.attempt(first).await.unwrap().unwrap();
+        assert_eq!(attempt.disposition, None, "{}", backend.name);
+
+        // Once the carrier takes the hang-up, the next tick settles the lease.
+        *placer.hang_up_error.lock().unwrap() = None;
+        let report = node_b.tick().await.unwrap();
+        assert_eq!((report.settled, report.expired), (1, 1), "{}", backend.name);
+        assert_eq!(placer.hang_ups().len(), 2, "{}", backend.name);
+        let attempt = store.attempt(first).await.unwrap().unwrap();
+        assert_eq!(attempt.disposition, Some(Disposition::TechnicalFailure), "{}", backend.name);
         backend.finish().await;
     }
 }

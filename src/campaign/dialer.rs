@@ -249,6 +249,9 @@ impl Dialer {
             let Some(campaign) = campaigns.iter().find(|campaign| campaign.name == lease.campaign) else {
                 continue;
             };
+            if !self.end_orphaned_call(&lease).await {
+                continue;
+            }
             let next = next_try(&campaign.settings.retry, &lease, now);
             let next = if campaign.status == CampaignStatus::Stopped { None } else { next };
             if self.store.release_lease(&lease, next, now).await? {
@@ -263,6 +266,31 @@ impl Dialer {
             }
         }
         Ok(())
+    }
+
+    /// Hangs up the call of a lease that expired before its call ended, because the carrier may
+    /// still ring that call after its node died, and the next try must not overlap it. Returns
+    /// false when the hang-up failed, so the lease stays and the next tick tries again.
+    ///
+    /// NOTE: a call whose sid never reached the store (its node died between the carrier's
+    /// response and the write, and the callbacks went to that node) cannot be hung up here.
+    async fn end_orphaned_call(&self, lease: &EndedLease) -> bool {
+        let (true, None, Some(call_sid)) = (lease.expired, lease.disposition, &lease.call_sid) else {
+            return true;
+        };
+        match self.placer.hang_up(&call_sid.0).await {
+            Ok(()) => {
+                info!(campaign = %lease.campaign, node = %lease.node, %call_sid, "call of an expired lease hung up");
+                true
+            }
+            Err(error) => {
+                warn!(
+                    campaign = %lease.campaign, node = %lease.node, %call_sid, %error,
+                    "call of an expired lease could not be hung up; keeping the lease until the next tick"
+                );
+                false
+            }
+        }
     }
 }
 

@@ -21,4 +21,8 @@ pub struct OutboundCall {
 pub trait CallPlacer: Send + Sync {
     /// Places the call and returns the carrier's call id, or what went wrong.
     async fn place(&self, call: &OutboundCall) -> Result<String, String>;
+
+    /// Ends a call the carrier may still be ringing or holding, by its carrier call id. A call
+    /// that already ended is not an error.
+    async fn hang_up(&self, call_sid: &str) -> Result<(), String>;
 }

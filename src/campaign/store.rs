@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::settings::CampaignSettings;
-use crate::collections::model::{Account, AttemptId, DebtId, DebtorId, Disposition};
+use crate::collections::model::{Account, AttemptId, CallSid, DebtId, DebtorId, Disposition};
 use crate::collections::StoreError;
 use crate::policy::{Decision, PastContact, Refusal};
 
@@ -132,6 +132,8 @@ pub struct EndedLease {
     pub debtor_id: DebtorId,
     pub debt_id: DebtId,
     pub attempt_id: Option<AttemptId>,
+    /// The carrier's id of the attempt's call, once the dialer or a callback stored it.
+    pub call_sid: Option<CallSid>,
     pub node: String,
     /// Tries including this one.
     pub tries: u32,

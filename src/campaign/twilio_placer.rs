@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::placer::{CallPlacer, OutboundCall};
+use crate::collections::model::CallSid;
 use crate::config::DialerConfig;
 use crate::telephony::twilio::rest::{CallRequest, MachineDetection, TwilioRest};
 
@@ -38,5 +39,9 @@ impl CallPlacer for TwilioPlacer {
             amd_status_callback: call.amd_callback.clone(),
         };
         self.rest.create_call(&request).await.map(|created| created.sid.0).map_err(|error| error.to_string())
+    }
+
+    async fn hang_up(&self, call_sid: &str) -> Result<(), String> {
+        self.rest.hang_up(&CallSid(call_sid.to_string())).await.map_err(|error| error.to_string())
     }
 }

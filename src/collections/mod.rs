@@ -19,10 +19,15 @@ pub use store::{Attempt, AttemptOutcome, Direction, NewAttempt, Store, StoreErro
 
 /// Opens the store that `location` names: a `postgres://` or `postgresql://` URL connects to
 /// PostgreSQL, and anything else is the path of a SQLite file, created when missing. Either way
-/// the schema is brought up to date.
+/// the schema is brought up to date. A `schema=NAME` query parameter in the URL keeps every
+/// table in that PostgreSQL schema, created when missing.
 pub async fn open_store(location: &str) -> Result<Arc<dyn Store>, StoreError> {
     if is_postgres_url(location) {
-        Ok(Arc::new(postgres::PostgresStore::connect(location).await?))
+        let store = match postgres::split_schema_parameter(location)? {
+            (url, Some(schema)) => postgres::PostgresStore::connect_in_schema(&url, &schema).await?,
+            (url, None) => postgres::PostgresStore::connect(&url).await?,
+        };
+        Ok(Arc::new(store))
     } else {
         Ok(Arc::new(sqlite::SqliteStore::open(Path::new(location)).await?))
     }

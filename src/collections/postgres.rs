@@ -160,6 +160,33 @@ fn check_schema_name(schema: &str) -> Result<(), StoreError> {
     Err(StoreError::Database(sqlx::Error::Configuration(message.into())))
 }
 
+/// Splits the `schema` query parameter off a PostgreSQL URL, so that one URL can name both the
+/// server and the schema a store keeps its tables in. Returns the URL without that parameter and
+/// the schema, if one was given. A URL that does not parse is returned whole, for the driver to
+/// reject with its own message.
+pub fn split_schema_parameter(url: &str) -> Result<(String, Option<String>), StoreError> {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return Ok((url.to_string(), None));
+    };
+    let (schemas, others): (Vec<(String, String)>, Vec<(String, String)>) =
+        parsed.query_pairs().into_owned().partition(|(name, _)| name == "schema");
+    let schema = match schemas.as_slice() {
+        [] => return Ok((url.to_string(), None)),
+        [(_, schema)] => schema.clone(),
+        _ => {
+            let message = "the database URL gives the schema parameter more than once; keep one";
+            return Err(StoreError::Database(sqlx::Error::Configuration(message.into())));
+        }
+    };
+    check_schema_name(&schema)?;
+    if others.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(others);
+    }
+    Ok((parsed.to_string(), Some(schema)))
+}
+
 /// Returns `url` with any password replaced by `***`, for logs and error messages.
 pub fn redact_password(url: &str) -> String {
     match url::Url::parse(url) {
@@ -578,6 +605,33 @@ mod tests {
             "postgres://postgres@127.0.0.1:5432/test"
         );
         assert_eq!(redact_password("not a url :s3cret"), "(unparsable database URL)");
+    }
+
+    #[test]
+    fn schema_parameter_is_split_off() {
+        let (url, schema) =
+            split_schema_parameter("postgres://postgres@127.0.0.1:5432/test?schema=node_run_7&sslmode=disable")
+                .expect("valid");
+        assert_eq!(url, "postgres://postgres@127.0.0.1:5432/test?sslmode=disable");
+        assert_eq!(schema.as_deref(), Some("node_run_7"));
+
+        let (url, schema) = split_schema_parameter("postgres://postgres@127.0.0.1:5432/test?schema=a").expect("valid");
+        assert_eq!(url, "postgres://postgres@127.0.0.1:5432/test");
+        assert_eq!(schema.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn url_without_schema_is_unchanged() {
+        let plain = "postgres://cobranza:s3cret@db.internal:5432/collections?sslmode=require";
+        assert_eq!(split_schema_parameter(plain).expect("valid"), (plain.to_string(), None));
+    }
+
+    #[test]
+    fn invalid_or_repeated_schema_is_rejected() {
+        let invalid = split_schema_parameter("postgres://h/db?schema=Bad-Name").expect_err("invalid name");
+        assert!(invalid.to_string().contains("schema name 'Bad-Name' is invalid"), "{invalid}");
+        let repeated = split_schema_parameter("postgres://h/db?schema=a&schema=b").expect_err("given twice");
+        assert!(repeated.to_string().contains("more than once"), "{repeated}");
     }
 
     #[test]

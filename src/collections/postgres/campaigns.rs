@@ -13,7 +13,7 @@ use crate::campaign::store::{
     CallProgressEvent, Campaign, CampaignProgress, CampaignStatus, CampaignStore, CarrierReport, Claim, Claimed,
     DialFacts, EndedLease, NewTarget, StoredTarget, Target,
 };
-use crate::collections::model::{AttemptId, DebtId, DebtorId, Disposition};
+use crate::collections::model::{AttemptId, CallSid, DebtId, DebtorId, Disposition};
 use crate::collections::StoreError;
 use crate::policy::{Decision, PastContact};
 
@@ -415,7 +415,7 @@ impl CampaignStore for PostgresStore {
     async fn ended_leases(&self, now: DateTime<Utc>) -> Result<Vec<EndedLease>, StoreError> {
         let rows = sqlx::query(
             "SELECT lease.campaign, lease.debtor_id, lease.debt_id, lease.attempt_id, lease.node, target.tries,
-                    attempt.disposition, attempt.ended_at, lease.expires_at < $1 AS expired
+                    attempt.call_sid, attempt.disposition, attempt.ended_at, lease.expires_at < $1 AS expired
              FROM dial_leases AS lease
              JOIN campaign_targets AS target ON target.campaign = lease.campaign AND target.debt_id = lease.debt_id
              LEFT JOIN attempts AS attempt ON attempt.id = lease.attempt_id
@@ -434,6 +434,7 @@ impl CampaignStore for PostgresStore {
                 debtor_id: DebtorId(row.try_get("debtor_id")?),
                 debt_id: DebtId(row.try_get("debt_id")?),
                 attempt_id: row.try_get::<Option<i64>, _>("attempt_id")?.map(AttemptId),
+                call_sid: row.try_get::<Option<String>, _>("call_sid")?.map(CallSid),
                 node: row.try_get("node")?,
                 tries: u32::try_from(row.try_get::<i64, _>("tries")?).unwrap_or(0),
                 disposition: disposition
