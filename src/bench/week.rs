@@ -33,17 +33,32 @@ use crate::policy::ContactPolicy;
 pub struct WeekOptions {
     pub debtors: usize,
     pub seed: u64,
-    /// The first instant simulated; the week runs seven days from here.
+    /// The first instant simulated.
     pub start: DateTime<Utc>,
     pub days: u32,
     /// Simulated minutes between two dialer ticks.
     pub tick_minutes: u32,
-    /// Calls the dialer may start per tick, and hold at once.
-    pub calls_per_tick: u32,
+    /// The campaign's settings. Its calls per second are the calls the dialer may start per
+    /// tick.
+    pub campaign: CampaignSettings,
 }
 
 impl WeekOptions {
     pub fn new(debtors: usize, seed: u64) -> WeekOptions {
+        let campaign = serde_json::from_value(serde_json::json!({
+            "caller_id": "+15005550006",
+            "max_concurrent_calls": 40,
+            "calls_per_second": 40,
+            "retry": {
+                "no_answer": {"first_minutes": 120, "factor": 2, "max_tries": 6},
+                "busy": {"first_minutes": 20, "factor": 2, "max_tries": 6},
+                "voicemail": {"first_minutes": 1440, "factor": 1, "max_tries": 3},
+                "failed": {"first_minutes": 60, "factor": 2, "max_tries": 3},
+                "max_tries": 12,
+                "broken_promise_follow_up_minutes": 600,
+            }
+        }))
+        .expect("the default week campaign is valid");
         WeekOptions {
             debtors,
             seed,
@@ -52,7 +67,7 @@ impl WeekOptions {
             start: Utc.with_ymd_and_hms(2026, 12, 7, 0, 0, 0).single().expect("valid start"),
             days: 7,
             tick_minutes: 5,
-            calls_per_tick: 40,
+            campaign,
         }
     }
 }
@@ -94,19 +109,7 @@ pub async fn run(store: Arc<dyn Store>, options: &WeekOptions) -> anyhow::Result
     store.add_do_not_call(&do_not_call).await?;
 
     let clock = Clock::stopped_at(options.start);
-    let settings: CampaignSettings = serde_json::from_value(serde_json::json!({
-        "caller_id": "+15005550006",
-        "max_concurrent_calls": options.calls_per_tick,
-        "calls_per_second": options.calls_per_tick,
-        "retry": {
-            "no_answer": {"first_minutes": 120, "factor": 2, "max_tries": 6},
-            "busy": {"first_minutes": 20, "factor": 2, "max_tries": 6},
-            "voicemail": {"first_minutes": 1440, "factor": 1, "max_tries": 3},
-            "failed": {"first_minutes": 60, "factor": 2, "max_tries": 3},
-            "max_tries": 12,
-            "broken_promise_follow_up_minutes": 600,
-        }
-    }))?;
+    let settings = options.campaign.clone();
     store.create_campaign("week", &settings, clock.now()).await?;
     crate::campaign::enrol::enrol(
         store.as_ref(),
