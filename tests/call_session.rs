@@ -23,8 +23,8 @@ use cobranza::config::Config;
 use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::{Language, RuleInterpreter};
 use cobranza::kpi::compliance::{CheckCounts, CheckScope, ComplianceFilter, ComplianceStore, LedgerCounts};
-use cobranza::policy::ContactPolicy;
 use cobranza::kpi::store::{KpiRow, KpiStatement, KpiStore};
+use cobranza::policy::ContactPolicy;
 use cobranza::speech::tts::{TextToSpeech, TtsStream};
 use cobranza::speech::SpeechError;
 use cobranza::telephony::{Inbound, Outbound, StreamStart};
@@ -174,52 +174,7 @@ impl Store for WrappedStore {
     }
 }
 
-/// Unidentified inbound calls go to SQLite unchanged.
-#[async_trait]
-impl cobranza::collections::InboundStore for WrappedStore {
-    async fn account_by_reference_digits(&self, digits: &str) -> Result<Option<Account>, StoreError> {
-        self.0.account_by_reference_digits(digits).await
-    }
-    async fn create_inbound_call(
-        &self,
-        call: &cobranza::collections::NewInboundCall,
-    ) -> Result<cobranza::collections::InboundCallId, StoreError> {
-        self.0.create_inbound_call(call).await
-    }
-    async fn inbound_call(
-        &self,
-        id: cobranza::collections::InboundCallId,
-    ) -> Result<Option<cobranza::collections::InboundCall>, StoreError> {
-        self.0.inbound_call(id).await
-    }
-    async fn append_inbound_transcript(
-        &self,
-        id: cobranza::collections::InboundCallId,
-        line: &TranscriptLine,
-    ) -> Result<(), StoreError> {
-        self.0.append_inbound_transcript(id, line).await
-    }
-    async fn inbound_transcript(
-        &self,
-        id: cobranza::collections::InboundCallId,
-    ) -> Result<Vec<TranscriptLine>, StoreError> {
-        self.0.inbound_transcript(id).await
-    }
-    async fn identify_inbound_call(
-        &self,
-        id: cobranza::collections::InboundCallId,
-        attempt: &NewAttempt,
-    ) -> Result<AttemptId, StoreError> {
-        self.0.identify_inbound_call(id, attempt).await
-    }
-    async fn finish_inbound_call(
-        &self,
-        id: cobranza::collections::InboundCallId,
-        outcome: &cobranza::collections::InboundCallOutcome,
-    ) -> Result<(), StoreError> {
-        self.0.finish_inbound_call(id, outcome).await
-    }
-}
+cobranza::delegate_inbound_store!(WrappedStore);
 
 /// History reads and writes go to SQLite unchanged.
 #[async_trait]
@@ -560,10 +515,96 @@ impl cobranza::scoring::store::ScoreStore for WrappedStore {
     async fn replace_all_scores(&self, scores: &[cobranza::scoring::store::DebtorScore]) -> Result<(), StoreError> {
         self.0.replace_all_scores(scores).await
     }
-    async fn debtor_score(&self, debtor_id: &DebtorId) -> Result<Option<cobranza::scoring::store::DebtorScore>, StoreError> {
+    async fn debtor_score(
+        &self,
+        debtor_id: &DebtorId,
+    ) -> Result<Option<cobranza::scoring::store::DebtorScore>, StoreError> {
         self.0.debtor_score(debtor_id).await
     }
     async fn dial_queue(&self, limit: u32) -> Result<Vec<cobranza::scoring::store::DebtorScore>, StoreError> {
         self.0.dial_queue(limit).await
     }
+}
+
+/// Runs the cooperative caller's first turns on a campaign attempt in `segment` and returns the
+/// prompt keys of the bot's phrases up to its first offer.
+async fn first_offer_in_segment(segment: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cobranza.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.expect("store"));
+    let portfolio = parse_portfolio_bytes(SAMPLE_PORTFOLIO_NAME, SAMPLE_PORTFOLIO).expect("fixture parses");
+    store.import_portfolio(&portfolio.rows).await.expect("fixture imports");
+    let account = store.account_by_debtor(&DebtorId("MX-0001".into())).await.expect("read").expect("MX-0001");
+    let now = Utc.with_ymd_and_hms(2026, 12, 2, 16, 0, 0).single().expect("instant");
+    let attempt_id = store.create_attempt(&NewAttempt::outbound(&account, now)).await.expect("attempt");
+    // The dialer writes the segment with a campaign's attempt; this test writes it directly.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.expect("pool");
+    sqlx::query("UPDATE attempts SET segment = $1 WHERE id = $2")
+        .bind(segment)
+        .bind(attempt_id.0)
+        .execute(&pool)
+        .await
+        .expect("segment written");
+    let attempt = store.attempt(attempt_id).await.expect("read").expect("attempt");
+    assert_eq!(attempt.segment.as_deref(), Some(segment));
+
+    let heard = Arc::new(Mutex::new(VecDeque::new()));
+    let services = CallServices {
+        store: Arc::clone(&store),
+        stt: Arc::new(ScriptedStt { turns: Arc::clone(&heard) }),
+        tts: Arc::new(ToneTts),
+        interpreter: Arc::new(RuleInterpreter),
+        clock: Clock::starting_at(now),
+        config: Arc::new(Config::embedded()),
+        data_dir: dir.path().to_path_buf(),
+        bus: event_bus(),
+    };
+    let start = StreamStart {
+        stream_sid: "MZ1".into(),
+        call_sid: "CA1".into(),
+        account_sid: "AC1".into(),
+        custom_parameters: Default::default(),
+    };
+    let (inbound, inbound_receiver) = mpsc::channel(4096);
+    let (outbound_sender, mut outbound) = mpsc::channel(4096);
+    let call = tokio::spawn(run_call(services, start, attempt, inbound_receiver, outbound_sender));
+
+    let mut keys = Vec::new();
+    let mut stream_ms = 0;
+    while let Some(message) = outbound.recv().await {
+        let Outbound::Mark(name) = message else { continue };
+        inbound.send(Inbound::MarkPlayed(name.clone())).await.expect("session alive");
+        let key = name.split_once(':').map_or("", |(_, key)| key).to_string();
+        keys.push(key.clone());
+        if key.starts_with("offer_") {
+            break;
+        }
+        match cooperative_caller(&key) {
+            Some(CallerTurn::Say(text)) => {
+                heard.lock().expect("lock").push_back(text.to_string());
+                speak(&inbound, &mut stream_ms).await;
+            }
+            Some(CallerTurn::Keys(digits)) => {
+                for digit in digits.chars() {
+                    inbound.send(Inbound::Dtmf(digit)).await.expect("session alive");
+                }
+            }
+            None => {}
+        }
+    }
+    // The caller hangs up after the offer.
+    drop(inbound);
+    let _ = call.await.expect("call task");
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segment_strategy_sets_first_offer() {
+    // Recovery for small balances offers a settlement or a partial payment, never the full
+    // balance first.
+    let keys = first_offer_in_segment("high_risk.recovery.small").await;
+    assert_eq!(keys.last().map(String::as_str), Some("offer_settlement"), "{keys:?}");
+    // An early reminder starts from the full balance.
+    let keys = first_offer_in_segment("low_risk.early.small").await;
+    assert_eq!(keys.last().map(String::as_str), Some("offer_full_payment"), "{keys:?}");
 }

@@ -63,8 +63,8 @@ use cobranza::demo::{SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::dialog::chat::{AccountOverrides, ChatOutcome, ChatSession, ChatSetup};
 use cobranza::dialog::{DialogSettings, Event, PolicyBook};
 use cobranza::kpi::compliance::{CheckCounts, CheckScope, ComplianceFilter, ComplianceStore, LedgerCounts};
-use cobranza::policy::ContactPolicy;
 use cobranza::kpi::store::{KpiRow, KpiStatement, KpiStore};
+use cobranza::policy::ContactPolicy;
 
 /// A parsed `.conv` file.
 struct Conversation {
@@ -490,7 +490,10 @@ impl cobranza::scoring::store::ScoreStore for FailingWrites {
     async fn replace_all_scores(&self, scores: &[cobranza::scoring::store::DebtorScore]) -> Result<(), StoreError> {
         self.0.replace_all_scores(scores).await
     }
-    async fn debtor_score(&self, debtor_id: &DebtorId) -> Result<Option<cobranza::scoring::store::DebtorScore>, StoreError> {
+    async fn debtor_score(
+        &self,
+        debtor_id: &DebtorId,
+    ) -> Result<Option<cobranza::scoring::store::DebtorScore>, StoreError> {
         self.0.debtor_score(debtor_id).await
     }
     async fn dial_queue(&self, limit: u32) -> Result<Vec<cobranza::scoring::store::DebtorScore>, StoreError> {
@@ -498,52 +501,7 @@ impl cobranza::scoring::store::ScoreStore for FailingWrites {
     }
 }
 
-/// Unidentified inbound calls go to SQLite unchanged.
-#[async_trait]
-impl cobranza::collections::InboundStore for FailingWrites {
-    async fn account_by_reference_digits(&self, digits: &str) -> Result<Option<Account>, StoreError> {
-        self.0.account_by_reference_digits(digits).await
-    }
-    async fn create_inbound_call(
-        &self,
-        call: &cobranza::collections::NewInboundCall,
-    ) -> Result<cobranza::collections::InboundCallId, StoreError> {
-        self.0.create_inbound_call(call).await
-    }
-    async fn inbound_call(
-        &self,
-        id: cobranza::collections::InboundCallId,
-    ) -> Result<Option<cobranza::collections::InboundCall>, StoreError> {
-        self.0.inbound_call(id).await
-    }
-    async fn append_inbound_transcript(
-        &self,
-        id: cobranza::collections::InboundCallId,
-        line: &TranscriptLine,
-    ) -> Result<(), StoreError> {
-        self.0.append_inbound_transcript(id, line).await
-    }
-    async fn inbound_transcript(
-        &self,
-        id: cobranza::collections::InboundCallId,
-    ) -> Result<Vec<TranscriptLine>, StoreError> {
-        self.0.inbound_transcript(id).await
-    }
-    async fn identify_inbound_call(
-        &self,
-        id: cobranza::collections::InboundCallId,
-        attempt: &NewAttempt,
-    ) -> Result<AttemptId, StoreError> {
-        self.0.identify_inbound_call(id, attempt).await
-    }
-    async fn finish_inbound_call(
-        &self,
-        id: cobranza::collections::InboundCallId,
-        outcome: &cobranza::collections::InboundCallOutcome,
-    ) -> Result<(), StoreError> {
-        self.0.finish_inbound_call(id, outcome).await
-    }
-}
+cobranza::delegate_inbound_store!(FailingWrites);
 
 /// History reads and writes go to SQLite unchanged.
 #[async_trait]

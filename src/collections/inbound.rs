@@ -121,3 +121,59 @@ mod tests {
         assert_eq!(reference_digits("ABC"), "");
     }
 }
+
+/// Implements [`InboundStore`] for a wrapper type by passing every method to its field `.0`, for
+/// stores that wrap another to change a few of its other methods (tests inject failures so).
+#[macro_export]
+macro_rules! delegate_inbound_store {
+    ($wrapper:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::collections::InboundStore for $wrapper {
+            async fn account_by_reference_digits(
+                &self,
+                digits: &str,
+            ) -> Result<Option<$crate::collections::Account>, $crate::collections::StoreError> {
+                self.0.account_by_reference_digits(digits).await
+            }
+            async fn create_inbound_call(
+                &self,
+                call: &$crate::collections::NewInboundCall,
+            ) -> Result<$crate::collections::InboundCallId, $crate::collections::StoreError> {
+                self.0.create_inbound_call(call).await
+            }
+            async fn inbound_call(
+                &self,
+                id: $crate::collections::InboundCallId,
+            ) -> Result<Option<$crate::collections::InboundCall>, $crate::collections::StoreError> {
+                self.0.inbound_call(id).await
+            }
+            async fn append_inbound_transcript(
+                &self,
+                id: $crate::collections::InboundCallId,
+                line: &$crate::collections::TranscriptLine,
+            ) -> Result<(), $crate::collections::StoreError> {
+                self.0.append_inbound_transcript(id, line).await
+            }
+            async fn inbound_transcript(
+                &self,
+                id: $crate::collections::InboundCallId,
+            ) -> Result<Vec<$crate::collections::TranscriptLine>, $crate::collections::StoreError> {
+                self.0.inbound_transcript(id).await
+            }
+            async fn identify_inbound_call(
+                &self,
+                id: $crate::collections::InboundCallId,
+                attempt: &$crate::collections::NewAttempt,
+            ) -> Result<$crate::collections::AttemptId, $crate::collections::StoreError> {
+                self.0.identify_inbound_call(id, attempt).await
+            }
+            async fn finish_inbound_call(
+                &self,
+                id: $crate::collections::InboundCallId,
+                outcome: &$crate::collections::InboundCallOutcome,
+            ) -> Result<(), $crate::collections::StoreError> {
+                self.0.finish_inbound_call(id, outcome).await
+            }
+        }
+    };
+}
