@@ -151,7 +151,8 @@ pub async fn run_call_on(
     let language = Language::from_locale(&account.debtor.locale);
     // An inbound attempt that reaches here was matched by the caller's number in the voice webhook.
     let matched = (attempt.direction == Direction::Inbound).then_some(CallerMatch::Phone);
-    let machine = debtor_machine(&services, &account, matched)?;
+    let mut machine = debtor_machine(&services, &account, matched)?;
+    apply_campaign_strategy(&services, &attempt, &mut machine).await;
     // NOTE: the speech-to-text language stays the debtor's locale even when the dialog switches
     // language mid-call.
     // The meter is in scope while speech-to-text opens, so a provider chain records to it.
@@ -170,6 +171,31 @@ pub async fn run_call_on(
     let conversation = Conversation::Debtor(Box::new(machine));
     let parts = SessionParts { record, account: Some(account), inbound_call: None, conversation, stt, outbound, meter };
     run_session(services, parts, inbound).await
+}
+
+/// Narrows the offers of a campaign call to its segment's strategy, or to the strategy the
+/// campaign names for that segment. A call without a segment keeps the whole ladder.
+async fn apply_campaign_strategy(services: &CallServices, attempt: &Attempt, machine: &mut Machine) {
+    let Some(segment) = &attempt.segment else {
+        return;
+    };
+    let named = match &attempt.campaign {
+        Some(campaign) => match services.store.campaign(campaign).await {
+            Ok(found) => found.and_then(|campaign| campaign.settings.strategies.get(segment).cloned()),
+            Err(error) => {
+                warn!(attempt_id = %attempt.id, %error, "campaign could not be read; the segment's own strategy applies");
+                None
+            }
+        },
+        None => None,
+    };
+    match crate::campaign::strategy::for_call(crate::campaign::strategy::embedded_book(), segment, named.as_deref()) {
+        Ok(strategy) => {
+            let narrowed = machine.restrict_offers(&strategy.offers);
+            info!(attempt_id = %attempt.id, %segment, strategy = %strategy.name, narrowed, "segment strategy set the offers");
+        }
+        Err(error) => warn!(attempt_id = %attempt.id, %error, "segment strategy not applied; the whole ladder stays"),
+    }
 }
 
 /// Builds the dialog of `account`'s debt as of the debtor's local time now. `matched` says how

@@ -9,6 +9,7 @@ pub mod enrol;
 pub mod placer;
 pub mod settings;
 pub mod store;
+pub mod strategy;
 pub mod twilio_placer;
 
 pub use dialer::{DialDecision, Dialer, DialerSettings, TickReport};

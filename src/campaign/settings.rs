@@ -29,9 +29,8 @@ pub struct CampaignSettings {
     /// Ask the carrier for answering-machine detection while the bot already talks.
     #[serde(default = "yes")]
     pub answering_machine_detection: bool,
-    /// The strategy (from `config/strategy.toml`) per segment, over the segment's default.
-    // NOTE: stored with the campaign, but calls do not apply strategies yet; the creditor's
-    // policy alone bounds the offers.
+    /// The strategy (from `config/strategy.toml`) per segment, over the segment's default. A
+    /// call proposes only its strategy's offers, inside the creditor's policy.
     #[serde(default)]
     pub strategies: BTreeMap<String, String>,
 }
@@ -221,6 +220,13 @@ pub fn validate(settings: &CampaignSettings) -> Result<(), String> {
     if let (Some(start), Some(end)) = (settings.schedule.starts_at, settings.schedule.ends_at) {
         if start >= end {
             return Err(format!("schedule: starts_at {start} is not before ends_at {end}"));
+        }
+    }
+    for (segment, strategy) in &settings.strategies {
+        if super::strategy::embedded_book().strategy_named(strategy).is_none() {
+            return Err(format!(
+                "strategies.{segment}: no strategy named '{strategy}' in config/strategy.toml; use one of its names"
+            ));
         }
     }
     for (name, backoff) in [

@@ -52,7 +52,7 @@ const ACCOUNT_QUERY: &str = "
     LEFT JOIN phones AS phone ON phone.debtor_id = debtor.id AND phone.is_primary";
 
 const ATTEMPT_COLUMNS: &str = "id, debt_id, debtor_id, phone, direction, call_sid, started_at, answered, \
-     ended_at, disposition, right_party_contact, recording_path, cost_micros";
+     ended_at, disposition, right_party_contact, recording_path, cost_micros, campaign, segment";
 
 const PROMISE_COLUMNS: &str = "id, attempt_id, debt_id, amount_minor, currency, due_date, created_at";
 

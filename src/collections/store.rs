@@ -86,6 +86,10 @@ pub struct Attempt {
     pub recording_path: Option<String>,
     /// The call's cost in millionths of a dollar, 0 until the call ended.
     pub cost_micros: u64,
+    /// The campaign that placed the call, and the debtor's segment when it was placed; both
+    /// `None` for a call no campaign placed.
+    pub campaign: Option<String>,
+    pub segment: Option<String>,
 }
 
 /// The outcome of a call, written once when it ends.

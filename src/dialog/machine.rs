@@ -283,6 +283,12 @@ impl Machine {
     }
 
     /// Returns the offer limits of this call's debt.
+    /// Narrows the bot's proposals to a segment strategy's offers; see
+    /// [`Limits::restrict_proposals`].
+    pub fn restrict_offers(&mut self, rungs: &[crate::dialog::negotiation::Rung]) -> bool {
+        self.limits.restrict_proposals(rungs)
+    }
+
     pub fn limits(&self) -> &Limits {
         &self.limits
     }

@@ -128,6 +128,9 @@ pub struct Limits {
     /// The latest date of any installment.
     pub last_date: NaiveDate,
     pub accept_partial: bool,
+    /// The rungs the bot may propose, ladder order: all of them unless a strategy narrowed
+    /// them. What the debtor proposes is fitted on every rung the policy allows.
+    pub proposals: Vec<Rung>,
 }
 
 impl Limits {
@@ -157,13 +160,34 @@ impl Limits {
             latest_first_date: days(stage.latest_promise_days),
             last_date: days(stage.max_term_days),
             accept_partial: stage.accept_partial_payment,
+            proposals: Rung::LADDER.to_vec(),
         }
+    }
+
+    /// Narrows the bot's proposals to `rungs`, a segment strategy's offers. When none of them has
+    /// anything to propose for this debt, the whole ladder stays, so the bot still has an offer;
+    /// returns whether the narrowing took effect.
+    pub fn restrict_proposals(&mut self, rungs: &[Rung]) -> bool {
+        let all = std::mem::replace(&mut self.proposals, rungs.to_vec());
+        if self.next_proposal(None).is_some() {
+            return true;
+        }
+        self.proposals = all;
+        false
     }
 
     /// Returns the bot's own proposal on `rung`, or `None` when the rung has nothing to offer
     /// this debt (no discount authorised, installments below the minimum). A single payment is
     /// proposed "by" the latest date; the debtor then picks the day.
     pub fn proposal(&self, rung: Rung) -> Option<Offer> {
+        if !self.proposals.contains(&rung) {
+            return None;
+        }
+        self.policy_proposal(rung)
+    }
+
+    /// Returns the proposal on `rung` that the policy alone allows, whatever the strategy.
+    fn policy_proposal(&self, rung: Rung) -> Option<Offer> {
         let offer = match rung {
             Rung::FullPayment => Some(Offer::single(rung, self.balance, self.latest_first_date)),
             Rung::ShortPlan => self.even_plan(rung, self.balance, self.short_installments),
@@ -174,7 +198,7 @@ impl Limits {
                 .flatten(),
             Rung::LongPlan => {
                 let count = self.max_installments.min(self.installments_until(self.first_payment_date, self.last_date));
-                let short = self.proposal(Rung::ShortPlan).map_or(1, |plan| plan.schedule.len() as u32);
+                let short = self.policy_proposal(Rung::ShortPlan).map_or(1, |plan| plan.schedule.len() as u32);
                 self.even_plan(rung, self.balance, count).filter(|plan| plan.schedule.len() as u32 > short)
             }
             Rung::Partial => None,

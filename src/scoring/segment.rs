@@ -63,6 +63,33 @@ pub struct Segment {
     pub band: BalanceBand,
 }
 
+impl std::str::FromStr for Segment {
+    type Err = String;
+
+    /// Parses the form [`Segment`]'s `Display` writes, like `low_risk.early.small`.
+    fn from_str(text: &str) -> Result<Segment, String> {
+        let invalid = || format!("'{text}' is not a segment; write tier.stage.band, like low_risk.early.small");
+        let mut parts = text.split('.');
+        let (Some(tier), Some(stage), Some(band), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid());
+        };
+        let tier = [RiskTier::LowRisk, RiskTier::MediumRisk, RiskTier::HighRisk]
+            .into_iter()
+            .find(|candidate| candidate.as_str() == tier)
+            .ok_or_else(invalid)?;
+        let stage = [Stage::Early, Stage::Mid, Stage::Late, Stage::Recovery]
+            .into_iter()
+            .find(|candidate| candidate.as_str() == stage)
+            .ok_or_else(invalid)?;
+        let band = [BalanceBand::Small, BalanceBand::Large]
+            .into_iter()
+            .find(|candidate| candidate.as_str() == band)
+            .ok_or_else(invalid)?;
+        Ok(Segment { tier, stage, band })
+    }
+}
+
 impl fmt::Display for Segment {
     /// Writes `low_risk.early.small`, the form stored with scores and attempts.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -172,13 +199,15 @@ pub enum StrategyError {
 impl StrategyBook {
     /// Returns the compiled-in `config/strategy.toml`.
     pub fn embedded() -> StrategyBook {
-        StrategyBook::parse("config/strategy.toml (embedded)", EMBEDDED_STRATEGY).expect("config/strategy.toml is valid")
+        StrategyBook::parse("config/strategy.toml (embedded)", EMBEDDED_STRATEGY)
+            .expect("config/strategy.toml is valid")
     }
 
     /// Reads a strategy file in place of the compiled-in one.
     pub fn load(path: &Path) -> Result<StrategyBook, StrategyError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| StrategyError::Read { path: shown.clone(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| StrategyError::Read { path: shown.clone(), source })?;
         StrategyBook::parse(&shown, &text)
     }
 
@@ -236,7 +265,9 @@ impl StrategyBook {
         // Every segment must get a strategy, so a gap in the rules fails at load, not mid-campaign.
         for segment in book.all_segments() {
             if book.rule_for(&segment).is_none() {
-                return Err(invalid(format!("no strategy matches segment {segment}: add a rule for it or a catch-all last")));
+                return Err(invalid(format!(
+                    "no strategy matches segment {segment}: add a rule for it or a catch-all last"
+                )));
             }
         }
         Ok(book)
@@ -262,6 +293,11 @@ impl StrategyBook {
     /// Returns the strategy of a segment: the first rule that matches it.
     pub fn strategy(&self, segment: &Segment) -> &Strategy {
         &self.rule_for(segment).expect("every segment has a rule, checked at load").strategy
+    }
+
+    /// Returns the strategy named `name`, whichever segments it serves.
+    pub fn strategy_named(&self, name: &str) -> Option<&Strategy> {
+        self.rules.iter().map(|rule| &rule.strategy).find(|strategy| strategy.name == name)
     }
 
     fn rule_for(&self, segment: &Segment) -> Option<&Rule> {
@@ -325,7 +361,10 @@ mod tests {
 
     #[test]
     fn gap_in_rules_rejected() {
-        let text = EMBEDDED_STRATEGY.replace("name = \"recovery\"\nstage = \"recovery\"", "name = \"recovery\"\nstage = \"recovery\"\ntier = \"low_risk\"");
+        let text = EMBEDDED_STRATEGY.replace(
+            "name = \"recovery\"\nstage = \"recovery\"",
+            "name = \"recovery\"\nstage = \"recovery\"\ntier = \"low_risk\"",
+        );
         let error = StrategyBook::parse("strategy.toml", &text).unwrap_err().to_string();
         assert_eq!(
             error,

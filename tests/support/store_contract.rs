@@ -164,6 +164,8 @@ pub async fn attempt_lifecycle(store: &dyn Store) {
             right_party_contact: false,
             recording_path: None,
             cost_micros: 0,
+            campaign: None,
+            segment: None,
         }
     );
 

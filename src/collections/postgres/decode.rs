@@ -99,6 +99,8 @@ pub(super) fn attempt(row: &PgRow) -> Result<Attempt, StoreError> {
         right_party_contact: row.try_get("right_party_contact")?,
         recording_path: row.try_get("recording_path")?,
         cost_micros: non_negative("cost_micros", row.try_get("cost_micros")?)?,
+        campaign: row.try_get("campaign")?,
+        segment: row.try_get("segment")?,
     })
 }
 

@@ -94,6 +94,27 @@ fn proposals_follow_the_ladder() {
 }
 
 #[test]
+fn strategy_narrows_the_bot_proposals() {
+    let mut limits = limits();
+    assert!(limits.restrict_proposals(&[Rung::Settlement, Rung::LongPlan]));
+    assert_eq!(limits.next_proposal(None).map(|offer| offer.rung), Some(Rung::Settlement));
+    assert_eq!(limits.next_proposal(Some(Rung::Settlement)).map(|offer| offer.rung), Some(Rung::LongPlan));
+    // The long plan keeps its six installments though the short plan is not offered.
+    assert_eq!(limits.proposal(Rung::LongPlan).map(|offer| amounts(&offer)), Some(vec![750; 6]));
+    assert_eq!(limits.proposal(Rung::FullPayment), None);
+    // What the debtor proposes still fits any rung the policy allows.
+    assert!(matches!(limits.fit(&counter(4_500, day(2026, 12, 10)), None), Fit::Offer(_)));
+}
+
+#[test]
+fn strategy_with_nothing_to_offer_keeps_the_ladder() {
+    let mut limits = limits_with(Stage { offer_discount_percent: 0, max_discount_percent: 0, ..stage() }, pesos(4_500));
+    assert!(!limits.restrict_proposals(&[Rung::Settlement]));
+    assert_eq!(limits.proposals, Rung::LADDER.to_vec());
+    assert_eq!(limits.next_proposal(None).map(|offer| offer.rung), Some(Rung::FullPayment));
+}
+
+#[test]
 fn no_discount_means_no_settlement() {
     let limits = limits_with(Stage { offer_discount_percent: 0, max_discount_percent: 0, ..stage() }, pesos(4_500));
     assert_eq!(limits.proposal(Rung::Settlement), None);
