@@ -302,6 +302,34 @@ enum SpeakOver {
     Balance,
 }
 
+/// The services of a call whose caller's words reach `heard`, with tone speech and the rules.
+fn scripted_services(
+    store: &Arc<dyn Store>,
+    heard: &Arc<Mutex<VecDeque<String>>>,
+    now: DateTime<Utc>,
+    data_dir: &std::path::Path,
+) -> CallServices {
+    CallServices {
+        store: Arc::clone(store),
+        stt: Arc::new(ScriptedStt { turns: Arc::clone(heard) }),
+        tts: Arc::new(ToneTts),
+        interpreter: Arc::new(RuleInterpreter),
+        clock: Clock::starting_at(now),
+        config: Arc::new(Config::embedded()),
+        data_dir: data_dir.to_path_buf(),
+        bus: event_bus(),
+    }
+}
+
+fn stream_start() -> StreamStart {
+    StreamStart {
+        stream_sid: "MZ1".into(),
+        call_sid: "CA1".into(),
+        account_sid: "AC1".into(),
+        custom_parameters: Default::default(),
+    }
+}
+
 async fn run_scripted_call(store: Arc<dyn Store>, sqlite: &SqliteStore) -> CallRun {
     run_caller(store, sqlite, SpeakOver::Nothing).await
 }
@@ -317,22 +345,8 @@ async fn run_caller(store: Arc<dyn Store>, sqlite: &SqliteStore, speak_over: Spe
 
     // What the caller says reaches the scripted speech-to-text as they say it.
     let heard = Arc::new(Mutex::new(VecDeque::new()));
-    let services = CallServices {
-        store: Arc::clone(&store),
-        stt: Arc::new(ScriptedStt { turns: Arc::clone(&heard) }),
-        tts: Arc::new(ToneTts),
-        interpreter: Arc::new(RuleInterpreter),
-        clock: Clock::starting_at(now),
-        config: Arc::new(Config::embedded()),
-        data_dir: dir.path().to_path_buf(),
-        bus: event_bus(),
-    };
-    let start = StreamStart {
-        stream_sid: "MZ1".into(),
-        call_sid: "CA1".into(),
-        account_sid: "AC1".into(),
-        custom_parameters: Default::default(),
-    };
+    let services = scripted_services(&store, &heard, now, dir.path());
+    let start = stream_start();
     let (inbound, inbound_receiver) = mpsc::channel(4096);
     let (outbound_sender, mut outbound) = mpsc::channel(4096);
     let call = tokio::spawn(run_call(services, start, attempt, inbound_receiver, outbound_sender));
@@ -549,22 +563,8 @@ async fn first_offer_in_segment(segment: &str) -> Vec<String> {
     assert_eq!(attempt.segment.as_deref(), Some(segment));
 
     let heard = Arc::new(Mutex::new(VecDeque::new()));
-    let services = CallServices {
-        store: Arc::clone(&store),
-        stt: Arc::new(ScriptedStt { turns: Arc::clone(&heard) }),
-        tts: Arc::new(ToneTts),
-        interpreter: Arc::new(RuleInterpreter),
-        clock: Clock::starting_at(now),
-        config: Arc::new(Config::embedded()),
-        data_dir: dir.path().to_path_buf(),
-        bus: event_bus(),
-    };
-    let start = StreamStart {
-        stream_sid: "MZ1".into(),
-        call_sid: "CA1".into(),
-        account_sid: "AC1".into(),
-        custom_parameters: Default::default(),
-    };
+    let services = scripted_services(&store, &heard, now, dir.path());
+    let start = stream_start();
     let (inbound, inbound_receiver) = mpsc::channel(4096);
     let (outbound_sender, mut outbound) = mpsc::channel(4096);
     let call = tokio::spawn(run_call(services, start, attempt, inbound_receiver, outbound_sender));
