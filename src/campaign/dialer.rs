@@ -11,7 +11,7 @@ use tracing::{info, warn};
 
 use super::placer::{CallPlacer, OutboundCall};
 use super::settings::{NextTry, TryOutcome};
-use super::store::{CampaignStatus, Claim, Claimed, DialFacts, EndedLease};
+use super::store::{Campaign, CampaignStatus, Claim, Claimed, DialFacts, EndedLease};
 use crate::clock::Clock;
 use crate::collections::model::{mask_phone, AttemptId, CallSid, DebtorId, Disposition};
 use crate::collections::{AttemptOutcome, Store, StoreError};
@@ -126,9 +126,10 @@ impl Dialer {
         let now = self.clock.now();
         let mut report = TickReport::default();
         self.store.renew_leases(&self.settings.node, now + self.settings.lease_for).await?;
-        self.settle(now, &mut report).await?;
+        let campaigns = self.store.campaigns().await?;
+        self.settle(&campaigns, now, &mut report).await?;
 
-        for campaign in self.store.campaigns().await? {
+        for campaign in campaigns {
             if campaign.status != CampaignStatus::Running || !campaign.settings.schedule.is_open(now) {
                 continue;
             }
@@ -239,12 +240,13 @@ impl Dialer {
     }
 
     /// Releases the leases of ended calls and expired leases, scheduling each target's next try.
-    async fn settle(&self, now: DateTime<Utc>, report: &mut TickReport) -> Result<(), StoreError> {
+    async fn settle(
+        &self,
+        campaigns: &[Campaign],
+        now: DateTime<Utc>,
+        report: &mut TickReport,
+    ) -> Result<(), StoreError> {
         let ended = self.store.ended_leases(now).await?;
-        if ended.is_empty() {
-            return Ok(());
-        }
-        let campaigns = self.store.campaigns().await?;
         for lease in ended {
             let Some(campaign) = campaigns.iter().find(|campaign| campaign.name == lease.campaign) else {
                 continue;
