@@ -1,6 +1,6 @@
 //! The dialer against real stores: SQLite in a temporary file and PostgreSQL in a schema of its
 //! own at `COBRANZA_TEST_DATABASE_URL` (by default the local server at 127.0.0.1:5432). A
-//! recording call placer stands in for the carrier; the clock is stopped and moved by hand.
+//! recording call placer replaces the carrier, and the clock is stopped and moved by hand.
 
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};

@@ -72,7 +72,7 @@ impl WeekOptions {
     }
 }
 
-/// What the week did, for the report and the tests.
+/// The week's figures, for the report and the tests.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct WeekReport {
     pub debtors: usize,
@@ -177,7 +177,7 @@ struct Invented {
     consent: bool,
     on_do_not_call_list: bool,
     currency: Currency,
-    /// 0 to 1: how likely the debtor answers.
+    /// The probability, 0 to 1, that the debtor picks up.
     reachability: f64,
 }
 

@@ -114,7 +114,7 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// The wait after the `tries`-th try, counting from 1.
+    /// Returns the wait after the `tries`-th try, counting from 1.
     pub fn delay(&self, tries: u32) -> Duration {
         let exponent = tries.saturating_sub(1).min(16);
         let minutes = u64::from(self.first_minutes).saturating_mul(u64::from(self.factor).saturating_pow(exponent));
@@ -122,7 +122,7 @@ impl Backoff {
     }
 }
 
-/// How a try ended, as far as retrying is concerned.
+/// The outcome of a try, as retrying sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TryOutcome {
     NoAnswer,

@@ -33,7 +33,7 @@ const TICK: StdDuration = StdDuration::from_millis(500);
 /// The maximum time the demo waits for its campaign to finish.
 const MAX_RUN: StdDuration = StdDuration::from_secs(600);
 
-/// The fake's answer for each debtor the campaign dials besides the personas'.
+/// The callee the fake plays for each debtor the campaign dials besides the personas'.
 #[derive(Debug, Clone, Copy)]
 enum Other {
     /// An answering machine takes the call: the bot leaves the voicemail message.

@@ -1,5 +1,5 @@
 //! The contact decision: may this debtor be contacted on this channel at this instant, and if
-//! not, why and when next. A pure function over what the store knows of the debtor, so the
+//! not, why and when next. It is a pure function over the store's facts about the debtor, so the
 //! dialer, the simulations and the tests all ask the same question the same way.
 
 use std::fmt;
@@ -13,7 +13,7 @@ use crate::collections::model::DebtId;
 
 /// Iterations of the search for the next allowed instant before it gives up. Each iteration
 /// moves past at least one window closing, cap or quiet period, so a few dozen suffice for any
-/// rule file; the limit only stops zones that never share an open hour.
+/// rule file. The limit only stops zones that never share an open hour.
 const MAX_SEARCH_STEPS: usize = 400;
 
 /// The channel a contact uses, as the portfolio's `authorised_channels` and opt-outs name it.
@@ -64,14 +64,14 @@ pub struct ContactRequest<'a> {
     pub at: DateTime<Utc>,
 }
 
-/// Why a contact is refused. The codes are stable: logs, the skip counters of campaigns and the
-/// KPIs use them.
+/// The reason a contact is refused. The codes are stable because logs, the skip counters of
+/// campaigns and the KPIs use them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Refusal {
     /// The debtor's country has no rule file.
     NoJurisdiction,
-    /// The portfolio says the debtor gave no consent to be called.
+    /// The portfolio records no consent to be called.
     NoCallConsent,
     /// The channel is not among the debtor's authorised channels.
     ChannelNotAuthorised,
@@ -163,7 +163,7 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// The answer of [`decide`].
+/// The result of [`decide`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
@@ -255,7 +255,7 @@ fn timed_refusal(subject: &ContactSubject<'_>, request: &ContactRequest<'_>, at:
 }
 
 /// Returns the first instant at or after `at` at which no callback, quiet period, channel lock
-/// or cap stands in the way. The calling hours are left to [`open_in_every_zone`].
+/// or cap blocks the contact. The calling hours are left to [`open_in_every_zone`].
 fn latest_wait(subject: &ContactSubject<'_>, request: &ContactRequest<'_>, at: DateTime<Utc>) -> DateTime<Utc> {
     let mut wait = at;
     if let Some(callback) = subject.callback_at {
