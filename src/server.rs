@@ -45,6 +45,10 @@ pub struct AppState {
     /// The calls whose media stream this process holds, by call sid, for carrier events that
     /// arrive over HTTP.
     live_calls: Mutex<HashMap<String, tokio::sync::mpsc::Sender<crate::telephony::Inbound>>>,
+    /// Listen-in taps of the calls whose media stream this process holds, by call sid.
+    listen_taps: Mutex<HashMap<String, ListenTap>>,
+    /// The supervisor console; off when the store has none.
+    pub console: Option<Arc<crate::console::Console>>,
     /// The bearer token of `/api/*`; the API is off without one.
     pub api_token: Option<String>,
     /// Today's KPI gauges of `/metrics`, cached between scrapes.
@@ -65,6 +69,8 @@ impl AppState {
             twilio,
             stream_tokens: Mutex::new(HashMap::new()),
             live_calls: Mutex::new(HashMap::new()),
+            listen_taps: Mutex::new(HashMap::new()),
+            console: None,
             api_token,
             kpi_gauges,
         })
@@ -92,6 +98,27 @@ impl AppState {
         self.live_calls.lock().expect("live call lock").remove(call_sid);
     }
 
+    /// Turns the console on.
+    pub fn with_console(mut self: Arc<Self>, console: Arc<crate::console::Console>) -> Arc<Self> {
+        Arc::get_mut(&mut self).expect("the console is added before the state is shared").console = Some(console);
+        self
+    }
+
+    pub(crate) fn open_listen_tap(&self, call_sid: &str) -> ListenTap {
+        let tap = ListenTap(tokio::sync::broadcast::channel(LISTEN_TAP_FRAMES).0);
+        self.listen_taps.lock().expect("listen tap lock").insert(call_sid.to_string(), tap.clone());
+        tap
+    }
+
+    pub(crate) fn close_listen_tap(&self, call_sid: &str) {
+        self.listen_taps.lock().expect("listen tap lock").remove(call_sid);
+    }
+
+    /// Subscribes to a call's audio; `None` when this process does not hold the call's stream.
+    pub fn listen(&self, call_sid: &str) -> Option<tokio::sync::broadcast::Receiver<axum::body::Bytes>> {
+        self.listen_taps.lock().expect("listen tap lock").get(call_sid).map(|tap| tap.0.subscribe())
+    }
+
     /// Passes a carrier event to the call's session when this process holds its stream. Returns
     /// false when it does not.
     pub(crate) async fn send_to_live_call(&self, call_sid: &str, event: crate::telephony::Inbound) -> bool {
@@ -100,6 +127,33 @@ impl AppState {
             Some(sender) => sender.send(event).await.is_ok(),
             None => false,
         }
+    }
+}
+
+/// Frames a listener may fall behind before it skips ahead: two seconds of both sides.
+const LISTEN_TAP_FRAMES: usize = 200;
+
+/// Which side of the call a listen-in frame carries; its first byte on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenSide {
+    Caller = 0,
+    Bot = 1,
+}
+
+/// The audio of one call for supervisors listening in: each message is the side's byte followed
+/// by the μ-law frame. Nothing is copied while nobody listens.
+#[derive(Clone)]
+pub(crate) struct ListenTap(tokio::sync::broadcast::Sender<axum::body::Bytes>);
+
+impl ListenTap {
+    pub(crate) fn send(&self, side: ListenSide, mulaw: &[u8]) {
+        if self.0.receiver_count() == 0 {
+            return;
+        }
+        let mut message = Vec::with_capacity(mulaw.len() + 1);
+        message.push(side as u8);
+        message.extend_from_slice(mulaw);
+        let _ = self.0.send(message.into());
     }
 }
 
@@ -115,6 +169,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/campaigns", get(crate::campaign::api::list).post(crate::campaign::api::create))
         .route("/api/campaigns/{name}", get(crate::campaign::api::show))
         .route("/api/campaigns/{name}/{action}", post(crate::campaign::api::act))
+        .merge(crate::console::routes())
         .with_state(state)
 }
 
@@ -142,5 +197,7 @@ pub async fn serve(
             tracing::warn!(%error, "TCP_NODELAY could not be set on a connection; its audio may be delayed");
         }
     });
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    // The console limits failed logins per client address.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

@@ -9,12 +9,13 @@ mod session;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::Serialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::clock::Clock;
-use crate::collections::model::{AttemptId, Disposition, TranscriptLine};
-use crate::collections::{InboundCallId, Store};
+use crate::collections::model::{Account, AttemptId, Disposition, Promise, TranscriptLine};
+use crate::collections::{Direction, InboundCallId, Store};
 use crate::config::Config;
 use crate::dialog::Interpreter;
 use crate::speech::stt::SpeechToText;
@@ -56,16 +57,28 @@ impl std::fmt::Display for CallRecord {
 
 /// Events that calls publish for supervisors, the demo and the store's listeners. A call that
 /// came in unidentified publishes nothing until its caller is matched and it has an attempt.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CallEvent {
     Started {
         attempt_id: AttemptId,
         call_sid: String,
+        summary: CallSummary,
     },
     Transcript {
         attempt_id: AttemptId,
         line: TranscriptLine,
+    },
+    /// What speech-to-text has heard so far of the caller's current turn; the turn's final
+    /// line replaces it.
+    Interim {
+        attempt_id: AttemptId,
+        text: String,
+    },
+    /// A promise the call stored (before the bot confirmed it).
+    PromiseStored {
+        attempt_id: AttemptId,
+        promise: Promise,
     },
     StateChanged {
         attempt_id: AttemptId,
@@ -82,10 +95,49 @@ pub enum CallEvent {
     },
 }
 
+/// Who a live call is with, masked as the supervisors' board shows it to every role: the
+/// debtor's initials and the phone's last four digits, never the whole name or number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallSummary {
+    pub debtor: String,
+    pub phone: String,
+    pub country: String,
+    pub campaign: Option<String>,
+    pub direction: Direction,
+    pub started_at: DateTime<Utc>,
+}
+
+impl CallSummary {
+    pub fn new(account: &Account, campaign: Option<String>, direction: Direction, started_at: DateTime<Utc>) -> Self {
+        CallSummary {
+            debtor: initials(&account.debtor.full_name),
+            phone: phone_tail(&account.debtor.phone),
+            country: account.debtor.country.clone(),
+            campaign,
+            direction,
+            started_at,
+        }
+    }
+}
+
+/// "María José Pérez" → "M. J. P.".
+pub fn initials(full_name: &str) -> String {
+    let letters: Vec<String> =
+        full_name.split_whitespace().filter_map(|word| word.chars().next()).map(|first| format!("{first}.")).collect();
+    letters.join(" ")
+}
+
+/// "+525512345678" → "•••5678".
+pub fn phone_tail(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
+    format!("•••{tail}")
+}
+
 /// The stages of the bot's reply to one caller turn, in milliseconds from the end of the
 /// caller's speech; `None` for a stage the turn did not reach (no audio after a failed
 /// synthesis, say).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TurnTimings {
     pub final_transcript_ms: Option<u64>,
     pub decision_ms: Option<u64>,

@@ -18,7 +18,7 @@ use tracing::{debug, info, warn};
 
 use super::mouth::{self, Mouth, MouthParts, MouthReport, Phrase, SAMPLES_PER_MS};
 use super::playout::{CutPhrase, Playout, QueuedPhrase};
-use super::{CallEvent, CallRecord, CallServices, TurnTimings};
+use super::{CallEvent, CallRecord, CallServices, CallSummary, TurnTimings};
 use crate::audio::mulaw;
 use crate::audio::recording::{CallRecorder, WINDOW_SAMPLES};
 use crate::audio::vad::{VadConfig, VadEvent, VoiceActivityDetector};
@@ -165,7 +165,8 @@ pub async fn run_call_on(
         phone = %mask_phone(&account.debtor.phone),
         "call started"
     );
-    let _ = services.bus.send(CallEvent::Started { attempt_id: attempt.id, call_sid: start.call_sid.clone() });
+    let summary = CallSummary::new(&account, attempt.campaign.clone(), attempt.direction, services.clock.now());
+    let _ = services.bus.send(CallEvent::Started { attempt_id: attempt.id, call_sid: start.call_sid.clone(), summary });
 
     let record = CallRecord::Attempt(attempt.id);
     let conversation = Conversation::Debtor(Box::new(machine));
@@ -517,6 +518,13 @@ impl Session {
                 }
                 self.act(vec![Event::AnsweringMachine]).await;
             }
+            Inbound::EndPolitely => {
+                // A supervisor ended the call: the bot closes as it does at the time limit.
+                if self.may_barge_in() {
+                    self.barge_in().await;
+                }
+                self.act(vec![Event::MaxDurationReached]).await;
+            }
             Inbound::Stop => {}
         }
     }
@@ -611,7 +619,12 @@ impl Session {
     async fn on_transcript(&mut self, event: SttEvent) {
         let text = match event {
             SttEvent::Final { text } => text,
-            SttEvent::Partial { .. } => return,
+            SttEvent::Partial { text } => {
+                if !text.trim().is_empty() {
+                    self.publish(|attempt_id| CallEvent::Interim { attempt_id, text });
+                }
+                return;
+            }
             SttEvent::Error(error) => {
                 metrics().provider_error(Provider::SpeechToText);
                 warn!(call = %self.record, %error, "speech-to-text failed for a turn");
@@ -959,9 +972,12 @@ impl Session {
             Action::StorePromise(promise) => {
                 // Write before you speak: the confirmation is only said after this returns Ok.
                 let result = store.store_promise(id, &promise, now).await;
-                if let Err(error) = &result {
-                    metrics().provider_error(Provider::Store);
-                    warn!(attempt_id = %id, %error, "promise could not be stored; it will not be confirmed");
+                match &result {
+                    Ok(_) => self.publish(|attempt_id| CallEvent::PromiseStored { attempt_id, promise }),
+                    Err(error) => {
+                        metrics().provider_error(Provider::Store);
+                        warn!(attempt_id = %id, %error, "promise could not be stored; it will not be confirmed");
+                    }
                 }
                 Some(Event::PromiseStored { ok: result.is_ok() })
             }

@@ -29,6 +29,8 @@ pub enum Inbound {
     MarkPlayed(String),
     /// The carrier's answering-machine detection decided a machine took the call.
     AnsweringMachine,
+    /// A supervisor asked the bot to close the call politely.
+    EndPolitely,
     /// The stream ended: the caller hung up or the carrier stopped it.
     Stop,
 }

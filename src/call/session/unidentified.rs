@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use super::{debtor_machine, run_session, CallError, CallReport, Session, SessionParts};
-use crate::call::{CallEvent, CallRecord, CallServices};
+use crate::call::{CallEvent, CallRecord, CallServices, CallSummary};
 use crate::collections::model::{mask_phone, AttemptId};
 use crate::collections::{AttemptOutcome, Direction, InboundCall, InboundCallId, InboundCallOutcome, NewAttempt};
 use crate::cost::{self, CallMeter};
@@ -138,10 +138,11 @@ impl Session {
 
         info!(call = %self.record, %attempt_id, "caller identified by account number");
         self.record = CallRecord::Attempt(attempt_id);
+        let summary = CallSummary::new(&account, None, Direction::Inbound, self.services.clock.now());
         self.account = Some(account);
         self.machine.identified(machine);
         let call_sid = call.call_sid.0.clone();
-        self.publish(|attempt_id| CallEvent::Started { attempt_id, call_sid });
+        self.publish(|attempt_id| CallEvent::Started { attempt_id, call_sid, summary });
         // NOTE: when speech-to-text was already lost, the debt's dialog never learns it. It takes
         // keyed digits at verification, but then waits for speech it cannot get.
         Event::CallStarted

@@ -15,7 +15,7 @@ use super::messages::{MediaFrame, OutboundMessage, StreamMessage};
 use super::signature;
 use super::webhooks::SIGNATURE_HEADER;
 use crate::call::{run_call_on, run_unidentified_call_on, CallRecord};
-use crate::server::AppState;
+use crate::server::{AppState, ListenSide};
 use crate::telephony::{Inbound, Outbound, StreamStart};
 
 /// Twilio sends `start` right after `connected`; a stream that has not started by then is closed.
@@ -62,6 +62,10 @@ async fn serve_stream(state: Arc<AppState>, socket: WebSocket) {
 
     let (outbound, mut outbound_queue) = mpsc::channel::<Outbound>(256);
     let stream_sid = start.stream_sid.clone();
+    let call_sid = start.call_sid.clone();
+    // Supervisors listening in get both sides' audio as it crosses the stream.
+    let tap = state.open_listen_tap(&call_sid);
+    let bot_tap = tap.clone();
     let writer = tokio::spawn(async move {
         // Messages already queued together (a frame and its phrase's mark, the frames that fill
         // the carrier's buffer when a phrase starts) go out in one write.
@@ -69,7 +73,10 @@ async fn serve_stream(state: Arc<AppState>, socket: WebSocket) {
             let mut next = Some(first);
             while let Some(command) = next.take() {
                 let text = match command {
-                    Outbound::Audio(mulaw) => OutboundMessage::media_json(&stream_sid, &mulaw),
+                    Outbound::Audio(mulaw) => {
+                        bot_tap.send(ListenSide::Bot, &mulaw);
+                        OutboundMessage::media_json(&stream_sid, &mulaw)
+                    }
                     Outbound::Mark(name) => OutboundMessage::mark(&stream_sid, &name).to_json(),
                     Outbound::Clear => OutboundMessage::clear(&stream_sid).to_json(),
                     Outbound::Hangup => {
@@ -94,16 +101,18 @@ async fn serve_stream(state: Arc<AppState>, socket: WebSocket) {
     // The call runs on this task and reads the socket itself: the stream ends at `stop`, a close
     // or a read error, and the session takes that as the caller hanging up.
     // Carrier events that arrive over HTTP (the answering-machine verdict) join the stream's.
-    let call_sid = start.call_sid.clone();
     let (side_events, side) = mpsc::channel::<Inbound>(4);
     state.register_live_call(&call_sid, side_events);
-    let events = futures_util::stream::unfold(Some((source, side)), |halves| async move {
-        let (mut source, mut side) = halves?;
+    let events = futures_util::stream::unfold(Some((source, side, tap)), |halves| async move {
+        let (mut source, mut side, tap) = halves?;
         let event = tokio::select! {
             event = next_inbound(&mut source) => event?,
             Some(event) = side.recv() => event,
         };
-        let more = (event != Inbound::Stop).then_some((source, side));
+        if let Inbound::Audio { mulaw, .. } = &event {
+            tap.send(ListenSide::Caller, mulaw);
+        }
+        let more = (event != Inbound::Stop).then_some((source, side, tap));
         Some((event, more))
     });
     let services = state.services.clone();
@@ -116,6 +125,7 @@ async fn serve_stream(state: Arc<AppState>, socket: WebSocket) {
         Err(error) => warn!(call = %record, %error, "call could not run"),
     }
     state.unregister_live_call(&call_sid);
+    state.close_listen_tap(&call_sid);
     let _ = writer.await;
 }
 
