@@ -31,6 +31,12 @@ pub async fn kpis(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(
     if let Err(response) = authorize(&state, &headers) {
         return response;
     }
+    kpi_report(&state, &query).await
+}
+
+/// The KPI report of a query as JSON: the API and the console answer with it, so both print
+/// what `cobranza kpi --json` prints.
+pub(crate) async fn kpi_report(state: &AppState, query: &KpiQuery) -> Response {
     let day = |name: &str, text: &Option<String>| match text {
         None => Ok(None),
         Some(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Some).map_err(|_| {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::dialog::DialogSettings;
-use crate::scoring::settings::{CurrenciesConfig, ScoringConfig};
 use crate::providers::{CostsConfig, InterpreterName, ProvidersConfig, SttName, TtsName};
+use crate::scoring::settings::{CurrenciesConfig, ScoringConfig};
 use crate::speech::tts::espeak::EspeakVoice;
 
 const DEFAULT_TOML: &str = include_str!("../config/default.toml");
@@ -28,6 +28,19 @@ pub struct Config {
     pub scoring: ScoringConfig,
     pub promises: PromisesConfig,
     pub dialer: DialerConfig,
+    pub console: ConsoleConfig,
+}
+
+/// The supervisor console: see `[console]` in `config/default.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    pub enabled: bool,
+    pub transfer_number: String,
+    pub session_hours: u32,
+    pub login_max_failures: u32,
+    pub login_window_minutes: u32,
+    pub board_batch_ms: u64,
 }
 
 /// How `cobranza serve` dials: see `[dialer]` in `config/default.toml`.

@@ -159,6 +159,19 @@ pub async fn run(options: DemoOptions, cancel: impl std::future::Future<Output =
     Ok(summary)
 }
 
+/// `stt` with espeak-ng and the rule interpreter: the embedded providers of a call.
+pub fn embedded_providers(stt: Arc<dyn SpeechToText>, config: &Config) -> Providers {
+    let espeak = Arc::new(EspeakTts::new(config.speech.voice_es.clone(), config.speech.voice_en.clone()));
+    Providers {
+        stt,
+        tts: espeak.clone(),
+        interpreter: Arc::new(RuleInterpreter),
+        espeak,
+        stt_names: Vec::new(),
+        tts_names: Vec::new(),
+    }
+}
+
 /// The server on a loopback port with a fresh auth token, wired as `cobranza serve` wires it.
 pub struct EmbeddedServer {
     pub base_url: String,
@@ -166,6 +179,8 @@ pub struct EmbeddedServer {
     pub bus: broadcast::Sender<CallEvent>,
     /// The bot's espeak-ng, shared with the simulator for its cache.
     pub voice: Arc<EspeakTts>,
+    /// The supervisor console, when the server was started with one.
+    pub console: Option<Arc<crate::console::Console>>,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -179,21 +194,37 @@ impl EmbeddedServer {
         clock: Arc<Clock>,
         data_dir: PathBuf,
     ) -> anyhow::Result<EmbeddedServer> {
-        let espeak = Arc::new(EspeakTts::new(config.speech.voice_es.clone(), config.speech.voice_en.clone()));
-        let providers = Providers {
-            stt,
-            tts: espeak.clone(),
-            interpreter: Arc::new(RuleInterpreter),
-            espeak,
-            stt_names: Vec::new(),
-            tts_names: Vec::new(),
-        };
-        EmbeddedServer::start_with(store, providers, config, clock, data_dir).await
+        EmbeddedServer::start_with(store, embedded_providers(stt, &config), config, clock, data_dir).await
     }
 
     /// Starts the server with the given providers, as `cobranza serve` wires them.
     pub async fn start_with(
         store: Arc<dyn Store>,
+        providers: Providers,
+        config: Arc<Config>,
+        clock: Arc<Clock>,
+        data_dir: PathBuf,
+    ) -> anyhow::Result<EmbeddedServer> {
+        EmbeddedServer::launch(store, None, providers, config, clock, data_dir).await
+    }
+
+    /// Starts the server with the supervisor console on `console_store`, as `cobranza serve`
+    /// wires it; `node` names the server on the board.
+    pub async fn start_with_console(
+        store: Arc<dyn Store>,
+        console_store: Arc<dyn crate::console::ConsoleStore>,
+        node: &str,
+        providers: Providers,
+        config: Arc<Config>,
+        clock: Arc<Clock>,
+        data_dir: PathBuf,
+    ) -> anyhow::Result<EmbeddedServer> {
+        EmbeddedServer::launch(store, Some((console_store, node)), providers, config, clock, data_dir).await
+    }
+
+    async fn launch(
+        store: Arc<dyn Store>,
+        console_store: Option<(Arc<dyn crate::console::ConsoleStore>, &str)>,
         providers: Providers,
         config: Arc<Config>,
         clock: Arc<Clock>,
@@ -218,12 +249,31 @@ impl EmbeddedServer {
             data_dir,
             bus: bus.clone(),
         };
-        let state = AppState::new(services, twilio.clone());
+        let console_settings = services.config.console.clone();
+        let services_config = services.config.clone();
+        let mut state = AppState::new(services, twilio.clone());
+        let console = console_store.map(|(console_store, node)| {
+            let board = crate::console::Board::new(node);
+            board.follow(bus.subscribe());
+            let console = crate::console::Console::new(console_store, board, console_settings, &base_url);
+            let rest = crate::telephony::twilio::rest::TwilioRest::new(
+                &services_config.dialer.twilio_api_base_url,
+                &twilio.account_sid,
+                &twilio.auth_token,
+            );
+            Arc::new(match rest {
+                Ok(rest) => console.with_twilio(rest),
+                Err(_) => console,
+            })
+        });
+        if let Some(console) = &console {
+            state = state.with_console(console.clone());
+        }
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(server::serve(listener, state, async {
             let _ = stopped.await;
         }));
-        Ok(EmbeddedServer { base_url, twilio, bus, voice, stop, task })
+        Ok(EmbeddedServer { base_url, twilio, bus, voice, console, stop, task })
     }
 
     /// Builds a simulated call to this server for the attempt, played by `persona`.

@@ -13,6 +13,7 @@ pub mod campaign;
 pub mod clock;
 pub mod collections;
 pub mod config;
+pub mod console;
 pub mod cost;
 pub mod demo;
 pub mod dialog;

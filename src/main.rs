@@ -108,6 +108,11 @@ enum Command {
     /// Print what the rule-based interpreter understands in each line of standard input, as one
     /// JSON object per line.
     Understand(cobranza::dialog::nlu::cli::UnderstandArgs),
+    /// Create console users and change their passwords and roles.
+    User {
+        #[command(subcommand)]
+        command: cobranza::console::cli::UserCommand,
+    },
     /// Create, start, pause, stop and inspect outbound campaigns.
     Campaign {
         #[command(subcommand)]
@@ -262,6 +267,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { now } => serve(config, cli.database_url, data_dir(cli.data_dir), now).await,
+        Command::User { command } => {
+            let opened = open_with_console(cli.database_url.as_deref(), &data_dir(cli.data_dir)).await?;
+            cobranza::console::cli::run(opened.console.as_ref(), command, Utc::now()).await
+        }
         Command::Import { file, valid_rows_only, as_of } => {
             let store = open_store(cli.database_url.as_deref(), &data_dir(cli.data_dir)).await?;
             let mode = if valid_rows_only { ImportMode::ValidRowsOnly } else { ImportMode::AllOrNothing };
@@ -431,6 +440,23 @@ fn data_dir(flag: Option<PathBuf>) -> PathBuf {
     flag.unwrap_or_else(|| PathBuf::from("data"))
 }
 
+/// Opens the store as [`open_store`] does, with the console's tables.
+async fn open_with_console(
+    database_url: Option<&str>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<collections::OpenedStore> {
+    let location = match database_url {
+        Some(url) => url.to_string(),
+        None => {
+            std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+            data_dir.join("cobranza.db").display().to_string()
+        }
+    };
+    collections::open_with_console(&location)
+        .await
+        .with_context(|| format!("opening the store at {}", redact_password(&location)))
+}
+
 /// Opens the store that `--database-url` names, or else the SQLite file in the data directory.
 async fn open_store(database_url: Option<&str>, data_dir: &std::path::Path) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(location) = database_url {
@@ -450,7 +476,8 @@ async fn serve(
     now: Option<DateTime<Utc>>,
 ) -> anyhow::Result<()> {
     let secrets = Secrets::from_env().map_err(anyhow::Error::msg)?;
-    let store = open_store(database_url.as_deref(), &data_dir).await?;
+    let opened = open_with_console(database_url.as_deref(), &data_dir).await?;
+    let store = opened.store.clone();
     let providers = cobranza::providers::build(&config)?;
     let listener = TcpListener::bind(&config.server.listen)
         .await
@@ -468,7 +495,15 @@ async fn serve(
         None
     };
 
+    let console_settings = config.console.clone();
+    let rest = cobranza::telephony::twilio::rest::TwilioRest::new(
+        &config.dialer.twilio_api_base_url,
+        &secrets.twilio_account_sid,
+        &secrets.twilio_auth_token,
+    )
+    .ok();
     let config = Arc::new(config);
+    let bus = event_bus();
     let services = CallServices {
         store,
         stt: providers.stt,
@@ -477,18 +512,42 @@ async fn serve(
         clock,
         config,
         data_dir,
-        bus: event_bus(),
+        bus: bus.clone(),
     };
     let shutdown = async move {
         shutdown_signal().await;
         let _ = stop.send(true);
     };
     let api_token = std::env::var("COBRANZA_API_TOKEN").ok();
-    server::serve(listener, AppState::with_api_token(services, twilio, api_token), shutdown).await?;
+    let public_base_url = twilio.public_base_url.clone();
+    let mut state = AppState::with_api_token(services, twilio, api_token);
+    if console_settings.enabled {
+        let board = cobranza::console::Board::new(&node_name());
+        board.follow(bus.subscribe());
+        if let Some((pool, schema)) = opened.postgres.clone() {
+            cobranza::console::notify::bridge(pool, schema, board.clone(), bus.subscribe());
+        }
+        let mut console =
+            cobranza::console::Console::new(opened.console.clone(), board, console_settings, &public_base_url);
+        if let Some(rest) = rest {
+            console = console.with_twilio(rest);
+        }
+        state = state.with_console(Arc::new(console));
+    }
+    server::serve(listener, state, shutdown).await?;
     if let Some(dialer) = dialer {
         let _ = dialer.await;
     }
     Ok(())
+}
+
+/// This node's name in leases and on the console's board: COBRANZA_NODE_NAME, or else the host
+/// name and process id.
+fn node_name() -> String {
+    std::env::var("COBRANZA_NODE_NAME").ok().filter(|name| !name.trim().is_empty()).unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "node".to_string());
+        format!("{}-{}", host.trim(), std::process::id())
+    })
 }
 
 /// Waits for Ctrl-C or SIGTERM.
@@ -523,11 +582,7 @@ fn start_dialer(
         &secrets.twilio_auth_token,
     )
     .with_context(|| format!("dialer.twilio_api_base_url '{}'", config.dialer.twilio_api_base_url))?;
-    let node = std::env::var("COBRANZA_NODE_NAME").ok().filter(|name| !name.trim().is_empty()).unwrap_or_else(|| {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "node".to_string());
-        format!("{}-{}", host.trim(), std::process::id())
-    });
-    let mut settings = DialerSettings::new(node, config.server.public_base_url.clone());
+    let mut settings = DialerSettings::new(node_name(), config.server.public_base_url.clone());
     settings.tick = std::time::Duration::from_millis(config.dialer.tick_ms.max(10));
     settings.lease_for = chrono::Duration::seconds(i64::from(config.dialer.lease_seconds.max(1)));
     settings.placement_margin = chrono::Duration::seconds(i64::from(config.dialer.placement_margin_seconds));

@@ -55,9 +55,11 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<BenchReport> {
     let rss_before = process::resident_bytes()?;
     let cpu_before = process::cpu_time()?;
     info!(calls = options.concurrent, seconds = options.seconds, "starting the simulated carriers");
+    let watch = super::board_watch::BoardWatch::start(&target.base_url, &target.console_cookie, &target.bus).await?;
     let measured = run_carriers(&options.carrier_program, &target.plan).await?;
 
     let outcomes_stored = wait_for_outcomes(target.store.as_ref(), &target.attempts).await?;
+    let board = watch.finish(&target.board).await?;
     let teardown = measured.window_end.elapsed();
     let cpu_total = process::cpu_time()?.saturating_sub(cpu_before);
     let phrases = check_phrases(target.store.as_ref(), &target.tts, &measured.report).await?;
@@ -95,6 +97,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<BenchReport> {
             invalid_messages: carrier.invalid_messages,
         },
         settings,
+        board: Some(board),
     })
 }
 

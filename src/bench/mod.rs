@@ -8,6 +8,7 @@
 //!
 //! `bench kpi` seeds a store with synthetic history and times the KPI report over it.
 
+pub mod board_watch;
 mod calls;
 pub mod carrier;
 pub mod kpi;

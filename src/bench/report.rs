@@ -30,6 +30,9 @@ pub struct BenchReport {
     pub audio: AudioFigures,
     pub carrier: CarrierFigures,
     pub settings: BenchSettings,
+    /// What the console's live board delivered to one watching page.
+    #[serde(default)]
+    pub board: Option<super::board_watch::BoardFigures>,
 }
 
 /// Resource use of the server process, measured on itself.
@@ -197,6 +200,19 @@ impl fmt::Display for BenchReport {
         ];
         for (label, value) in rows {
             writeln!(f, "  {label:<15} {value}")?;
+        }
+        if let Some(board) = &self.board {
+            writeln!(
+                f,
+                "  {:<15} {:.0} events/s published ({:.0}/s change a row); the page got {:.1} batches/s with                  {:.0} rows/s, at most {} rows, {} differing at the end",
+                "live board",
+                board.per_second(board.events_published),
+                board.per_second(board.row_changes_published),
+                board.per_second(board.messages),
+                board.per_second(board.rows_updated),
+                board.most_rows,
+                board.rows_differing_at_end
+            )?;
         }
         if let Some(failure) = &self.first_failure {
             writeln!(f, "  {:<15} {failure}", "first failure")?;

@@ -42,6 +42,11 @@ pub struct TargetServer {
     pub attempts: Vec<AttemptId>,
     /// The carriers' plan, with one single-use stream token per attempt.
     pub plan: CarrierPlan,
+    /// The server's base URL, and a console session cookie for watching its live board.
+    pub base_url: String,
+    pub console_cookie: String,
+    pub board: Arc<crate::console::Board>,
+    pub bus: tokio::sync::broadcast::Sender<crate::call::CallEvent>,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Holds the store and the recordings; removed when the server is dropped.
@@ -100,13 +105,19 @@ impl TargetServer {
             data_dir: data_dir.path().to_path_buf(),
             bus: event_bus(),
         };
+        let bus = services.bus.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let twilio = TwilioSettings {
             account_sid: format!("AC{}", uuid::Uuid::new_v4().simple()),
             auth_token: uuid::Uuid::new_v4().simple().to_string(),
             public_base_url: format!("http://{}", listener.local_addr()?),
         };
-        let state = AppState::new(services, twilio.clone());
+        let base_url = twilio.public_base_url.clone();
+        let console_cookie = console_session(store.as_ref()).await?;
+        let board = crate::console::Board::new("bench");
+        board.follow(bus.subscribe());
+        let console = crate::console::Console::new(store.clone(), board.clone(), config.console.clone(), &base_url);
+        let state = AppState::new(services, twilio.clone()).with_console(Arc::new(console));
         let plan = CarrierPlan {
             stream_url: format!("{}/twilio/media", twilio.stream_base_url()),
             account_sid: twilio.account_sid.clone(),
@@ -120,7 +131,20 @@ impl TargetServer {
         let task = tokio::spawn(server::serve(listener, state, async move {
             let _ = stopped.await;
         }));
-        Ok(TargetServer { store, tts, config, attempts, plan, stop, task, _data_dir: data_dir })
+        Ok(TargetServer {
+            store,
+            tts,
+            config,
+            attempts,
+            plan,
+            base_url,
+            console_cookie,
+            board,
+            bus,
+            stop,
+            task,
+            _data_dir: data_dir,
+        })
     }
 
     /// Stops the server, waiting a bounded time for open streams, and removes its directory.
@@ -128,6 +152,26 @@ impl TargetServer {
         let _ = self.stop.send(());
         let _ = tokio::time::timeout(STOP_TIMEOUT, self.task).await;
     }
+}
+
+/// Creates a supervisor and a session for the bench's board watcher; returns its cookie.
+async fn console_session(store: &SqliteStore) -> anyhow::Result<String> {
+    use crate::console::store::{ConsoleStore, NewSession, NewUser, Role};
+    let now = chrono::Utc::now();
+    let password_hash = crate::console::hash_password(&uuid::Uuid::new_v4().to_string()).map_err(anyhow::Error::msg)?;
+    store
+        .create_user(&NewUser { username: "bench".into(), role: Role::Supervisor, password_hash, created_at: now })
+        .await?;
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let session = NewSession {
+        token_hash: crate::console::session_token_hash(&token),
+        username: "bench".into(),
+        csrf_token: uuid::Uuid::new_v4().simple().to_string(),
+        created_at: now,
+        expires_at: now + chrono::Duration::hours(12),
+    };
+    store.create_session(&session).await?;
+    Ok(format!("cobranza_session={token}"))
 }
 
 /// Mints the stream token `/twilio/voice` would put in the call's TwiML, with the call's ids.

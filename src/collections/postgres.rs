@@ -8,6 +8,7 @@
 
 mod campaigns;
 mod compliance;
+mod console;
 mod decode;
 mod history;
 mod inbound;

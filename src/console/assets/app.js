@@ -1421,7 +1421,8 @@
 
   // Counters the browser tests read: board WebSocket messages received, and the upserts carried
   // by its `changes` messages (the calls of a snapshot are not counted).
-  window.cobranzaStats = { boardMessages: 0, boardUpserts: 0 };
+  // Counters the browser tests read: messages and rows received, and the time spent drawing.
+  window.cobranzaStats = { boardMessages: 0, boardUpserts: 0, boardRemoved: 0, boardRenders: 0, boardRenderMs: 0, boardRenderMsMax: 0 };
 
   /**
    * The board's columns in order. `fields` are the LiveCall fields a cell shows, so an upsert
@@ -1626,6 +1627,16 @@
 
     function flush() {
       if (!scope.active) return;
+      const started = performance.now();
+      draw();
+      const spent = performance.now() - started;
+      const stats = window.cobranzaStats;
+      stats.boardRenders += 1;
+      stats.boardRenderMs += spent;
+      stats.boardRenderMsMax = Math.max(stats.boardRenderMsMax, spent);
+    }
+
+    function draw() {
       if (pending.snapshot) {
         const snapshot = pending.snapshot;
         pending.snapshot = null;
@@ -1683,6 +1694,7 @@
           pending.upserts.set(key, call);
         }
         for (const id of Array.isArray(message.removed) ? message.removed : []) {
+          window.cobranzaStats.boardRemoved += 1;
           const key = String(id);
           pending.upserts.delete(key);
           pending.removed.add(key);
@@ -1757,7 +1769,15 @@
   const SIDE_BOT = 1;
 
   function resetListenStats() {
-    window.cobranzaListen = { frames: 0, callerFrames: 0, botFrames: 0, lastCallerSamples: [], lastBotSamples: [] };
+    window.cobranzaListen = {
+      frames: 0,
+      callerFrames: 0,
+      botFrames: 0,
+      lastCallerSamples: [],
+      lastBotSamples: [],
+      lastCallerBytes: [],
+      lastBotBytes: [],
+    };
   }
   resetListenStats();
 
@@ -1812,9 +1832,11 @@
       if (side === SIDE_CALLER) {
         stats.callerFrames += 1;
         stats.lastCallerSamples = Array.from(samples);
+        stats.lastCallerBytes = Array.from(bytes.subarray(1));
       } else {
         stats.botFrames += 1;
         stats.lastBotSamples = Array.from(samples);
+        stats.lastBotBytes = Array.from(bytes.subarray(1));
       }
       this.play(side, samples);
     }

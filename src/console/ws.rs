@@ -1,0 +1,284 @@
+//! The console's WebSockets: the live board in batches of changes, one call's events as they
+//! happen, and listen-in audio. Each upgrade needs a session cookie and, when the browser sends
+//! an Origin, one that names this server.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{json, Value};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::auth::{audit, console, Viewer};
+use super::Console;
+use crate::api::error;
+use crate::call::CallEvent;
+use crate::collections::model::AttemptId;
+use crate::server::AppState;
+
+/// A page that reads slower than this loses its socket rather than holding memory.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Refuses an upgrade sent by a page of another site (cross-site WebSocket hijacking).
+fn same_origin(headers: &HeaderMap) -> Result<(), Response> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else {
+        return Ok(());
+    };
+    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
+    if !host.is_empty() && origin_host == host {
+        return Ok(());
+    }
+    tracing::warn!(origin, host, "console WebSocket refused: the page came from another origin");
+    Err(error(StatusCode::FORBIDDEN, "this WebSocket only opens from the console's own pages"))
+}
+
+async fn send_json(socket: &mut WebSocket, value: &Value) -> bool {
+    let text = value.to_string();
+    matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await, Ok(Ok(())))
+}
+
+/// `GET /console/ws/board`.
+pub(super) async fn board(
+    State(state): State<Arc<AppState>>,
+    _viewer: Viewer,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if let Err(response) = same_origin(&headers) {
+        return response;
+    }
+    let console = match console(&state) {
+        Ok(console) => Arc::clone(console),
+        Err(response) => return response,
+    };
+    upgrade.on_upgrade(move |socket| follow_board(console, socket))
+}
+
+/// Sends a snapshot, then at most one batch of changed rows per `board_batch_ms`.
+async fn follow_board(console: Arc<Console>, mut socket: WebSocket) {
+    let board = &console.board;
+    let batch = Duration::from_millis(console.settings.board_batch_ms.max(20));
+    let mut changed = board.watch();
+    let (mut seen, calls) = board.snapshot();
+    if !send_json(&mut socket, &json!({ "type": "snapshot", "calls": calls })).await {
+        return;
+    }
+    loop {
+        tokio::select! {
+            result = changed.changed() => if result.is_err() { return },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => continue,
+            },
+        }
+        // Changes that come close together leave in one message.
+        tokio::time::sleep(batch).await;
+        changed.borrow_and_update();
+        let message = match board.changes_since(seen) {
+            Some(changes) if changes.upserts.is_empty() && changes.removed.is_empty() => continue,
+            Some(changes) => {
+                seen = changes.version;
+                json!({ "type": "changes", "upserts": changes.upserts, "removed": changes.removed })
+            }
+            None => {
+                let (version, calls) = board.snapshot();
+                seen = version;
+                json!({ "type": "snapshot", "calls": calls })
+            }
+        };
+        if !send_json(&mut socket, &message).await {
+            return;
+        }
+    }
+}
+
+fn parse_attempt(id: &str) -> Result<AttemptId, Response> {
+    id.parse::<i64>()
+        .map(AttemptId)
+        .map_err(|_| error(StatusCode::BAD_REQUEST, &format!("'{id}' is not a call number")))
+}
+
+/// `GET /console/ws/calls/{id}`: the call's transcript so far, then its events as they happen.
+pub(super) async fn call(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if let Err(response) = same_origin(&headers) {
+        return response;
+    }
+    let attempt_id = match parse_attempt(&id) {
+        Ok(attempt_id) => attempt_id,
+        Err(response) => return response,
+    };
+    let console = match console(&state) {
+        Ok(console) => Arc::clone(console),
+        Err(response) => return response,
+    };
+    let full_name = match state.services.store.attempt(attempt_id).await {
+        Ok(Some(attempt)) => match state.services.store.account_by_debt(attempt.debt_id).await {
+            Ok(account) => account.map(|account| account.debtor.full_name).unwrap_or_default(),
+            Err(failure) => return super::auth::store_unavailable(&failure),
+        },
+        Ok(None) => return error(StatusCode::NOT_FOUND, &format!("no call number {attempt_id}")),
+        Err(failure) => return super::auth::store_unavailable(&failure),
+    };
+    let masked_name = viewer.is_auditor().then_some(full_name);
+    let state = Arc::clone(&state);
+    upgrade.on_upgrade(move |socket| follow_call(state, console, attempt_id, masked_name, socket))
+}
+
+fn line_json(line: &crate::collections::model::TranscriptLine, masked_name: &Option<String>) -> Value {
+    let text = match masked_name {
+        Some(name) => super::api::mask_name_in(&line.text, name),
+        None => line.text.clone(),
+    };
+    json!({ "speaker": line.speaker, "text": text, "at": line.at, "cut": line.text.ends_with('…') })
+}
+
+async fn follow_call(
+    state: Arc<AppState>,
+    console: Arc<Console>,
+    attempt_id: AttemptId,
+    masked_name: Option<String>,
+    mut socket: WebSocket,
+) {
+    // Subscribe before reading the stored lines, so no line falls between the two.
+    let mut events = console.board.events();
+    let stored = state.services.store.transcript(attempt_id).await.unwrap_or_default();
+    let already: HashSet<(String, String)> =
+        stored.iter().map(|line| (line.at.to_rfc3339(), line.text.clone())).collect();
+    let live = console.board.call(attempt_id);
+    let first = json!({
+        "type": "history",
+        "transcript": stored.iter().map(|line| line_json(line, &masked_name)).collect::<Vec<_>>(),
+        "call": live,
+        "turns": console.board.turns(attempt_id),
+    });
+    if !send_json(&mut socket, &first).await {
+        return;
+    }
+    if live.as_ref().is_none_or(|call| call.disposition.is_some()) {
+        let disposition = state.services.store.attempt(attempt_id).await.ok().flatten().and_then(|a| a.disposition);
+        let _ = send_json(&mut socket, &json!({ "type": "ended", "disposition": disposition })).await;
+        return;
+    }
+    loop {
+        let received = tokio::select! {
+            received = events.recv() => received,
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => continue,
+            },
+        };
+        let event = match received {
+            Ok(event) => event,
+            Err(RecvError::Lagged(missed)) => {
+                tracing::warn!(%attempt_id, missed, "a call view fell behind the call events");
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        let (message, last) = match &event.event {
+            CallEvent::Transcript { attempt_id: id, line } if *id == attempt_id => {
+                if already.contains(&(line.at.to_rfc3339(), line.text.clone())) {
+                    continue;
+                }
+                (json!({ "type": "line", "line": line_json(line, &masked_name) }), false)
+            }
+            CallEvent::Interim { attempt_id: id, text } if *id == attempt_id => {
+                let text = match &masked_name {
+                    Some(name) => super::api::mask_name_in(text, name),
+                    None => text.clone(),
+                };
+                (json!({ "type": "interim", "text": text }), false)
+            }
+            CallEvent::StateChanged { attempt_id: id, state } if *id == attempt_id => {
+                (json!({ "type": "state", "state": state }), false)
+            }
+            CallEvent::TurnTimings { attempt_id: id, timings } if *id == attempt_id => {
+                (json!({ "type": "turn", "timings": timings }), false)
+            }
+            CallEvent::PromiseStored { attempt_id: id, promise } if *id == attempt_id => {
+                (json!({ "type": "promise", "promise": promise }), false)
+            }
+            CallEvent::Ended { attempt_id: id, disposition } if *id == attempt_id => {
+                (json!({ "type": "ended", "disposition": disposition }), true)
+            }
+            _ => continue,
+        };
+        if !send_json(&mut socket, &message).await || last {
+            return;
+        }
+    }
+}
+
+/// `GET /console/ws/calls/{id}/audio`: both sides of the call as they cross this node, each
+/// binary message the side's byte (0 caller, 1 bot) and a μ-law frame. Admins and supervisors
+/// only; every listen-in is audited.
+pub(super) async fn listen(
+    State(state): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if let Err(response) = same_origin(&headers) {
+        return response;
+    }
+    if viewer.is_auditor() {
+        return error(StatusCode::FORBIDDEN, "auditors cannot listen in to calls");
+    }
+    let attempt_id = match parse_attempt(&id) {
+        Ok(attempt_id) => attempt_id,
+        Err(response) => return response,
+    };
+    let console = match console(&state) {
+        Ok(console) => console,
+        Err(response) => return response,
+    };
+    let Some(call) = console.board.call(attempt_id).filter(|call| call.disposition.is_none()) else {
+        return error(StatusCode::CONFLICT, &format!("call {attempt_id} is not running"));
+    };
+    let Some(mut frames) = state.listen(&call.call_sid) else {
+        return error(
+            StatusCode::CONFLICT,
+            &format!("call {attempt_id} runs on node {}: listen in from that node's console", call.node),
+        );
+    };
+    audit(&state, &viewer.user.username, "listen_in", &attempt_id.to_string(), "").await;
+    upgrade.on_upgrade(move |mut socket| async move {
+        loop {
+            let frame = tokio::select! {
+                frame = frames.recv() => frame,
+                incoming = socket.recv() => match incoming {
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                    Some(Ok(_)) => continue,
+                },
+            };
+            match frame {
+                Ok(frame) => {
+                    let sent = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Binary(frame))).await;
+                    if !matches!(sent, Ok(Ok(()))) {
+                        return;
+                    }
+                }
+                // A slow page skips ahead rather than falling further behind the call.
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => {
+                    let _ = send_json(&mut socket, &json!({ "type": "ended" })).await;
+                    let close = CloseFrame { code: 1000, reason: "call ended".into() };
+                    let _ = socket.send(Message::Close(Some(close))).await;
+                    return;
+                }
+            }
+        }
+    })
+}
