@@ -2,9 +2,11 @@
 #![allow(dead_code)]
 
 pub mod callback_sink;
+pub mod console_client;
 pub mod fake_elevenlabs;
 pub mod fake_openai_speech;
 pub mod fake_transcription;
+pub mod webdriver;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
