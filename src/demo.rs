@@ -239,6 +239,7 @@ impl EmbeddedServer {
         };
         let voice = providers.espeak;
         let bus = crate::call::event_bus();
+        let console_clock = clock.clone();
         let services = CallServices {
             store,
             stt: providers.stt,
@@ -255,6 +256,7 @@ impl EmbeddedServer {
         let console = console_store.map(|(console_store, node)| {
             let board = crate::console::Board::new(node);
             board.follow(bus.subscribe());
+            crate::console::record_turns(console_store.clone(), console_clock.clone(), bus.subscribe());
             let console = crate::console::Console::new(console_store, board, console_settings, &base_url);
             let rest = crate::telephony::twilio::rest::TwilioRest::new(
                 &services_config.dialer.twilio_api_base_url,

@@ -504,6 +504,7 @@ async fn serve(
     .ok();
     let config = Arc::new(config);
     let bus = event_bus();
+    let clock_for_console = clock.clone();
     let services = CallServices {
         store,
         stt: providers.stt,
@@ -524,6 +525,7 @@ async fn serve(
     if console_settings.enabled {
         let board = cobranza::console::Board::new(&node_name());
         board.follow(bus.subscribe());
+        cobranza::console::record_turns(opened.console.clone(), clock_for_console.clone(), bus.subscribe());
         if let Some((pool, schema)) = opened.postgres.clone() {
             cobranza::console::notify::bridge(pool, schema, board.clone(), bus.subscribe());
         }

@@ -1,5 +1,5 @@
 //! The live board with 1,000 calls at once: simulated calls publish what real calls publish
-//! (start, a turn every two seconds with interim text, lines, state and timings, then the end,
+//! (start, a turn every two seconds with interim text, lines, state and timings, the end after 8 to 30 s,
 //! and a new call in its place) on the server's event bus, and a Chromium page on the board
 //! counts what reaches it. The figures are printed and saved to
 //! `artifacts/console/board-load.json`.
@@ -29,7 +29,7 @@ use support::webdriver::Browser;
 const LIVE_CALLS: usize = 1_000;
 const RUN: Duration = Duration::from_secs(20);
 const TURN_EVERY: Duration = Duration::from_secs(2);
-const STATES: [&str; 5] = ["greeting", "verifying", "disclosing", "negotiating", "confirming"];
+const STATES: [&str; 5] = ["confirming_identity", "verifying", "offering", "asking_date", "reading_back"];
 const WAIT: Duration = Duration::from_secs(60);
 
 struct SimulatedCall {
@@ -68,7 +68,7 @@ fn new_call(id: i64, now: Instant, rng: &mut impl Rng) -> SimulatedCall {
     SimulatedCall {
         attempt_id: AttemptId(id),
         next_turn: now + Duration::from_millis(rng.gen_range(200..2_000)),
-        ends: now + Duration::from_millis(rng.gen_range(20_000..40_000)),
+        ends: now + Duration::from_millis(rng.gen_range(8_000..30_000)),
         turns: 0,
     }
 }

@@ -287,6 +287,19 @@ async fn a_supervisor_follows_a_live_call_and_listens_in() -> anyhow::Result<()>
         let grouped = format!("{},{:03}", whole / 1000, whole % 1000);
         assert!(promise_text.contains(&grouped), "{promise_text} shows {grouped}");
     }
+    // Opened again from the history, the finished call shows each stored turn's timings.
+    let turns = console.store.turns(attempt_id).await?;
+    assert!(!turns.is_empty(), "the call's turns are stored");
+    browser.goto(&console.url(&format!("/console#/history?debtor=MX-0001"))).await?;
+    browser.wait_for(&format!("#history-results tr[data-attempt=\"{attempt_id}\"]"), WAIT).await?;
+    browser.goto(&console.url(&format!("/console#/calls/{attempt_id}"))).await?;
+    browser
+        .wait_until_script(
+            "one latency bar per stored turn",
+            WAIT,
+            &format!("document.querySelectorAll('#latency-strip .bar').length === {}", turns.len()),
+        )
+        .await?;
     let stored = console.store.transcript(attempt_id).await?;
     let shown = browser.execute(&format!("return {lines};"), &[]).await?;
     assert_eq!(shown.as_u64(), Some(stored.len() as u64), "every stored line is on the page");

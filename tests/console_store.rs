@@ -139,6 +139,7 @@ on_both_backends!(
     promise_board_limit,
     debtor_view_collects_debtor,
     unknown_debtor_has_no_view,
+    turns_numbered_in_the_order_stored,
 );
 
 mod contract {
@@ -425,6 +426,24 @@ mod contract {
         let latest = store.audit_entries(2).await.unwrap();
         assert_eq!(latest, vec![entry(20, "campaign.stop"), entry(20, "campaign.resume")]);
         assert_eq!(store.audit_entries(0).await.unwrap(), Vec::<AuditEntry>::new());
+    }
+
+    pub async fn turns_numbered_in_the_order_stored(store: &impl Backend) {
+        let fixture = portfolio_with_calls(store).await;
+        let [first, second, ..] = fixture.attempts;
+        let timings = |base: u64, mark: Option<u64>| cobranza::call::TurnTimings {
+            final_transcript_ms: Some(base),
+            decision_ms: Some(base + 5),
+            first_audio_ms: Some(base + 400),
+            first_frame_ms: Some(base + 420),
+            first_mark_ms: mark,
+        };
+        store.append_turn(first, at(2, 10, 1), &timings(300, Some(1_900))).await.unwrap();
+        store.append_turn(second, at(2, 11, 1), &timings(250, None)).await.unwrap();
+        store.append_turn(first, at(2, 10, 2), &timings(280, None)).await.unwrap();
+        assert_eq!(store.turns(first).await.unwrap(), vec![timings(300, Some(1_900)), timings(280, None)]);
+        assert_eq!(store.turns(second).await.unwrap(), vec![timings(250, None)]);
+        assert_eq!(store.turns(fixture.attempts[4]).await.unwrap(), Vec::new());
     }
 
     // Call history, promises and the debtor page, on one small portfolio.

@@ -179,12 +179,16 @@ pub(super) async fn call(State(state): State<Arc<AppState>>, viewer: Viewer, Pat
         attempt_json["phone"] = json!(phone_tail(&attempt.phone));
     }
     let live = console.board.call(attempt_id);
+    // The store has the turns of every finished call; the board also has the last moment's.
+    let stored_turns = console.store.turns(attempt_id).await.unwrap_or_default();
+    let live_turns = console.board.turns(attempt_id);
+    let turns = if live_turns.len() > stored_turns.len() { live_turns } else { stored_turns };
     Json(json!({
         "attempt": attempt_json,
         "debtor": debtor,
         "transcript": lines,
         "promises": promises,
-        "turns": console.board.turns(attempt_id),
+        "turns": turns,
         "live": live.is_some_and(|call| call.disposition.is_none()),
         "recording_url": attempt.recording_path.as_ref().map(|_| format!("/console/api/calls/{attempt_id}/recording")),
     }))

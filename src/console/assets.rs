@@ -36,7 +36,7 @@ pub(super) async fn index(State(state): State<Arc<AppState>>) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.append(header::SET_COOKIE, set_cookie(console, LOGIN_COOKIE, &token, 24 * 3600));
+    headers.append(header::SET_COOKIE, set_cookie(console.secure_cookies, LOGIN_COOKIE, &token, 24 * 3600));
     secure_headers(headers);
     response
 }

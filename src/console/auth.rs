@@ -79,8 +79,8 @@ pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         .map(|(_, value)| value)
 }
 
-pub(super) fn set_cookie(console: &Console, name: &str, value: &str, max_age_seconds: i64) -> HeaderValue {
-    let secure = if console.secure_cookies { "; Secure" } else { "" };
+pub(super) fn set_cookie(secure: bool, name: &str, value: &str, max_age_seconds: i64) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
     let text = format!("{name}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age_seconds}{secure}");
     HeaderValue::from_str(&text).expect("cookie values are hexadecimal")
 }
@@ -283,8 +283,8 @@ pub(super) async fn login(
     audit(&state, &user.username, "login", "console", address.map(|a| a.to_string()).as_deref().unwrap_or("")).await;
     let mut response = Json(me_body(&user, &session.csrf_token)).into_response();
     let headers = response.headers_mut();
-    headers.append(header::SET_COOKIE, set_cookie(console, SESSION_COOKIE, &token, hours * 3600));
-    headers.append(header::SET_COOKIE, set_cookie(console, LOGIN_COOKIE, "", 0));
+    headers.append(header::SET_COOKIE, set_cookie(console.secure_cookies, SESSION_COOKIE, &token, hours * 3600));
+    headers.append(header::SET_COOKIE, set_cookie(console.secure_cookies, LOGIN_COOKIE, "", 0));
     response
 }
 
@@ -299,7 +299,7 @@ pub(super) async fn logout(State(state): State<Arc<AppState>>, Member(viewer): M
     }
     audit(&state, &viewer.user.username, "logout", "console", "").await;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().append(header::SET_COOKIE, set_cookie(console, SESSION_COOKIE, "", 0));
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(console.secure_cookies, SESSION_COOKIE, "", 0));
     response
 }
 
@@ -351,6 +351,18 @@ mod tests {
         assert!(!verify_password("correct horse batterY", &hash));
         assert!(!verify_password("correct horse battery", "not a hash"));
         assert_ne!(hash, hash_password("correct horse battery").unwrap(), "each hash has its own salt");
+    }
+
+    #[test]
+    fn session_cookies_are_http_only_strict_and_secure_over_tls() {
+        assert_eq!(
+            set_cookie(true, SESSION_COOKIE, "abc", 60).to_str().unwrap(),
+            "cobranza_session=abc; Path=/console; HttpOnly; SameSite=Strict; Max-Age=60; Secure"
+        );
+        assert_eq!(
+            set_cookie(false, SESSION_COOKIE, "abc", 60).to_str().unwrap(),
+            "cobranza_session=abc; Path=/console; HttpOnly; SameSite=Strict; Max-Age=60"
+        );
     }
 
     #[test]

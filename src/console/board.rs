@@ -120,7 +120,7 @@ impl Board {
                         country: summary.country.clone(),
                         campaign: summary.campaign.clone(),
                         direction: summary.direction,
-                        state: "started".to_string(),
+                        state: "not_started".to_string(),
                         started_at: summary.started_at,
                         last_latency_ms: None,
                         disposition: None,

@@ -52,6 +52,32 @@ impl Console {
     }
 }
 
+/// Stores the turn timings of this node's calls as they happen, for the call view and the
+/// history. Each node stores its own calls', so no turn is stored twice.
+pub fn record_turns(
+    store: Arc<dyn ConsoleStore>,
+    clock: Arc<crate::clock::Clock>,
+    mut bus: tokio::sync::broadcast::Receiver<crate::call::CallEvent>,
+) -> tokio::task::JoinHandle<()> {
+    use tokio::sync::broadcast::error::RecvError;
+    tokio::spawn(async move {
+        loop {
+            match bus.recv().await {
+                Ok(crate::call::CallEvent::TurnTimings { attempt_id, timings }) => {
+                    if let Err(failure) = store.append_turn(attempt_id, clock.now(), &timings).await {
+                        tracing::warn!(%attempt_id, error = %failure, "a turn's timings could not be stored");
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "turn timings were missed: the bus overflowed")
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    })
+}
+
 /// The console's routes; each answers 404 when the server runs without a console.
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()

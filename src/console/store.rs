@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::call::TurnTimings;
 use crate::collections::history::PromiseStatus;
 use crate::collections::model::{AttemptId, Debt, Debtor, DebtorId, Disposition, Money, PromiseId};
 use crate::collections::store::{Direction, StoreError};
@@ -422,6 +423,17 @@ pub trait ConsoleStore: Send + Sync + 'static {
 
     /// Returns the debtor page's data, or `None` when the debtor is not stored.
     async fn debtor_view(&self, debtor_id: &DebtorId) -> Result<Option<DebtorView>, StoreError>;
+
+    /// Stores the timings of a call's next turn; turns are numbered from 1 in the order stored.
+    async fn append_turn(
+        &self,
+        attempt_id: AttemptId,
+        at: DateTime<Utc>,
+        timings: &TurnTimings,
+    ) -> Result<(), StoreError>;
+
+    /// The timings of a call's turns, first turn first.
+    async fn turns(&self, attempt_id: AttemptId) -> Result<Vec<TurnTimings>, StoreError>;
 }
 
 /// Builds the `Conflict` error of a taken username.

@@ -9,6 +9,7 @@ use sqlx::Row;
 
 use super::decode;
 use super::{PostgresStore, ACCOUNT_QUERY};
+use crate::call::TurnTimings;
 use crate::collections::history::PromiseStatus;
 use crate::collections::model::{AttemptId, DebtorId, Disposition, PromiseId};
 use crate::collections::store::{Direction, StoreError};
@@ -442,5 +443,54 @@ impl ConsoleStore for PostgresStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
 
         Ok(Some(DebtorView { debtor, debts, attempts, promises, opt_outs }))
+    }
+
+    async fn append_turn(
+        &self,
+        attempt_id: AttemptId,
+        at: DateTime<Utc>,
+        timings: &TurnTimings,
+    ) -> Result<(), StoreError> {
+        let ms = |value: Option<u64>| value.map(|value| i64::try_from(value).unwrap_or(i64::MAX));
+        sqlx::query(
+            "INSERT INTO call_turns (attempt_id, turn, at, final_transcript_ms, decision_ms, first_audio_ms, \
+             first_frame_ms, first_mark_ms) \
+             SELECT $1, COALESCE(MAX(turn), 0) + 1, $2, $3, $4, $5, $6, $7 FROM call_turns WHERE attempt_id = $1",
+        )
+        .bind(attempt_id.0)
+        .bind(at)
+        .bind(ms(timings.final_transcript_ms))
+        .bind(ms(timings.decision_ms))
+        .bind(ms(timings.first_audio_ms))
+        .bind(ms(timings.first_frame_ms))
+        .bind(ms(timings.first_mark_ms))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn turns(&self, attempt_id: AttemptId) -> Result<Vec<TurnTimings>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT final_transcript_ms, decision_ms, first_audio_ms, first_frame_ms, first_mark_ms \
+             FROM call_turns WHERE attempt_id = $1 ORDER BY turn",
+        )
+        .bind(attempt_id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let ms = |row: &_, column: &str| -> Result<Option<u64>, StoreError> {
+            let value: Option<i64> = sqlx::Row::try_get(row, column)?;
+            Ok(value.map(|value| u64::try_from(value).unwrap_or(0)))
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(TurnTimings {
+                    final_transcript_ms: ms(row, "final_transcript_ms")?,
+                    decision_ms: ms(row, "decision_ms")?,
+                    first_audio_ms: ms(row, "first_audio_ms")?,
+                    first_frame_ms: ms(row, "first_frame_ms")?,
+                    first_mark_ms: ms(row, "first_mark_ms")?,
+                })
+            })
+            .collect()
     }
 }
