@@ -18,8 +18,8 @@ use crate::server::AppState;
 /// The query of `GET /api/kpis`: the same range, filters and series as `cobranza kpi`.
 #[derive(Debug, Deserialize)]
 pub struct KpiQuery {
-    from: Option<String>,
-    to: Option<String>,
+    pub(crate) from: Option<String>,
+    pub(crate) to: Option<String>,
     country: Option<String>,
     campaign: Option<String>,
     segment: Option<String>,

@@ -23,7 +23,7 @@ use cobranza::config::Config;
 use cobranza::console::store::{ConsoleStore, NewUser, Role};
 use cobranza::demo::{EmbeddedServer, SAMPLE_PORTFOLIO, SAMPLE_PORTFOLIO_NAME};
 use cobranza::telephony::simulator::{self, persona};
-use support::console_client::{login_token, try_log_in, ConsoleClient};
+use support::console_client::{login_token, next_json, try_log_in, ConsoleClient};
 
 const PASSWORD: &str = "contraseña-de-prueba-1";
 const WAIT: Duration = Duration::from_secs(120);
@@ -260,4 +260,81 @@ async fn a_transfer_sends_the_call_to_the_configured_number_through_twilio() {
         ("ana", "transfer", "•••1111")
     );
     running.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_sent_at_once_are_counted_before_their_passwords_are_checked() {
+    let setup = start(Config::embedded()).await;
+    let http = reqwest::Client::new();
+    let base_url = setup.server.base_url.clone();
+    let tries: Vec<_> = (0..12)
+        .map(|attempt| {
+            let (http, base_url) = (http.clone(), base_url.clone());
+            let password = if attempt == 11 { PASSWORD.to_string() } else { format!("wrong guess {attempt}") };
+            tokio::spawn(async move { try_log_in(&http, &base_url, "ana", &password).await.0 })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tries {
+        statuses.push(task.await.expect("task"));
+    }
+    // Every try is counted before any password is checked, so at most five are checked and the
+    // right password among twelve tries gets no session.
+    let checked = statuses.iter().filter(|status| **status != StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(checked <= 5, "{statuses:?}");
+    assert!(!statuses.contains(&StatusCode::OK), "{statuses:?}");
+    let (status, _, _) = try_log_in(&http, &base_url, "ana", PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (status, body, _) = try_log_in(&http, &base_url, &"x".repeat(5_000), PASSWORD).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("wrong user name or password")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_board_closes_when_its_session_ends() {
+    let setup = start(Config::embedded()).await;
+    let client = ConsoleClient::log_in(&setup.server.base_url, "ana", PASSWORD).await;
+    let mut board = client.websocket("/console/ws/board").await;
+    assert_eq!(next_json(&mut board).await.expect("snapshot")["type"], "snapshot");
+    let (status, _) = client.post("/console/api/logout", json!({}), true).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let after = tokio::time::timeout(WAIT, next_json(&mut board)).await.expect("the board closes");
+    assert_eq!(after, None, "no message after the session ended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auditors_cannot_play_recordings_or_search_by_phone() {
+    let setup = start(Config::embedded()).await;
+    let auditor = ConsoleClient::log_in(&setup.server.base_url, "auditoria", PASSWORD).await;
+    let (status, body) = auditor.get("/console/api/calls?phone=0003").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = auditor.get("/console/api/calls/1/recording").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let supervisor = ConsoleClient::log_in(&setup.server.base_url, "ana", PASSWORD).await;
+    let (status, body) = supervisor.get("/console/api/calls?phone=abc").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("phone must contain digits, e.g. 5512345678"))
+    );
+    let (status, body) = supervisor.get("/console/api/kpis?from=2020-01-01&to=2026-12-01").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_campaign_neither_pauses_nor_resumes_from_the_console() {
+    let setup = start(Config::embedded()).await;
+    let settings: cobranza::campaign::settings::CampaignSettings = toml::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/campaigns/reminders.toml"))
+            .expect("settings"),
+    )
+    .expect("valid settings");
+    use cobranza::campaign::store::CampaignStore as _;
+    setup.store.create_campaign("borrador", &settings, Utc::now()).await.expect("campaign");
+    let client = ConsoleClient::log_in(&setup.server.base_url, "ana", PASSWORD).await;
+    for action in ["pause", "resume"] {
+        let (status, body) = client.post(&format!("/console/api/campaigns/borrador/{action}"), json!({}), true).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{action}: {body}");
+    }
+    let (status, body) = client.post("/console/api/campaigns/borrador/stop", json!({}), true).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["campaign"]["status"], "stopped");
 }

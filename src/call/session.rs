@@ -620,7 +620,15 @@ impl Session {
         let text = match event {
             SttEvent::Final { text } => text,
             SttEvent::Partial { text } => {
+                // While the caller gives identity digits or a birth date, supervisors see only
+                // that something is being said, as the transcript keeps only how many digits.
                 if !text.trim().is_empty() {
+                    let text =
+                        if matches!(self.machine.expecting(), Expecting::VerificationDigits | Expecting::BirthDate) {
+                            "…".to_string()
+                        } else {
+                            text
+                        };
                     self.publish(|attempt_id| CallEvent::Interim { attempt_id, text });
                 }
                 return;

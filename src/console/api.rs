@@ -22,6 +22,8 @@ use crate::telephony::Inbound;
 
 /// History lists stop here unless the page asks for fewer.
 const MOST_ROWS: u32 = 500;
+/// The longest KPI range the console reports, so one request cannot hold the server for long.
+const MOST_KPI_DAYS: i64 = 400;
 
 /// `GET /console/api/live`: the board as it is now.
 pub(super) async fn live(State(state): State<Arc<AppState>>, _viewer: Viewer) -> Response {
@@ -79,6 +81,13 @@ pub(super) async fn search_calls(
             Err(_) => return error(StatusCode::BAD_REQUEST, &format!("disposition '{name}' is unknown")),
         },
     };
+    if viewer.is_auditor() && non_empty(&query.phone).is_some() {
+        // The last digits an auditor sees would let them guess the rest one digit at a time.
+        return error(StatusCode::FORBIDDEN, "auditors cannot search calls by phone number");
+    }
+    if non_empty(&query.phone).is_some_and(|phone| !phone.chars().any(|c| c.is_ascii_digit())) {
+        return error(StatusCode::BAD_REQUEST, "phone must contain digits, e.g. 5512345678");
+    }
     let start_of = |day: NaiveDate| day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
     let search = CallQuery {
         debtor_id: non_empty(&query.debtor).map(DebtorId),
@@ -115,12 +124,80 @@ fn call_row(row: &CallRow, masked: bool) -> Value {
     })
 }
 
-/// Replaces each word of the debtor's name in a line of text by its initial, for auditors.
+/// Masks a line of text for auditors: each word of the debtor's name, whatever its case and
+/// accents, becomes its initial, and every run of four or more digits becomes dots.
 pub(super) fn mask_name_in(text: &str, full_name: &str) -> String {
-    let mut masked = text.to_string();
-    for word in full_name.split_whitespace().filter(|word| word.chars().count() >= 3) {
-        let initial = word.chars().next().map(|first| format!("{first}.")).unwrap_or_default();
-        masked = masked.replace(word, &initial);
+    let name_words: Vec<String> =
+        full_name.split_whitespace().filter(|word| word.chars().count() >= 3).map(fold).collect();
+    let mut masked = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, masked: &mut String| {
+        if word.is_empty() {
+            return;
+        }
+        if name_words.contains(&fold(word)) {
+            masked.extend(word.chars().next().map(|first| format!("{}.", first.to_uppercase())));
+        } else {
+            masked.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut masked);
+            masked.push(c);
+        }
+    }
+    flush(&mut word, &mut masked);
+    mask_digit_runs(&masked)
+}
+
+/// Lower case without accents: "María" and "MARIA" fold alike.
+fn fold(word: &str) -> String {
+    word.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ä' | 'ã' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            other => other,
+        })
+        .collect()
+}
+
+/// Replaces runs of four or more digits (spaces and dashes between them allowed) with dots.
+fn mask_digit_runs(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut masked = String::with_capacity(text.len());
+    let mut index = 0;
+    while index < chars.len() {
+        if !chars[index].is_ascii_digit() {
+            masked.push(chars[index]);
+            index += 1;
+            continue;
+        }
+        let mut end = index;
+        let mut digits = 0;
+        while end < chars.len() && (chars[end].is_ascii_digit() || (matches!(chars[end], ' ' | '-') && digits > 0)) {
+            if chars[end].is_ascii_digit() {
+                digits += 1;
+            }
+            end += 1;
+        }
+        // A space or dash after the last digit belongs to the text that follows.
+        while end > index && !chars[end - 1].is_ascii_digit() {
+            end -= 1;
+        }
+        if digits >= 4 {
+            masked.extend(chars[index..end].iter().map(|c| if c.is_ascii_digit() { '•' } else { *c }));
+        } else {
+            masked.extend(&chars[index..end]);
+        }
+        index = end;
     }
     masked
 }
@@ -178,6 +255,10 @@ pub(super) async fn call(State(state): State<Arc<AppState>>, viewer: Viewer, Pat
     if masked {
         attempt_json["phone"] = json!(phone_tail(&attempt.phone));
     }
+    // The page plays the recording through its own URL; the server's paths stay on the server.
+    if let Some(object) = attempt_json.as_object_mut() {
+        object.remove("recording_path");
+    }
     let live = console.board.call(attempt_id);
     // The store has the turns of every finished call; the board also has the last moment's.
     let stored_turns = console.store.turns(attempt_id).await.unwrap_or_default();
@@ -189,6 +270,7 @@ pub(super) async fn call(State(state): State<Arc<AppState>>, viewer: Viewer, Pat
         "transcript": lines,
         "promises": promises,
         "turns": turns,
+        "state": live.as_ref().map(|call| call.state.clone()),
         "live": live.is_some_and(|call| call.disposition.is_none()),
         "recording_url": attempt.recording_path.as_ref().map(|_| format!("/console/api/calls/{attempt_id}/recording")),
     }))
@@ -197,6 +279,10 @@ pub(super) async fn call(State(state): State<Arc<AppState>>, viewer: Viewer, Pat
 
 /// `GET /console/api/calls/{id}/recording`: the call's stereo WAV (caller left, bot right).
 pub(super) async fn recording(State(state): State<Arc<AppState>>, viewer: Viewer, Path(id): Path<String>) -> Response {
+    if viewer.is_auditor() {
+        // The recording holds the debtor's name and voice, which auditors see masked.
+        return error(StatusCode::FORBIDDEN, "auditors cannot play recordings");
+    }
     let attempt_id = match parse_attempt(&id) {
         Ok(attempt_id) => attempt_id,
         Err(response) => return response,
@@ -366,13 +452,19 @@ pub(super) async fn campaign_action(
         Ok(None) => return error(StatusCode::NOT_FOUND, &format!("no campaign named '{name}'")),
         Err(failure) => return store_unavailable(&failure),
     };
-    if campaign.status == CampaignStatus::Stopped {
-        return error(StatusCode::CONFLICT, &format!("campaign '{name}' is stopped and cannot change"));
-    }
-    if status == CampaignStatus::Running && campaign.status != CampaignStatus::Paused {
+    let allowed = match status {
+        CampaignStatus::Paused => campaign.status == CampaignStatus::Running,
+        CampaignStatus::Running => campaign.status == CampaignStatus::Paused,
+        _ => campaign.status != CampaignStatus::Stopped,
+    };
+    if !allowed {
         return error(
             StatusCode::CONFLICT,
-            &format!("campaign '{name}' is {}: only a paused one resumes", campaign.status),
+            &format!(
+                "campaign '{name}' is {}: only a running campaign pauses, only a paused one resumes, and a stopped \
+                 one stays stopped (start a draft with `cobranza campaign start`)",
+                campaign.status
+            ),
         );
     }
     match store.set_campaign_status(&name, status, state.services.clock.now()).await {
@@ -390,6 +482,17 @@ pub(super) async fn kpis(
     _viewer: Viewer,
     Query(query): Query<KpiQuery>,
 ) -> Response {
+    let day = |text: &Option<String>| text.as_deref().and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok());
+    if let (Some(from), Some(to)) = (day(&query.from), day(&query.to)) {
+        if (to - from).num_days() >= MOST_KPI_DAYS {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "the console shows at most {MOST_KPI_DAYS} days at once: use `cobranza kpi` for longer ranges"
+                ),
+            );
+        }
+    }
     crate::api::kpi_report(&state, &query).await
 }
 
@@ -466,5 +569,17 @@ mod tests {
             "Buenos días, ¿hablo con M. J. P.?"
         );
         assert_eq!(mask_name_in("Sí, soy yo", "Ana Li"), "Sí, soy yo", "words shorter than three letters stay");
+        assert_eq!(
+            mask_name_in("sí, habla MARIA jose perez", "María José Pérez"),
+            "sí, habla M. J. P.",
+            "case and accents do not hide a name"
+        );
+    }
+
+    #[test]
+    fn auditors_read_numbers_of_four_or_more_digits_as_dots() {
+        assert_eq!(mask_name_in("mi número es 55 1234 5678", "Ana Li"), "mi número es •• •••• ••••");
+        assert_eq!(mask_name_in("termina en 1 2 3 4 y pago 500", "Ana Li"), "termina en • • • • y pago 500");
+        assert_eq!(mask_name_in("el 12-04-1986, gracias", "Ana Li"), "el ••-••-••••, gracias");
     }
 }

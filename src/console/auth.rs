@@ -215,16 +215,31 @@ pub(super) async fn login(
     let now = state.services.clock.now();
     let settings = &console.settings;
     let window = Duration::minutes(i64::from(settings.login_window_minutes.max(1)));
-    let username = credentials.username.trim().to_lowercase();
-    let user_key = format!("user:{username}");
     let address_key = address.map(|address| format!("ip:{address}"));
+    // A name no user can have is refused before it is stored or logged; it still counts
+    // against the address.
+    let Ok(username) = super::cli::check_username(&credentials.username) else {
+        if let Some(key) = &address_key {
+            if let Err(failure) = console.store.record_login_failure(key, now).await {
+                return store_unavailable(&failure);
+            }
+        }
+        return error(StatusCode::UNAUTHORIZED, "wrong user name or password");
+    };
+    let user_key = format!("user:{username}");
     let limits =
         [(Some(user_key.clone()), settings.login_max_failures), (address_key.clone(), settings.login_max_failures * 4)];
+    // Each try counts as failed until its password is checked, so tries sent at once cannot
+    // all pass the limit before any of them is counted. A good password clears the count.
     for (key, limit) in &limits {
         let Some(key) = key else { continue };
+        if let Err(failure) = console.store.record_login_failure(key, now).await {
+            return store_unavailable(&failure);
+        }
         match console.store.login_failures_since(key, now - window).await {
-            Ok(failures) if failures >= *limit => {
+            Ok(failures) if failures > *limit => {
                 tracing::warn!(key = %key, failures, "console login refused: too many failed attempts");
+                audit(&state, &username, "login_refused", "console", &format!("{failures} failed tries")).await;
                 let mut response = (
                     StatusCode::TOO_MANY_REQUESTS,
                     Json(json!({
@@ -257,15 +272,14 @@ pub(super) async fn login(
     .await
     .unwrap_or(false);
     let Some(user) = user.filter(|_| matches) else {
-        for key in limits.iter().filter_map(|(key, _)| key.as_ref()) {
-            if let Err(failure) = console.store.record_login_failure(key, now).await {
-                return store_unavailable(&failure);
-            }
-        }
         tracing::warn!(user = %username, "console login failed");
+        audit(&state, &username, "login_failed", "console", address.map(|a| a.to_string()).as_deref().unwrap_or(""))
+            .await;
         return error(StatusCode::UNAUTHORIZED, "wrong user name or password");
     };
-    let _ = console.store.clear_login_failures(&user_key).await;
+    for key in limits.iter().filter_map(|(key, _)| key.as_ref()) {
+        let _ = console.store.clear_login_failures(key).await;
+    }
     let token = random_token();
     let hours = i64::from(settings.session_hours.max(1));
     let session = NewSession {

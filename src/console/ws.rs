@@ -22,15 +22,56 @@ use crate::server::AppState;
 
 /// A page that reads slower than this loses its socket rather than holding memory.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often an open socket checks that its session still exists and still allows it: a
+/// logout, a disabled user or a role taken away closes it within this time.
+const SESSION_CHECK: Duration = Duration::from_secs(5);
+
+/// Who opened a socket, checked again every [`SESSION_CHECK`].
+struct Holder {
+    state: Arc<AppState>,
+    token_hash: String,
+    /// Only admins and supervisors may keep it open (listen-in).
+    actors_only: bool,
+}
+
+impl Holder {
+    fn new(state: &Arc<AppState>, viewer: &Viewer, actors_only: bool) -> Holder {
+        Holder { state: Arc::clone(state), token_hash: viewer.token_hash.clone(), actors_only }
+    }
+
+    async fn still_allowed(&self) -> bool {
+        let Some(console) = self.state.console.as_ref() else { return false };
+        match console.store.session(&self.token_hash, self.state.services.clock.now()).await {
+            Ok(Some(session)) => !(self.actors_only && session.user.role == super::store::Role::Auditor),
+            Ok(None) => false,
+            // A store that cannot answer for a moment does not cut supervisors off.
+            Err(_) => true,
+        }
+    }
+}
+
+fn session_checks() -> tokio::time::Interval {
+    let mut checks = tokio::time::interval_at(tokio::time::Instant::now() + SESSION_CHECK, SESSION_CHECK);
+    checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    checks
+}
+
+async fn close_for_session(socket: &mut WebSocket) {
+    let close = CloseFrame { code: 1008, reason: "the session ended or no longer allows this".into() };
+    let _ = socket.send(Message::Close(Some(close))).await;
+}
 
 /// Refuses an upgrade sent by a page of another site (cross-site WebSocket hijacking).
-fn same_origin(headers: &HeaderMap) -> Result<(), Response> {
+fn same_origin(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else {
         return Ok(());
     };
     let host = headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or_default();
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
-    if !host.is_empty() && origin_host == host {
+    // The page is served from the public base URL, or straight from this address.
+    let public = state.twilio.public_base_url.trim_end_matches('/');
+    let secure = state.console.as_ref().is_some_and(|console| console.secure_cookies);
+    let direct = format!("{}://{host}", if secure { "https" } else { "http" });
+    if !host.is_empty() && (origin == direct || origin == public) {
         return Ok(());
     }
     tracing::warn!(origin, host, "console WebSocket refused: the page came from another origin");
@@ -45,22 +86,23 @@ async fn send_json(socket: &mut WebSocket, value: &Value) -> bool {
 /// `GET /console/ws/board`.
 pub(super) async fn board(
     State(state): State<Arc<AppState>>,
-    _viewer: Viewer,
+    viewer: Viewer,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if let Err(response) = same_origin(&headers) {
+    if let Err(response) = same_origin(&state, &headers) {
         return response;
     }
     let console = match console(&state) {
         Ok(console) => Arc::clone(console),
         Err(response) => return response,
     };
-    upgrade.on_upgrade(move |socket| follow_board(console, socket))
+    let holder = Holder::new(&state, &viewer, false);
+    upgrade.on_upgrade(move |socket| follow_board(console, holder, socket))
 }
 
 /// Sends a snapshot, then at most one batch of changed rows per `board_batch_ms`.
-async fn follow_board(console: Arc<Console>, mut socket: WebSocket) {
+async fn follow_board(console: Arc<Console>, holder: Holder, mut socket: WebSocket) {
     let board = &console.board;
     let batch = Duration::from_millis(console.settings.board_batch_ms.max(20));
     let mut changed = board.watch();
@@ -68,9 +110,16 @@ async fn follow_board(console: Arc<Console>, mut socket: WebSocket) {
     if !send_json(&mut socket, &json!({ "type": "snapshot", "calls": calls })).await {
         return;
     }
+    let mut checks = session_checks();
     loop {
         tokio::select! {
             result = changed.changed() => if result.is_err() { return },
+            _ = checks.tick() => {
+                if !holder.still_allowed().await {
+                    return close_for_session(&mut socket).await;
+                }
+                continue;
+            }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
                 Some(Ok(_)) => continue,
@@ -111,7 +160,7 @@ pub(super) async fn call(
     Path(id): Path<String>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if let Err(response) = same_origin(&headers) {
+    if let Err(response) = same_origin(&state, &headers) {
         return response;
     }
     let attempt_id = match parse_attempt(&id) {
@@ -131,8 +180,9 @@ pub(super) async fn call(
         Err(failure) => return super::auth::store_unavailable(&failure),
     };
     let masked_name = viewer.is_auditor().then_some(full_name);
+    let holder = Holder::new(&state, &viewer, false);
     let state = Arc::clone(&state);
-    upgrade.on_upgrade(move |socket| follow_call(state, console, attempt_id, masked_name, socket))
+    upgrade.on_upgrade(move |socket| follow_call(state, console, holder, attempt_id, masked_name, socket))
 }
 
 fn line_json(line: &crate::collections::model::TranscriptLine, masked_name: &Option<String>) -> Value {
@@ -146,6 +196,7 @@ fn line_json(line: &crate::collections::model::TranscriptLine, masked_name: &Opt
 async fn follow_call(
     state: Arc<AppState>,
     console: Arc<Console>,
+    holder: Holder,
     attempt_id: AttemptId,
     masked_name: Option<String>,
     mut socket: WebSocket,
@@ -170,9 +221,16 @@ async fn follow_call(
         let _ = send_json(&mut socket, &json!({ "type": "ended", "disposition": disposition })).await;
         return;
     }
+    let mut checks = session_checks();
     loop {
         let received = tokio::select! {
             received = events.recv() => received,
+            _ = checks.tick() => {
+                if !holder.still_allowed().await {
+                    return close_for_session(&mut socket).await;
+                }
+                continue;
+            }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
                 Some(Ok(_)) => continue,
@@ -230,7 +288,7 @@ pub(super) async fn listen(
     Path(id): Path<String>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if let Err(response) = same_origin(&headers) {
+    if let Err(response) = same_origin(&state, &headers) {
         return response;
     }
     if viewer.is_auditor() {
@@ -254,10 +312,18 @@ pub(super) async fn listen(
         );
     };
     audit(&state, &viewer.user.username, "listen_in", &attempt_id.to_string(), "").await;
+    let holder = Holder::new(&state, &viewer, true);
     upgrade.on_upgrade(move |mut socket| async move {
+        let mut checks = session_checks();
         loop {
             let frame = tokio::select! {
                 frame = frames.recv() => frame,
+                _ = checks.tick() => {
+                    if !holder.still_allowed().await {
+                        return close_for_session(&mut socket).await;
+                    }
+                    continue;
+                }
                 incoming = socket.recv() => match incoming {
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
                     Some(Ok(_)) => continue,

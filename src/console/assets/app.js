@@ -347,6 +347,19 @@
         call_failed: "No se pudo marcar",
         unidentified_caller: "Llamante no identificado",
       },
+      audit_action: {
+        login: "Ingreso",
+        login_failed: "Ingreso fallido",
+        login_refused: "Ingreso bloqueado",
+        logout: "Salida",
+        listen_in: "Escucha",
+        transfer: "Transferencia",
+        end_call: "Llamada finalizada",
+        play_recording: "Grabación reproducida",
+        campaign_pause: "Campaña pausada",
+        campaign_resume: "Campaña reanudada",
+        campaign_stop: "Campaña detenida",
+      },
       refusal: {
         no_jurisdiction: "País sin reglas de contacto",
         no_call_consent: "Sin consentimiento para llamadas",
@@ -726,6 +739,19 @@
         no_answer: "No answer",
         call_failed: "Call could not be placed",
         unidentified_caller: "Unidentified caller",
+      },
+      audit_action: {
+        login: "Logged in",
+        login_failed: "Failed login",
+        login_refused: "Login blocked",
+        logout: "Logged out",
+        listen_in: "Listened in",
+        transfer: "Transferred",
+        end_call: "Ended a call",
+        play_recording: "Played a recording",
+        campaign_pause: "Paused a campaign",
+        campaign_resume: "Resumed a campaign",
+        campaign_stop: "Stopped a campaign",
       },
       refusal: {
         no_jurisdiction: "No contact rules for the country",
@@ -1359,7 +1385,7 @@
       return seconds ? t("login_too_many", { seconds: formatInteger(seconds) }) : error.message;
     }
     if (error.status === 403) return t("login_token_rejected");
-    if (error.status === 401) return error.body && error.body.error ? error.body.error : t("login_failed");
+    if (error.status === 401) return t("login_failed");
     return error.message;
   }
 
@@ -1970,6 +1996,8 @@
     const endButton = el("button", { id: "end-button", type: "button", class: "danger", text: t("end") });
     transferButton.hidden = !canAct();
     endButton.hidden = !canAct();
+    // Auditors may not hear calls, which carry the personal data they see masked.
+    listenButton.hidden = !canAct();
 
     const lineNodes = new Map();
     let interimNode = null;
@@ -2073,7 +2101,7 @@
 
     function showRecording(url) {
       if (url) {
-        recordingBox.replaceChildren(el("audio", { controls: true, preload: "metadata", src: url }));
+        recordingBox.replaceChildren(el("audio", { controls: true, preload: "none", src: url }));
       } else {
         recordingBox.replaceChildren(emptyNote(live ? t("call_recording_live") : t("call_no_recording")));
       }
@@ -2178,6 +2206,13 @@
         return;
       }
       switch (message.type) {
+        case "history":
+          // What the call said before this socket opened: lines already shown are replaced in
+          // place, so nothing is shown twice and nothing said in between is lost.
+          for (const line of Array.isArray(message.transcript) ? message.transcript : []) addLine(line);
+          if (message.call && message.call.state) setState(message.call.state);
+          for (const turn of (Array.isArray(message.turns) ? message.turns : []).slice(turnCount)) addTurn(turnTimings(turn));
+          break;
         case "line":
           if (message.line) addLine(message.line);
           break;
@@ -3304,7 +3339,7 @@
         null,
         el("td", { text: formatDateTime(entry.at) }),
         el("td", { text: entry.username || t("none") }),
-        el("td", null, el("code", { text: entry.action || "" })),
+        el("td", { dataset: { action: entry.action || "" }, text: codeLabel("audit_action", entry.action) }),
         el("td", { text: entry.target || t("none") }),
         el("td", { class: "wrap", text: entry.detail || "" }),
       );
