@@ -183,10 +183,11 @@ pub(super) async fn audit(state: &AppState, username: &str, action: &str, target
     }
 }
 
-fn me_body(user: &User, csrf_token: &str) -> serde_json::Value {
+fn me_body(console: &Console, user: &User, csrf_token: &str) -> serde_json::Value {
     json!({
         "user": { "username": user.username, "role": user.role, "language": user.language },
         "csrf_token": csrf_token,
+        "transfer": !console.settings.transfer_number.trim().is_empty() && console.twilio.is_some(),
     })
 }
 
@@ -295,7 +296,7 @@ pub(super) async fn login(
     let _ = console.store.delete_expired_sessions(now).await;
     let _ = console.store.delete_login_failures_before(now - window).await;
     audit(&state, &user.username, "login", "console", address.map(|a| a.to_string()).as_deref().unwrap_or("")).await;
-    let mut response = Json(me_body(&user, &session.csrf_token)).into_response();
+    let mut response = Json(me_body(console, &user, &session.csrf_token)).into_response();
     let headers = response.headers_mut();
     headers.append(header::SET_COOKIE, set_cookie(console.secure_cookies, SESSION_COOKIE, &token, hours * 3600));
     headers.append(header::SET_COOKIE, set_cookie(console.secure_cookies, LOGIN_COOKIE, "", 0));
@@ -318,8 +319,11 @@ pub(super) async fn logout(State(state): State<Arc<AppState>>, Member(viewer): M
 }
 
 /// `GET /console/api/me`.
-pub(super) async fn me(viewer: Viewer) -> Response {
-    Json(me_body(&viewer.user, &viewer.csrf_token)).into_response()
+pub(super) async fn me(State(state): State<Arc<AppState>>, viewer: Viewer) -> Response {
+    match console(&state) {
+        Ok(console) => Json(me_body(console, &viewer.user, &viewer.csrf_token)).into_response(),
+        Err(response) => response,
+    }
 }
 
 #[derive(Deserialize)]
@@ -345,7 +349,7 @@ pub(super) async fn set_language(
     }
     let mut user = viewer.user;
     user.language = language;
-    Json(me_body(&user, &viewer.csrf_token)).into_response()
+    Json(me_body(console, &user, &viewer.csrf_token)).into_response()
 }
 
 pub(super) fn store_unavailable(failure: &crate::collections::StoreError) -> Response {

@@ -30,6 +30,8 @@ pub enum UserCommand {
     Disable { username: String },
     /// Let a disabled user log in again.
     Enable { username: String },
+    /// Forget a user name's failed logins, so it may log in again before the window ends.
+    Unlock { username: String },
     /// List the users with their roles.
     List,
 }
@@ -98,6 +100,11 @@ pub async fn run(store: &dyn ConsoleStore, command: UserCommand, now: DateTime<U
             let username = check_username(&username)?;
             store.set_user_disabled(&username, false).await?;
             println!("{username} enabled");
+        }
+        UserCommand::Unlock { username } => {
+            let username = check_username(&username)?;
+            store.clear_login_failures(&format!("user:{username}")).await?;
+            println!("{username} may log in again");
         }
         UserCommand::List => {
             for user in store.users().await? {

@@ -163,8 +163,11 @@ pub(super) async fn run_campaign(
         tokio::time::sleep(TICK).await;
     }
     let progress = store.campaign_progress(CAMPAIGN, clock.now()).await?;
+    // Its retries point at the Twilio fake, which is gone once the demo ends: a `cobranza serve`
+    // on this store must not dial them through the real Twilio.
+    store.set_campaign_status(CAMPAIGN, CampaignStatus::Stopped, clock.now()).await?;
     println!(
-        "\nCampaign `{CAMPAIGN}`: {} attempts; {} debts done, {} waiting for their next try.",
+        "\nCampaign `{CAMPAIGN}`: {} attempts; {} debts done, {} left without their next try (the demo stops the campaign).",
         progress.attempts, progress.done, progress.waiting
     );
     Ok(attempts)

@@ -819,7 +819,7 @@
   // Language and formats
   // ---------------------------------------------------------------------------------------------
 
-  const session = { user: null, csrfToken: null, language: "es" };
+  const session = { user: null, csrfToken: null, language: "es", transfer: false };
 
   function lookup(dictionary, key) {
     let value = dictionary;
@@ -1327,6 +1327,7 @@
   function startSession(me) {
     session.user = me.user;
     session.csrfToken = me.csrf_token;
+    session.transfer = me.transfer === true;
     setLanguage(me.user.language || "es");
     $("#login").hidden = true;
     $("#app").hidden = false;
@@ -1994,7 +1995,8 @@
     const listenButton = el("button", { id: "listen-button", type: "button", class: "secondary", text: t("listen") });
     const transferButton = el("button", { id: "transfer-button", type: "button", text: t("transfer") });
     const endButton = el("button", { id: "end-button", type: "button", class: "danger", text: t("end") });
-    transferButton.hidden = !canAct();
+    // The transfer needs a configured number and Twilio's REST API on this node.
+    transferButton.hidden = !canAct() || !session.transfer;
     endButton.hidden = !canAct();
     // Auditors may not hear calls, which carry the personal data they see masked.
     listenButton.hidden = !canAct();
@@ -2234,21 +2236,16 @@
           setState("ended");
           setLive(false);
           // The recording is written after the call ends, so it is looked up again shortly.
-          scope.timeout(refreshRecording, 3000);
+          // The view is drawn again from the store then, with the end time and verification.
+          scope.timeout(() => {
+            if (scope.active) route();
+          }, 3000);
           break;
         default:
           break;
       }
     }
 
-    async function refreshRecording() {
-      try {
-        const fresh = await api("GET", `/console/api/calls/${encodeURIComponent(attemptId)}`);
-        if (scope.active) showRecording(fresh.recording_url);
-      } catch (error) {
-        reportError(error);
-      }
-    }
 
     if (live) {
       const socket = new WebSocket(socketUrl(`/console/ws/calls/${encodeURIComponent(attemptId)}`));
@@ -2463,7 +2460,7 @@
 
   const CAMPAIGN_ACTIONS = [
     { action: "pause", allowed: ["running"] },
-    { action: "resume", allowed: ["paused", "draft"] },
+    { action: "resume", allowed: ["paused"] },
     { action: "stop", allowed: ["running", "paused", "draft"] },
   ];
 
@@ -3102,9 +3099,10 @@
 
   function kpiParams(query) {
     const today = new Date();
-    const weekAgo = new Date(today.getTime() - 6 * 86400000);
+    // The last 30 days, as `cobranza kpi` reports by default.
+    const monthAgo = new Date(today.getTime() - 29 * 86400000);
     const by = query.get("by") === "hour" ? "hour" : "day";
-    return { from: query.get("from") || isoDay(weekAgo), to: query.get("to") || isoDay(today), country: query.get("country") || "", by };
+    return { from: query.get("from") || isoDay(monthAgo), to: query.get("to") || isoDay(today), country: query.get("country") || "", by };
   }
 
   async function renderKpis(container, scope, query) {
