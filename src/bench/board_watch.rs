@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::call::CallEvent;
 
-/// What the board delivered while the calls ran.
+/// Counts of what the board delivered while the calls ran.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct BoardFigures {
     pub seconds: f64,
@@ -23,8 +23,8 @@ pub struct BoardFigures {
     pub messages: u64,
     pub rows_updated: u64,
     pub rows_removed: u64,
-    /// The most rows the watcher's copy of the board held at once.
-    pub most_rows: usize,
+    /// The maximum number of rows the watcher's copy of the board held at once.
+    pub max_rows: usize,
     /// Rows whose state in the watcher's copy differs from the server's board at the end.
     pub rows_differing_at_end: usize,
 }
@@ -90,7 +90,7 @@ impl BoardWatch {
                             figures.rows_removed += 1;
                             rows.remove(&id.as_i64().unwrap_or_default());
                         }
-                        figures.most_rows = figures.most_rows.max(rows.len());
+                        figures.max_rows = figures.max_rows.max(rows.len());
                     }
                 }
             }

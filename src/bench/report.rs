@@ -210,7 +210,7 @@ impl fmt::Display for BenchReport {
                 board.per_second(board.row_changes_published),
                 board.per_second(board.messages),
                 board.per_second(board.rows_updated),
-                board.most_rows,
+                board.max_rows,
                 board.rows_differing_at_end
             )?;
         }

@@ -29,20 +29,24 @@ pub async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     if let Err(response) = authorize(&state, &headers) {
         return response;
     }
-    let store = state.services.store.as_ref();
-    let now = state.services.clock.now();
-    let campaigns = match store.campaigns().await {
-        Ok(campaigns) => campaigns,
-        Err(failure) => return store_failed(&failure),
-    };
+    match with_progress(state.services.store.as_ref(), state.services.clock.now()).await {
+        Ok(listed) => Json(listed).into_response(),
+        Err(failure) => store_failed(&failure),
+    }
+}
+
+/// Lists every campaign with its progress as of `now`, as the API and the console show them.
+pub(crate) async fn with_progress(
+    store: &dyn crate::collections::Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<serde_json::Value>, StoreError> {
+    let campaigns = store.campaigns().await?;
     let mut listed = Vec::with_capacity(campaigns.len());
     for campaign in campaigns {
-        match store.campaign_progress(&campaign.name, now).await {
-            Ok(progress) => listed.push(json!({ "campaign": campaign, "progress": progress })),
-            Err(failure) => return store_failed(&failure),
-        }
+        let progress = store.campaign_progress(&campaign.name, now).await?;
+        listed.push(json!({ "campaign": campaign, "progress": progress }));
     }
-    Json(listed).into_response()
+    Ok(listed)
 }
 
 /// `POST /api/campaigns`: creates a draft.

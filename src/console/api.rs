@@ -20,10 +20,10 @@ use crate::collections::model::{AttemptId, CallSid, DebtorId, Disposition};
 use crate::server::AppState;
 use crate::telephony::Inbound;
 
-/// History lists stop here unless the page asks for fewer.
-const MOST_ROWS: u32 = 500;
+/// The longest history list one request returns.
+const MAX_ROWS: u32 = 500;
 /// The longest KPI range the console reports, so one request cannot hold the server for long.
-const MOST_KPI_DAYS: i64 = 400;
+const MAX_KPI_DAYS: i64 = 400;
 
 /// `GET /console/api/live`: the board as it is now.
 pub(super) async fn live(State(state): State<Arc<AppState>>, _viewer: Viewer) -> Response {
@@ -82,7 +82,7 @@ pub(super) async fn search_calls(
         },
     };
     if viewer.is_auditor() && non_empty(&query.phone).is_some() {
-        // The last digits an auditor sees would let them guess the rest one digit at a time.
+        // The last digits shown to auditors would let them guess the rest one digit at a time.
         return error(StatusCode::FORBIDDEN, "auditors cannot search calls by phone number");
     }
     if non_empty(&query.phone).is_some_and(|phone| !phone.chars().any(|c| c.is_ascii_digit())) {
@@ -96,7 +96,7 @@ pub(super) async fn search_calls(
         to: to.map(|day| start_of(day) + chrono::Duration::days(1)),
         campaign: non_empty(&query.campaign),
         disposition,
-        limit: query.limit.unwrap_or(MOST_ROWS).clamp(1, MOST_ROWS),
+        limit: query.limit.unwrap_or(MAX_ROWS).clamp(1, MAX_ROWS),
     };
     match console.store.search_calls(&search).await {
         Ok(rows) => {
@@ -280,7 +280,7 @@ pub(super) async fn call(State(state): State<Arc<AppState>>, viewer: Viewer, Pat
 /// `GET /console/api/calls/{id}/recording`: the call's stereo WAV (caller left, bot right).
 pub(super) async fn recording(State(state): State<Arc<AppState>>, viewer: Viewer, Path(id): Path<String>) -> Response {
     if viewer.is_auditor() {
-        // The recording holds the debtor's name and voice, which auditors see masked.
+        // The recording contains the debtor's name and voice, which auditors get masked.
         return error(StatusCode::FORBIDDEN, "auditors cannot play recordings");
     }
     let attempt_id = match parse_attempt(&id) {
@@ -309,7 +309,7 @@ pub(super) async fn recording(State(state): State<Arc<AppState>>, viewer: Viewer
     }
 }
 
-/// The live call an action is about, or the answer that says why there is none.
+/// Finds the live call an action is about, or the error response that explains why there is none.
 fn live_call(state: &AppState, id: &str) -> Result<super::LiveCall, Response> {
     let console = console(state)?;
     let attempt_id = parse_attempt(id)?;
@@ -398,7 +398,7 @@ pub(super) async fn promises(
         other => return error(StatusCode::BAD_REQUEST, &format!("view={other} is unknown: use due, broken or kept")),
     };
     let today = state.services.clock.now().date_naive();
-    match console.store.promise_board(view, today, MOST_ROWS).await {
+    match console.store.promise_board(view, today, MAX_ROWS).await {
         Ok(rows) => {
             let promises: Vec<Value> = rows.iter().map(|row| promise_row(row, viewer.is_auditor())).collect();
             Json(json!({ "promises": promises })).into_response()
@@ -418,20 +418,10 @@ fn promise_row(row: &PromiseRow, masked: bool) -> Value {
 
 /// `GET /console/api/campaigns`: each campaign with its progress and skip reasons.
 pub(super) async fn campaigns(State(state): State<Arc<AppState>>, _viewer: Viewer) -> Response {
-    let store = state.services.store.as_ref();
-    let now = state.services.clock.now();
-    let campaigns = match store.campaigns().await {
-        Ok(campaigns) => campaigns,
-        Err(failure) => return store_unavailable(&failure),
-    };
-    let mut listed = Vec::with_capacity(campaigns.len());
-    for campaign in campaigns {
-        match store.campaign_progress(&campaign.name, now).await {
-            Ok(progress) => listed.push(json!({ "campaign": campaign, "progress": progress })),
-            Err(failure) => return store_unavailable(&failure),
-        }
+    match crate::campaign::api::with_progress(state.services.store.as_ref(), state.services.clock.now()).await {
+        Ok(listed) => Json(json!({ "campaigns": listed })).into_response(),
+        Err(failure) => store_unavailable(&failure),
     }
-    Json(json!({ "campaigns": listed })).into_response()
 }
 
 /// `POST /console/api/campaigns/{name}/{pause|resume|stop}`.
@@ -484,12 +474,10 @@ pub(super) async fn kpis(
 ) -> Response {
     let day = |text: &Option<String>| text.as_deref().and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok());
     if let (Some(from), Some(to)) = (day(&query.from), day(&query.to)) {
-        if (to - from).num_days() >= MOST_KPI_DAYS {
+        if (to - from).num_days() >= MAX_KPI_DAYS {
             return error(
                 StatusCode::BAD_REQUEST,
-                &format!(
-                    "the console shows at most {MOST_KPI_DAYS} days at once: use `cobranza kpi` for longer ranges"
-                ),
+                &format!("the console shows at most {MAX_KPI_DAYS} days at once: use `cobranza kpi` for longer ranges"),
             );
         }
     }

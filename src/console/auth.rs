@@ -48,14 +48,14 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// A random token as 64 hexadecimal digits.
+/// Returns a random token of 64 hexadecimal digits.
 pub(super) fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     hex(&bytes)
 }
 
-/// The session row is found by the token's SHA-256, so the table alone cannot be replayed.
+/// Hashes a session token with SHA-256: the session row is found by it, so the table alone cannot be replayed.
 pub fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }

@@ -53,7 +53,7 @@ pub struct NodeEvent {
     pub event: CallEvent,
 }
 
-/// What changed on the board after a version.
+/// The rows changed and removed on the board after a version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Changes {
     pub version: u64,
@@ -73,7 +73,7 @@ struct Rows {
     calls: HashMap<AttemptId, LiveCall>,
     removed: VecDeque<(u64, AttemptId)>,
     version: u64,
-    /// Pages at or after this version can be told what was removed since.
+    /// Pages at or after this version get the list of rows removed since.
     removals_known_from: u64,
 }
 
@@ -86,7 +86,7 @@ pub struct Board {
 }
 
 impl Board {
-    /// A board for this node; `node` names it in the rows of its own calls.
+    /// Creates the board of a node; `node` names it in the rows of its own calls.
     pub fn new(node: &str) -> Arc<Board> {
         Arc::new(Board {
             node: node.to_string(),
@@ -224,7 +224,7 @@ impl Board {
         turns.by_call.entry(attempt_id).or_default().push(timings);
     }
 
-    /// The turn timings of a recent call, first turn first; empty for a call this node has not
+    /// Returns the turn timings of a recent call, first turn first; empty for a call this node has not
     /// followed since it started.
     pub fn turns(&self, attempt_id: AttemptId) -> Vec<TurnTimings> {
         self.turns.lock().expect("turns lock").by_call.get(&attempt_id).cloned().unwrap_or_default()
@@ -247,7 +247,7 @@ impl Board {
         self.version.subscribe()
     }
 
-    /// Every call event applied from now on, for the call views.
+    /// Subscribes to every call event applied from now on, for the call views.
     pub fn events(&self) -> broadcast::Receiver<Arc<NodeEvent>> {
         self.events.subscribe()
     }

@@ -78,7 +78,7 @@ pub fn record_turns(
     })
 }
 
-/// The console's routes; each answers 404 when the server runs without a console.
+/// Returns the console's routes; each returns 404 when the server runs without a console.
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/console", get(assets::index))

@@ -16,8 +16,8 @@ use crate::call::CallEvent;
 /// The notification channel; one per database, so the payload names the schema too.
 const CHANNEL: &str = "cobranza_call_events";
 /// PostgreSQL refuses payloads of 8000 bytes or more; longer transcript lines are shortened.
-const MOST_PAYLOAD_BYTES: usize = 7_900;
-const LONGEST_LINE_CHARS: usize = 1_000;
+const MAX_PAYLOAD_BYTES: usize = 7_900;
+const MAX_LINE_CHARS: usize = 1_000;
 
 #[derive(Serialize, Deserialize)]
 struct Envelope {
@@ -51,21 +51,21 @@ async fn publish(pool: PgPool, scope: String, node: String, mut bus: broadcast::
     }
 }
 
-/// The notification text of an event, with a long transcript line shortened to fit.
+/// Builds the notification text of an event, with a long transcript line shortened to fit.
 fn payload(scope: &str, node: &str, mut event: CallEvent) -> Option<String> {
     if let CallEvent::Transcript { line, .. } = &mut event {
-        if line.text.chars().count() > LONGEST_LINE_CHARS {
-            line.text = line.text.chars().take(LONGEST_LINE_CHARS).collect::<String>() + "…";
+        if line.text.chars().count() > MAX_LINE_CHARS {
+            line.text = line.text.chars().take(MAX_LINE_CHARS).collect::<String>() + "…";
         }
     }
     if let CallEvent::Interim { text, .. } = &mut event {
-        if text.chars().count() > LONGEST_LINE_CHARS {
-            *text = text.chars().take(LONGEST_LINE_CHARS).collect();
+        if text.chars().count() > MAX_LINE_CHARS {
+            *text = text.chars().take(MAX_LINE_CHARS).collect();
         }
     }
     let envelope = Envelope { scope: scope.to_string(), node: node.to_string(), event };
     let text = serde_json::to_string(&envelope).ok()?;
-    if text.len() > MOST_PAYLOAD_BYTES {
+    if text.len() > MAX_PAYLOAD_BYTES {
         tracing::warn!(bytes = text.len(), "a call event is too long for the other nodes and was not sent");
         return None;
     }
@@ -120,10 +120,10 @@ mod tests {
     fn a_long_transcript_line_is_shortened_to_fit_one_notification() {
         let line = TranscriptLine { speaker: Speaker::Debtor, text: "á".repeat(5_000), at: chrono::Utc::now() };
         let text = payload("public", "node-a", CallEvent::Transcript { attempt_id: AttemptId(3), line }).unwrap();
-        assert!(text.len() < MOST_PAYLOAD_BYTES);
+        assert!(text.len() < MAX_PAYLOAD_BYTES);
         let envelope: Envelope = serde_json::from_str(&text).unwrap();
         let CallEvent::Transcript { line, .. } = envelope.event else { panic!("not a transcript line") };
-        assert_eq!(line.text.chars().count(), LONGEST_LINE_CHARS + 1);
+        assert_eq!(line.text.chars().count(), MAX_LINE_CHARS + 1);
         assert_eq!(envelope.node, "node-a");
     }
 }

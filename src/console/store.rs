@@ -432,7 +432,7 @@ pub trait ConsoleStore: Send + Sync + 'static {
         timings: &TurnTimings,
     ) -> Result<(), StoreError>;
 
-    /// The timings of a call's turns, first turn first.
+    /// Returns the timings of a call's turns, first turn first.
     async fn turns(&self, attempt_id: AttemptId) -> Result<Vec<TurnTimings>, StoreError>;
 }
 

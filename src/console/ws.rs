@@ -26,7 +26,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// logout, a disabled user or a role taken away closes it within this time.
 const SESSION_CHECK: Duration = Duration::from_secs(5);
 
-/// Who opened a socket, checked again every [`SESSION_CHECK`].
+/// The session that opened a socket, checked again every [`SESSION_CHECK`].
 struct Holder {
     state: Arc<AppState>,
     token_hash: String,
@@ -44,7 +44,7 @@ impl Holder {
         match console.store.session(&self.token_hash, self.state.services.clock.now()).await {
             Ok(Some(session)) => !(self.actors_only && session.user.role == super::store::Role::Auditor),
             Ok(None) => false,
-            // A store that cannot answer for a moment does not cut supervisors off.
+            // A store that fails for a moment does not cut supervisors off.
             Err(_) => true,
         }
     }
