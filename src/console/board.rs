@@ -102,6 +102,8 @@ impl Board {
     }
 
     /// Applies an event of a call running on `node` and passes it on to the call views.
+    // NOTE: a node that dies mid-call never sends its calls' ends, so their rows stay on the
+    // other nodes' boards until those restart.
     pub fn apply(&self, node: &str, event: &CallEvent) {
         if let CallEvent::TurnTimings { attempt_id, timings } = event {
             self.keep_turn(*attempt_id, *timings);

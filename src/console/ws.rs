@@ -107,7 +107,8 @@ async fn follow_board(console: Arc<Console>, holder: Holder, mut socket: WebSock
     let batch = Duration::from_millis(console.settings.board_batch_ms.max(20));
     let mut changed = board.watch();
     let (mut seen, calls) = board.snapshot();
-    if !send_json(&mut socket, &json!({ "type": "snapshot", "calls": calls })).await {
+    let now = || holder.state.services.clock.now();
+    if !send_json(&mut socket, &json!({ "type": "snapshot", "calls": calls, "now": now() })).await {
         return;
     }
     let mut checks = session_checks();
@@ -132,12 +133,12 @@ async fn follow_board(console: Arc<Console>, holder: Holder, mut socket: WebSock
             Some(changes) if changes.upserts.is_empty() && changes.removed.is_empty() => continue,
             Some(changes) => {
                 seen = changes.version;
-                json!({ "type": "changes", "upserts": changes.upserts, "removed": changes.removed })
+                json!({ "type": "changes", "upserts": changes.upserts, "removed": changes.removed, "now": now() })
             }
             None => {
                 let (version, calls) = board.snapshot();
                 seen = version;
-                json!({ "type": "snapshot", "calls": calls })
+                json!({ "type": "snapshot", "calls": calls, "now": now() })
             }
         };
         if !send_json(&mut socket, &message).await {

@@ -56,6 +56,7 @@
       ms_unit: "{value} ms",
       direction: { outbound: "Saliente", inbound: "Entrante" },
       board_count_label: "llamadas en el tablero",
+      board_count_label_one: "llamada en el tablero",
       board_filter: "Filtrar",
       board_filter_placeholder: "Deudor, teléfono, campaña, estado, nodo…",
       board_live: "Conectado",
@@ -449,6 +450,7 @@
       ms_unit: "{value} ms",
       direction: { outbound: "Outbound", inbound: "Inbound" },
       board_count_label: "calls on the board",
+      board_count_label_one: "call on the board",
       board_filter: "Filter",
       board_filter_placeholder: "Debtor, phone, campaign, state, node…",
       board_live: "Connected",
@@ -1446,9 +1448,14 @@
   // Live board
   // ---------------------------------------------------------------------------------------------
 
-  // Counters the browser tests read: board WebSocket messages received, and the upserts carried
-  // by its `changes` messages (the calls of a snapshot are not counted).
-  // Counters the browser tests read: messages and rows received, and the time spent drawing.
+  // The server's clock minus the browser's, from the board's messages.
+  let serverOffsetMs = 0;
+  function serverNow() {
+    return Date.now() + serverOffsetMs;
+  }
+
+  // Counters the browser tests read: board messages received, rows upserted by `changes`
+  // messages (not the calls of a snapshot), rows removed, and the time spent drawing.
   window.cobranzaStats = { boardMessages: 0, boardUpserts: 0, boardRemoved: 0, boardRenders: 0, boardRenderMs: 0, boardRenderMsMax: 0 };
 
   /**
@@ -1518,7 +1525,7 @@
       }
       if (changed(["started_at"])) this.startedMs = Date.parse(call.started_at);
       // LiveCall has no end time, so the duration stops when the disposition first shows.
-      if (call.disposition && this.endedMs === null) this.endedMs = Date.now();
+      if (call.disposition && this.endedMs === null) this.endedMs = serverNow();
       if (!call.disposition) this.endedMs = null;
       this.tr.classList.toggle("ended", Boolean(call.disposition));
       this.cells.latency.classList.toggle("slow", call.last_latency_ms != null && call.last_latency_ms > SLOW_TURN_MS);
@@ -1528,11 +1535,9 @@
         const values = BOARD_SEARCH_FIELDS.map((name) => call[name]).concat(labels);
         this.searchText = values.filter(Boolean).join(" ").toLowerCase();
       }
-      this.tick(Date.now());
+      this.tick(serverNow());
     }
 
-    // NOTE: the duration compares the server's start time with the browser's clock, so a skewed
-    // browser clock shifts it (a negative difference shows as 0:00).
     tick(now) {
       if (Number.isNaN(this.startedMs)) {
         setText(this.texts.duration, t("none"));
@@ -1550,6 +1555,7 @@
     let summaryKey = "";
 
     const count = el("span", { id: "board-count", class: "count", text: "0" });
+    const countLabel = el("span", { text: t("board_count_label") });
     const status = el("span", { class: "connection", role: "status", text: t("board_connecting") });
     const filterInput = el("input", {
       type: "search",
@@ -1573,7 +1579,7 @@
         el(
           "div",
           { class: "toolbar" },
-          el("span", { class: "board-total" }, count, " ", t("board_count_label")),
+          el("span", { class: "board-total" }, count, " ", countLabel),
           status,
           el("label", { class: "inline" }, t("board_filter"), filterInput),
         ),
@@ -1632,6 +1638,7 @@
 
     function renderCounts() {
       count.textContent = String(rows.size);
+      countLabel.textContent = rows.size === 1 ? t("board_count_label_one") : t("board_count_label");
       let visible = 0;
       const byState = new Map();
       for (const row of rows.values()) {
@@ -1708,6 +1715,9 @@
         return;
       }
       window.cobranzaStats.boardMessages += 1;
+      // Durations count on the server's clock, whatever the browser's says.
+      const serverTime = Date.parse(message.now);
+      if (!Number.isNaN(serverTime)) serverOffsetMs = serverTime - Date.now();
       if (message.type === "snapshot") {
         pending.snapshot = Array.isArray(message.calls) ? message.calls : [];
         pending.upserts.clear();
@@ -1762,7 +1772,7 @@
     });
 
     scope.interval(() => {
-      const now = Date.now();
+      const now = serverNow();
       for (const row of rows.values()) row.tick(now);
     }, 1000);
 
