@@ -34,8 +34,8 @@ pub async fn kpis(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(
     kpi_report(&state, &query).await
 }
 
-/// The KPI report of a query as JSON: the API and the console answer with it, so both print
-/// what `cobranza kpi --json` prints.
+/// Builds the KPI report of a query as JSON. The API and the console both return it, so both
+/// match `cobranza kpi --json`.
 pub(crate) async fn kpi_report(state: &AppState, query: &KpiQuery) -> Response {
     let day = |name: &str, text: &Option<String>| match text {
         None => Ok(None),

@@ -133,7 +133,7 @@ impl AppState {
 /// Frames a listener may fall behind before it skips ahead: two seconds of both sides.
 const LISTEN_TAP_FRAMES: usize = 200;
 
-/// Which side of the call a listen-in frame carries; its first byte on the wire.
+/// The side of the call a listen-in frame carries, sent as the frame's first byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListenSide {
     Caller = 0,
@@ -141,7 +141,7 @@ pub enum ListenSide {
 }
 
 /// The audio of one call for supervisors listening in: each message is the side's byte followed
-/// by the μ-law frame. Nothing is copied while nobody listens.
+/// by the μ-law frame. No frame is copied while no supervisor listens.
 #[derive(Clone)]
 pub(crate) struct ListenTap(tokio::sync::broadcast::Sender<axum::body::Bytes>);
 

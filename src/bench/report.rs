@@ -30,7 +30,7 @@ pub struct BenchReport {
     pub audio: AudioFigures,
     pub carrier: CarrierFigures,
     pub settings: BenchSettings,
-    /// What the console's live board delivered to one watching page.
+    /// Counts of what the console's live board delivered to one watching page.
     #[serde(default)]
     pub board: Option<super::board_watch::BoardFigures>,
 }

@@ -69,8 +69,8 @@ pub enum CallEvent {
         attempt_id: AttemptId,
         line: TranscriptLine,
     },
-    /// What speech-to-text has heard so far of the caller's current turn; the turn's final
-    /// line replaces it.
+    /// Text of the caller's current turn as recognised so far. The turn's final line replaces
+    /// it.
     Interim {
         attempt_id: AttemptId,
         text: String,
@@ -95,7 +95,7 @@ pub enum CallEvent {
     },
 }
 
-/// Who a live call is with, masked as the supervisors' board shows it to every role: the
+/// The debtor of a live call, masked as the supervisors' board shows it to every role: the
 /// debtor's initials and the phone's last four digits, never the whole name or number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallSummary {

@@ -620,8 +620,8 @@ impl Session {
         let text = match event {
             SttEvent::Final { text } => text,
             SttEvent::Partial { text } => {
-                // While the caller gives identity digits or a birth date, supervisors see only
-                // that something is being said, as the transcript keeps only how many digits.
+                // While the caller gives identity digits or a birth date, supervisors get only an
+                // ellipsis, because the transcript keeps only the number of digits.
                 if !text.trim().is_empty() {
                     let text =
                         if matches!(self.machine.expecting(), Expecting::VerificationDigits | Expecting::BirthDate) {

@@ -20,7 +20,7 @@ use crate::collections::model::{AttemptId, CallSid, DebtorId, Disposition};
 use crate::server::AppState;
 use crate::telephony::Inbound;
 
-/// The longest history list one request returns.
+/// The maximum number of rows one history request returns.
 const MAX_ROWS: u32 = 500;
 /// The longest KPI range the console reports, so one request cannot hold the server for long.
 const MAX_KPI_DAYS: i64 = 400;

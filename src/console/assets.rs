@@ -1,5 +1,5 @@
 //! The console's page and its static files, compiled into the binary: nothing is fetched from
-//! another origin, and the Content-Security-Policy says so to the browser.
+//! another origin, and the Content-Security-Policy limits the browser to this origin.
 
 use std::sync::Arc;
 

@@ -132,7 +132,7 @@ impl FromRequestParts<Arc<AppState>> for Member {
         let viewer = Viewer::from_request_parts(parts, state).await?;
         let presented = parts.headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok()).unwrap_or_default();
         if !same_secret(presented, &viewer.csrf_token) {
-            tracing::warn!(user = %viewer.user.username, "console request refused: missing or wrong CSRF token");
+            tracing::warn!(user = %viewer.user.username, "console request rejected: missing or wrong CSRF token");
             return Err(error(
                 StatusCode::FORBIDDEN,
                 "missing or wrong X-CSRF-Token header: reload the console and try again",
@@ -239,7 +239,7 @@ pub(super) async fn login(
         }
         match console.store.login_failures_since(key, now - window).await {
             Ok(failures) if failures > *limit => {
-                tracing::warn!(key = %key, failures, "console login refused: too many failed attempts");
+                tracing::warn!(key = %key, failures, "console login rejected: too many failed attempts");
                 audit(&state, &username, "login_refused", "console", &format!("{failures} failed tries")).await;
                 let mut response = (
                     StatusCode::TOO_MANY_REQUESTS,

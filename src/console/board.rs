@@ -161,7 +161,10 @@ impl Board {
         if let Some(version) = changed {
             self.version.send_replace(version);
         }
-        let _ = self.events.send(Arc::new(NodeEvent { node: node.to_string(), event: event.clone() }));
+        // Events are copied for the call views only while one is open.
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(Arc::new(NodeEvent { node: node.to_string(), event: event.clone() }));
+        }
     }
 
     /// Takes ended calls off the board once they have shown their disposition for a while.
@@ -201,8 +204,8 @@ impl Board {
         (rows.version, calls)
     }
 
-    /// The calls changed and removed after `version`; `None` when the page is so far behind
-    /// that the removals are forgotten, and it needs a new snapshot.
+    /// Returns the calls changed and removed after `version`. Returns `None` when the page is so
+    /// far behind that the removals are forgotten, so it needs a new snapshot.
     pub fn changes_since(&self, version: u64) -> Option<Changes> {
         let rows = self.rows.lock().expect("board lock");
         if version < rows.removals_known_from {

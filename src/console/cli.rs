@@ -9,7 +9,7 @@ use clap::Subcommand;
 use super::auth::{hash_password, MIN_PASSWORD_CHARS};
 use super::store::{ConsoleStore, NewUser, Role};
 
-/// Where a new password comes from, so it never appears in the process list or shell history.
+/// The environment variable a new password is read from, so it never appears in the process list or shell history.
 const PASSWORD_VARIABLE: &str = "COBRANZA_USER_PASSWORD";
 
 #[derive(Debug, Subcommand)]

@@ -74,7 +74,7 @@ fn same_origin(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     if !host.is_empty() && (origin == direct || origin == public) {
         return Ok(());
     }
-    tracing::warn!(origin, host, "console WebSocket refused: the page came from another origin");
+    tracing::warn!(origin, host, "console WebSocket rejected: the page came from another origin");
     Err(error(StatusCode::FORBIDDEN, "this WebSocket only opens from the console's own pages"))
 }
 

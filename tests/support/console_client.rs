@@ -106,7 +106,7 @@ impl ConsoleClient {
     }
 }
 
-/// The next JSON text message of a console WebSocket, or `None` when it closed.
+/// Reads the next JSON text message of a console WebSocket; `None` when it closed.
 pub async fn next_json(socket: &mut Socket) -> Option<Value> {
     while let Some(message) = socket.next().await {
         match message.ok()? {

@@ -1715,7 +1715,7 @@
         return;
       }
       window.cobranzaStats.boardMessages += 1;
-      // Durations count on the server's clock, whatever the browser's says.
+      // Durations use the server's clock, whatever the browser's clock reads.
       const serverTime = Date.parse(message.now);
       if (!Number.isNaN(serverTime)) serverOffsetMs = serverTime - Date.now();
       if (message.type === "snapshot") {
@@ -2219,7 +2219,7 @@
       }
       switch (message.type) {
         case "history":
-          // What the call said before this socket opened: lines already shown are replaced in
+          // The lines spoken before this socket opened: lines already shown are replaced in
           // place, so nothing is shown twice and nothing said in between is lost.
           for (const line of Array.isArray(message.transcript) ? message.transcript : []) addLine(line);
           if (message.call && message.call.state) setState(message.call.state);
